@@ -1,0 +1,29 @@
+/**
+ * Close codes the server uses when it ends a connection, with the reasons it gives. Codes
+ * 1000–1011 are RFC 6455's; 4000–4999 are ours. WebTransport sessions use the same numbers.
+ *
+ * @module
+ */
+export const CloseCode = {
+  /** The server is shutting down; reconnect elsewhere or later. */
+  GOING_AWAY: 1001,
+  /** A text frame arrived where only binary packets are allowed. */
+  UNSUPPORTED_DATA: 1003,
+  /** Bytes that are not a valid packet. */
+  MALFORMED_PACKET: 1007,
+  /** A rule was broken: impersonation, a forbidden packet type. */
+  POLICY_VIOLATION: 1008,
+  /** A packet larger than the limit. */
+  PACKET_TOO_BIG: 1009,
+  /** The server failed; not the client's fault. */
+  INTERNAL_ERROR: 1011,
+  /** More packets per second than allowed. */
+  RATE_LIMITED: 4029,
+  /** Nothing heard from the client for too long. */
+  IDLE_TIMEOUT: 4008,
+  /** The client reads too slowly even for control packets. */
+  RECEIVER_TOO_SLOW: 4009,
+} as const;
+
+/** A {@linkcode CloseCode} value. */
+export type CloseCode = typeof CloseCode[keyof typeof CloseCode];

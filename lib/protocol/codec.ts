@@ -1,0 +1,414 @@
+/**
+ * A typed codec for the wire messages, built on protobufjs's reader and writer. Each message is
+ * described once by a field table that mirrors `proto/videocall.proto`; the generic encoder and
+ * decoder walk that table. Decoding never throws: hostile bytes give a {@linkcode DecodeError}
+ * in a {@linkcode DecodeResult}.
+ *
+ * @example Round-trip a packet
+ * ```ts
+ * import { decodePacketWrapper, encodePacketWrapper } from "./codec.ts";
+ * import { PacketType } from "./packets.ts";
+ *
+ * const bytes = encodePacketWrapper({
+ *   packetType: PacketType.MEDIA,
+ *   userId: new TextEncoder().encode("alice"),
+ *   data: new Uint8Array([1, 2, 3]),
+ *   sessionId: 42n,
+ * });
+ * const result = decodePacketWrapper(bytes);
+ * if (!result.ok || result.value.sessionId !== 42n) throw new Error("round trip failed");
+ * ```
+ *
+ * @module
+ */
+import protobuf from "protobufjs/minimal.js";
+import type {
+  AesPacket,
+  AudioMetadata,
+  ConnectionPacket,
+  DiagnosticsPacket,
+  HeartbeatMetadata,
+  MediaPacket,
+  MeetingPacket,
+  PacketWrapper,
+  RsaPacket,
+  StreamMetrics,
+  VideoMetadata,
+} from "./packets.ts";
+
+type Reader = protobuf.Reader;
+type Writer = protobuf.Writer;
+
+/** Why bytes could not be decoded as the named message. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+  /** The message type that was being decoded, e.g. `"PacketWrapper"`. */
+  readonly messageType: string;
+
+  constructor(messageType: string, message: string, options?: ErrorOptions) {
+    super(`Cannot decode ${messageType}: ${message}`, options);
+    this.messageType = messageType;
+  }
+}
+
+/** The outcome of a decode: the message, or why it failed. */
+export type DecodeResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: DecodeError };
+
+type Scalar =
+  | "bytes"
+  | "string"
+  | "bool"
+  | "uint32"
+  | "enum"
+  | "uint64"
+  | "int64"
+  | "double"
+  | "float";
+
+interface FieldSpec {
+  readonly no: number;
+  readonly name: string;
+  readonly type: Scalar | MessageSpec;
+}
+
+interface MessageSpec {
+  readonly name: string;
+  readonly fields: readonly FieldSpec[];
+}
+
+// Protobuf wire types.
+const VARINT = 0;
+const FIXED64 = 1;
+const LEN = 2;
+const FIXED32 = 5;
+
+function wireTypeOf(type: Scalar | MessageSpec): number {
+  if (typeof type !== "string") return LEN;
+  switch (type) {
+    case "bytes":
+    case "string":
+      return LEN;
+    case "double":
+      return FIXED64;
+    case "float":
+      return FIXED32;
+    default:
+      return VARINT;
+  }
+}
+
+function defaultOf(type: Scalar | MessageSpec): unknown {
+  switch (type) {
+    case "bytes":
+      return new Uint8Array(0);
+    case "string":
+      return "";
+    case "bool":
+      return false;
+    case "uint64":
+    case "int64":
+      return 0n;
+    case "uint32":
+    case "enum":
+    case "double":
+    case "float":
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
+function message(name: string, fields: [number, string, Scalar | MessageSpec][]): MessageSpec {
+  return { name, fields: fields.map(([no, fieldName, type]) => ({ no, name: fieldName, type })) };
+}
+
+const STREAM_METRICS = message("StreamMetrics", [
+  [1, "fpsReceived", "float"],
+  [2, "bitrateKbps", "uint32"],
+]);
+const AUDIO_METADATA = message("AudioMetadata", [
+  [1, "audioFormat", "string"],
+  [2, "audioNumberOfChannels", "uint32"],
+  [3, "audioNumberOfFrames", "uint32"],
+  [4, "audioSampleRate", "float"],
+  [5, "sequence", "uint64"],
+]);
+const VIDEO_METADATA = message("VideoMetadata", [
+  [1, "sequence", "uint64"],
+  [2, "codec", "enum"],
+]);
+const HEARTBEAT_METADATA = message("HeartbeatMetadata", [
+  [1, "videoEnabled", "bool"],
+  [2, "audioEnabled", "bool"],
+  [3, "screenEnabled", "bool"],
+  [4, "isSpeaking", "bool"],
+]);
+const PACKET_WRAPPER = message("PacketWrapper", [
+  [1, "packetType", "enum"],
+  [2, "userId", "bytes"],
+  [3, "data", "bytes"],
+  [4, "sessionId", "uint64"],
+]);
+const MEDIA_PACKET = message("MediaPacket", [
+  [1, "mediaType", "enum"],
+  [2, "userId", "bytes"],
+  [3, "data", "bytes"],
+  [4, "frameType", "string"],
+  [5, "timestamp", "double"],
+  [6, "duration", "double"],
+  [7, "audioMetadata", AUDIO_METADATA],
+  [8, "videoMetadata", VIDEO_METADATA],
+  [9, "heartbeatMetadata", HEARTBEAT_METADATA],
+]);
+const MEETING_PACKET = message("MeetingPacket", [
+  [1, "eventType", "enum"],
+  [2, "roomId", "string"],
+  [3, "startTimeMs", "uint64"],
+  [4, "message", "string"],
+  [5, "creatorId", "bytes"],
+  [6, "participantCount", "int64"],
+  [7, "targetUserId", "bytes"],
+  [8, "roomToken", "string"],
+  [9, "sessionId", "uint64"],
+  [10, "displayName", "bytes"],
+]);
+const RSA_PACKET = message("RsaPacket", [
+  [1, "publicKeyDer", "bytes"],
+  [2, "userId", "bytes"],
+]);
+const AES_PACKET = message("AesPacket", [
+  [1, "key", "bytes"],
+  [2, "iv", "bytes"],
+]);
+const CONNECTION_PACKET = message("ConnectionPacket", [[1, "meetingId", "string"]]);
+const DIAGNOSTICS_PACKET = message("DiagnosticsPacket", [
+  [1, "streamId", "string"],
+  [2, "senderId", "string"],
+  [3, "targetId", "string"],
+  [4, "timestampMs", "uint64"],
+  [5, "mediaType", "enum"],
+  [6, "videoMetrics", STREAM_METRICS],
+  [7, "audioMetrics", STREAM_METRICS],
+]);
+
+interface LongLike {
+  low: number;
+  high: number;
+  unsigned: boolean;
+}
+
+function longToBigInt(value: number | LongLike, signed: boolean): bigint {
+  const unsigned = typeof value === "number"
+    ? BigInt(value)
+    : (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+  return signed ? BigInt.asIntN(64, unsigned) : BigInt.asUintN(64, unsigned);
+}
+
+// protobufjs's writer takes anything with `low` and `high` 32-bit halves.
+function bigIntToLong(value: bigint): protobuf.Long {
+  const bits = BigInt.asUintN(64, value);
+  const long: LongLike = {
+    low: Number(bits & 0xffffffffn) | 0,
+    high: Number(bits >> 32n) | 0,
+    unsigned: true,
+  };
+  return long as unknown as protobuf.Long;
+}
+
+function isDefault(type: Scalar | MessageSpec, value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  switch (type) {
+    case "bytes":
+      return (value as Uint8Array).length === 0;
+    case "string":
+      return value === "";
+    case "bool":
+      return value === false;
+    case "uint64":
+    case "int64":
+      return value === 0n;
+    case "uint32":
+    case "enum":
+    case "double":
+    case "float":
+      return value === 0;
+    default:
+      return false;
+  }
+}
+
+function writeMessage(spec: MessageSpec, value: Record<string, unknown>, writer: Writer): void {
+  for (const field of spec.fields) {
+    const v = value[field.name];
+    if (isDefault(field.type, v)) continue;
+    writer.uint32((field.no << 3) | wireTypeOf(field.type));
+    switch (field.type) {
+      case "bytes":
+        writer.bytes(v as Uint8Array);
+        break;
+      case "string":
+        writer.string(v as string);
+        break;
+      case "bool":
+        writer.bool(v as boolean);
+        break;
+      case "uint32":
+        writer.uint32(v as number);
+        break;
+      case "enum":
+        writer.int32(v as number);
+        break;
+      case "uint64":
+        writer.uint64(bigIntToLong(v as bigint));
+        break;
+      case "int64":
+        writer.int64(bigIntToLong(v as bigint));
+        break;
+      case "double":
+        writer.double(v as number);
+        break;
+      case "float":
+        writer.float(v as number);
+        break;
+      default:
+        writer.fork();
+        writeMessage(field.type, v as Record<string, unknown>, writer);
+        writer.ldelim();
+    }
+  }
+}
+
+function readField(type: Scalar | MessageSpec, reader: Reader, depth: number): unknown {
+  switch (type) {
+    case "bytes":
+      return reader.bytes();
+    case "string":
+      return reader.string();
+    case "bool":
+      return reader.bool();
+    case "uint32":
+      return reader.uint32();
+    case "enum":
+      return reader.int32();
+    case "uint64":
+      return longToBigInt(reader.uint64() as number | LongLike, false);
+    case "int64":
+      return longToBigInt(reader.int64() as number | LongLike, true);
+    case "double":
+      return reader.double();
+    case "float":
+      return reader.float();
+    default: {
+      const length = reader.uint32();
+      return readMessage(type, reader, reader.pos + length, depth + 1);
+    }
+  }
+}
+
+// Our schema nests one level deep; anything deeper is hostile.
+const MAX_DEPTH = 4;
+
+function readMessage(
+  spec: MessageSpec,
+  reader: Reader,
+  end: number,
+  depth: number,
+): Record<string, unknown> {
+  if (depth > MAX_DEPTH) throw new Error("messages are nested too deeply");
+  if (end > reader.len) throw new Error("a nested message runs past the end of its parent");
+  const out: Record<string, unknown> = {};
+  for (const field of spec.fields) out[field.name] = defaultOf(field.type);
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const no = tag >>> 3;
+    const wireType = tag & 7;
+    if (no === 0) throw new Error("field number 0 is invalid");
+    const field = spec.fields.find((f) => f.no === no);
+    if (field === undefined) {
+      reader.skipType(wireType);
+      continue;
+    }
+    const expected = wireTypeOf(field.type);
+    if (wireType !== expected) {
+      throw new Error(`field "${field.name}" has wire type ${wireType}, expected ${expected}`);
+    }
+    out[field.name] = readField(field.type, reader, depth);
+  }
+  if (reader.pos !== end) throw new Error("the last field runs past the end of the message");
+  return out;
+}
+
+function makeCodec<T>(spec: MessageSpec): {
+  encode(value: T): Uint8Array;
+  decode(bytes: Uint8Array): DecodeResult<T>;
+} {
+  return {
+    encode(value: T): Uint8Array {
+      const writer = protobuf.Writer.create();
+      writeMessage(spec, value as Record<string, unknown>, writer);
+      return writer.finish();
+    },
+    decode(bytes: Uint8Array): DecodeResult<T> {
+      try {
+        const reader = protobuf.Reader.create(bytes);
+        return { ok: true, value: readMessage(spec, reader, bytes.length, 0) as T };
+      } catch (cause) {
+        const reason = cause instanceof Error ? cause.message : String(cause);
+        return { ok: false, error: new DecodeError(spec.name, reason, { cause }) };
+      }
+    },
+  };
+}
+
+const packetWrapper = makeCodec<PacketWrapper>(PACKET_WRAPPER);
+const mediaPacket = makeCodec<MediaPacket>(MEDIA_PACKET);
+const meetingPacket = makeCodec<MeetingPacket>(MEETING_PACKET);
+const rsaPacket = makeCodec<RsaPacket>(RSA_PACKET);
+const aesPacket = makeCodec<AesPacket>(AES_PACKET);
+const connectionPacket = makeCodec<ConnectionPacket>(CONNECTION_PACKET);
+const diagnosticsPacket = makeCodec<DiagnosticsPacket>(DIAGNOSTICS_PACKET);
+
+/** Serializes a {@linkcode PacketWrapper}. */
+export const encodePacketWrapper = packetWrapper.encode;
+/** Parses a {@linkcode PacketWrapper}; `data` is a view into `bytes`, not a copy. */
+export const decodePacketWrapper = packetWrapper.decode;
+/** Serializes a {@linkcode MediaPacket}. */
+export const encodeMediaPacket = mediaPacket.encode;
+/** Parses a {@linkcode MediaPacket}. */
+export const decodeMediaPacket = mediaPacket.decode;
+/** Serializes a {@linkcode MeetingPacket}. */
+export const encodeMeetingPacket = meetingPacket.encode;
+/** Parses a {@linkcode MeetingPacket}. */
+export const decodeMeetingPacket = meetingPacket.decode;
+/** Serializes a {@linkcode RsaPacket}. */
+export const encodeRsaPacket = rsaPacket.encode;
+/** Parses a {@linkcode RsaPacket}. */
+export const decodeRsaPacket = rsaPacket.decode;
+/** Serializes an {@linkcode AesPacket}. */
+export const encodeAesPacket = aesPacket.encode;
+/** Parses an {@linkcode AesPacket}. */
+export const decodeAesPacket = aesPacket.decode;
+/** Serializes a {@linkcode ConnectionPacket}. */
+export const encodeConnectionPacket = connectionPacket.encode;
+/** Parses a {@linkcode ConnectionPacket}. */
+export const decodeConnectionPacket = connectionPacket.decode;
+/** Serializes a {@linkcode DiagnosticsPacket}. */
+export const encodeDiagnosticsPacket = diagnosticsPacket.encode;
+/** Parses a {@linkcode DiagnosticsPacket}. */
+export const decodeDiagnosticsPacket = diagnosticsPacket.decode;
+
+export type {
+  AesPacket,
+  AudioMetadata,
+  ConnectionPacket,
+  DiagnosticsPacket,
+  HeartbeatMetadata,
+  MediaPacket,
+  MeetingPacket,
+  PacketWrapper,
+  RsaPacket,
+  StreamMetrics,
+  VideoMetadata,
+};

@@ -1,0 +1,44 @@
+/**
+ * Validation of room and user ids, which end up in NATS subjects, URLs and database rows.
+ *
+ * @module
+ */
+import { ID_PATTERN, MAX_ID_LENGTH } from "./limits.ts";
+
+/** The outcome of {@linkcode validateId}. */
+export type IdCheck = { ok: true; id: string } | { ok: false; reason: string };
+
+/**
+ * Checks that `value` is a usable room or user id: 1 to 64 of `A-Z a-z 0-9 _ -`.
+ *
+ * @param kind What the id names, used in the reason (`"room id"`, `"user id"`).
+ * @param value The raw value, e.g. a URL path segment after percent-decoding.
+ * @returns The id, or a reason written for the person who sent it.
+ *
+ * @example
+ * ```ts
+ * import { validateId } from "./ids.ts";
+ *
+ * const good = validateId("room id", "standup");
+ * const bad = validateId("room id", "a.b");
+ * if (!good.ok || bad.ok) throw new Error("unexpected");
+ * ```
+ */
+export function validateId(kind: string, value: string): IdCheck {
+  if (value.length === 0) return { ok: false, reason: `The ${kind} is empty` };
+  if (value.length > MAX_ID_LENGTH) {
+    return { ok: false, reason: `The ${kind} is longer than ${MAX_ID_LENGTH} characters` };
+  }
+  if (!ID_PATTERN.test(value)) {
+    return {
+      ok: false,
+      reason: `The ${kind} "${printable(value)}" may only contain letters, digits, "_" and "-"`,
+    };
+  }
+  return { ok: true, id: value };
+}
+
+// Keeps control characters and other invisible input out of error messages and logs.
+function printable(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, "?");
+}

@@ -1,0 +1,151 @@
+/**
+ * The wire messages of videocall (see `proto/videocall.proto`) as TypeScript types, with the
+ * enum values of videocall-rs. Bytes fields are `Uint8Array`; 64-bit integers are `bigint`.
+ *
+ * @module
+ */
+
+/** What a {@linkcode PacketWrapper} carries in its `data` field. */
+export const PacketType = {
+  UNKNOWN: 0,
+  RSA_PUB_KEY: 1,
+  AES_KEY: 2,
+  MEDIA: 3,
+  CONNECTION: 4,
+  DIAGNOSTICS: 5,
+  HEALTH: 6,
+  MEETING: 7,
+  SESSION_ASSIGNED: 8,
+  CONGESTION: 9,
+} as const;
+/** A {@linkcode PacketType} value; unknown values from the wire are kept as plain numbers. */
+export type PacketType = number;
+
+/** The kind of a {@linkcode MediaPacket}. */
+export const MediaType = {
+  UNKNOWN: 0,
+  VIDEO: 1,
+  AUDIO: 2,
+  SCREEN: 3,
+  HEARTBEAT: 4,
+  RTT: 5,
+  KEYFRAME_REQUEST: 6,
+} as const;
+/** A {@linkcode MediaType} value. */
+export type MediaType = number;
+
+/** The codec of a video {@linkcode MediaPacket}. */
+export const VideoCodec = {
+  UNSPECIFIED: 0,
+  VP8: 1,
+  VP9_PROFILE0_LEVEL10_8BIT: 2,
+} as const;
+/** A {@linkcode VideoCodec} value. */
+export type VideoCodec = number;
+
+/** The event a {@linkcode MeetingPacket} announces. */
+export const MeetingEventType = {
+  UNKNOWN: 0,
+  MEETING_STARTED: 1,
+  MEETING_ENDED: 2,
+  PARTICIPANT_JOINED: 3,
+  PARTICIPANT_LEFT: 4,
+  MEETING_ACTIVATED: 5,
+  PARTICIPANT_ADMITTED: 6,
+  PARTICIPANT_REJECTED: 7,
+  WAITING_ROOM_UPDATED: 8,
+} as const;
+/** A {@linkcode MeetingEventType} value. */
+export type MeetingEventType = number;
+
+/** The envelope of every packet on every transport. */
+export interface PacketWrapper {
+  packetType: PacketType;
+  userId: Uint8Array;
+  data: Uint8Array;
+  sessionId: bigint;
+}
+
+/** Audio frame details. */
+export interface AudioMetadata {
+  audioFormat: string;
+  audioNumberOfChannels: number;
+  audioNumberOfFrames: number;
+  audioSampleRate: number;
+  sequence: bigint;
+}
+
+/** Video frame details. */
+export interface VideoMetadata {
+  sequence: bigint;
+  codec: VideoCodec;
+}
+
+/** A sender's media state, sent about once a second. */
+export interface HeartbeatMetadata {
+  videoEnabled: boolean;
+  audioEnabled: boolean;
+  screenEnabled: boolean;
+  isSpeaking: boolean;
+}
+
+/** One encoded frame, a heartbeat, an RTT probe or a keyframe request. */
+export interface MediaPacket {
+  mediaType: MediaType;
+  userId: Uint8Array;
+  data: Uint8Array;
+  frameType: string;
+  timestamp: number;
+  duration: number;
+  audioMetadata?: AudioMetadata;
+  videoMetadata?: VideoMetadata;
+  heartbeatMetadata?: HeartbeatMetadata;
+}
+
+/** A meeting event: start, end, joins and leaves, waiting-room changes. */
+export interface MeetingPacket {
+  eventType: MeetingEventType;
+  roomId: string;
+  startTimeMs: bigint;
+  message: string;
+  creatorId: Uint8Array;
+  participantCount: bigint;
+  targetUserId: Uint8Array;
+  roomToken: string;
+  sessionId: bigint;
+  displayName: Uint8Array;
+}
+
+/** A participant's public key (videocall-rs E2EE). */
+export interface RsaPacket {
+  publicKeyDer: Uint8Array;
+  userId: Uint8Array;
+}
+
+/** A wrapped media key (videocall-rs E2EE). */
+export interface AesPacket {
+  key: Uint8Array;
+  iv: Uint8Array;
+}
+
+/** Sent by some clients right after connecting. */
+export interface ConnectionPacket {
+  meetingId: string;
+}
+
+/** Receive-side figures of one media stream. */
+export interface StreamMetrics {
+  fpsReceived: number;
+  bitrateKbps: number;
+}
+
+/** Receive statistics a client reports about one sender. */
+export interface DiagnosticsPacket {
+  streamId: string;
+  senderId: string;
+  targetId: string;
+  timestampMs: bigint;
+  mediaType: MediaType;
+  videoMetrics?: StreamMetrics;
+  audioMetrics?: StreamMetrics;
+}

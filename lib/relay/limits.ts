@@ -1,0 +1,57 @@
+/**
+ * Every limit the relay enforces, named with its unit, and the defaults. `main.ts` builds a
+ * {@linkcode RelayLimits} from configuration; tests shrink them to reach the edges quickly.
+ *
+ * @module
+ */
+import { DEFAULT_MAX_PACKET_BYTES } from "../protocol/limits.ts";
+
+/** The relay's limits and timers. */
+export interface RelayLimits {
+  /** Largest inbound packet; larger closes the connection with 1009. */
+  maxPacketBytes: number;
+  /** Sustained inbound packets per second per session (token bucket rate). */
+  maxPacketsPerSecond: number;
+  /** Inbound packets a session may send in one burst (token bucket size). */
+  packetBurst: number;
+  /** Keyframe requests a session may send per second; more are dropped and counted. */
+  keyframeRequestsPerSecond: number;
+  /** Packets held for one receiver before the drop policy starts. */
+  outboundQueuePackets: number;
+  /** Bytes held for one receiver before the drop policy starts. */
+  outboundQueueBytes: number;
+  /** Bytes a transport may hold unsent before the relay keeps packets in its own queue. */
+  transportHighWaterBytes: number;
+  /** How long a leave waits for a reconnect before it is announced. */
+  leaveGraceMs: number;
+  /** How often each instance announces its participants of each room on the bus. */
+  presenceHeartbeatMs: number;
+  /** After this long without an announcement, an instance's participants are taken as gone. */
+  presenceTimeoutMs: number;
+  /** WebSocket ping interval (sent when the connection has been quiet that long). */
+  pingIntervalMs: number;
+  /** A session that sends nothing for this long is closed. */
+  idleTimeoutMs: number;
+  /** Drops of one sender's packets within {@linkcode congestionWindowMs} that trigger CONGESTION. */
+  congestionDropThreshold: number;
+  /** The window for counting drops, and the least time between two CONGESTION notices. */
+  congestionWindowMs: number;
+}
+
+/** The defaults, chosen to match videocall-rs where it has the same limit. */
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
+  maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
+  maxPacketsPerSecond: 500,
+  packetBurst: 1000,
+  keyframeRequestsPerSecond: 2,
+  outboundQueuePackets: 256,
+  outboundQueueBytes: 8 * 1024 * 1024,
+  transportHighWaterBytes: 512 * 1024,
+  leaveGraceMs: 2000,
+  presenceHeartbeatMs: 5000,
+  presenceTimeoutMs: 15000,
+  pingIntervalMs: 5000,
+  idleTimeoutMs: 30000,
+  congestionDropThreshold: 5,
+  congestionWindowMs: 1000,
+};

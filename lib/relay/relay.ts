@@ -1,0 +1,242 @@
+/**
+ * The relay: the rooms of this instance, the sessions in them, and the timers that keep
+ * presence and liveness honest. Transports create sessions through {@linkcode Relay.attach};
+ * everything after that is transport-independent.
+ *
+ * @module
+ */
+import { CloseCode } from "../protocol/close_codes.ts";
+import { SYSTEM_USER_ID } from "../protocol/limits.ts";
+import { PacketType } from "../protocol/packets.ts";
+import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
+import type { Logger } from "../log.ts";
+import type { Bus } from "./bus.ts";
+import { BUS_HEADER_BYTES } from "./bus_frame.ts";
+import type { RelayLimits } from "./limits.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { PacketClass } from "./packet_class.ts";
+import { Room } from "./room.ts";
+import { type InboundPacket, Session, type SessionHost, type Transport } from "./session.ts";
+
+/** How a relay is made. */
+export interface RelayOptions {
+  bus: Bus;
+  limits: RelayLimits;
+  metrics: RelayMetrics;
+  log: Logger;
+  /** A unique id for this instance; random when omitted. */
+  instanceId?: string;
+  now?: () => number;
+}
+
+/** Who is connecting, and over what. */
+export interface AttachRequest {
+  userId: string;
+  roomId: string;
+  displayName?: string;
+  transport: Transport;
+  /** A session id from an earlier connection to take over, if its leave is still pending. */
+  resumeSessionId?: bigint;
+}
+
+// Room ids and user ids are validated before they get here; leave room for the bus header and
+// the wrapper fields the relay adds when checking a packet against the bus's payload limit.
+const STAMP_OVERHEAD_BYTES = BUS_HEADER_BYTES + 128;
+
+/** Random non-zero 64-bit session id. */
+export function newSessionId(): bigint {
+  const view = new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer);
+  const id = view.getBigUint64(0);
+  return id === 0n ? 1n : id;
+}
+
+/** The server core. */
+export class Relay implements SessionHost {
+  readonly instanceId: string;
+  readonly bus: Bus;
+  readonly limits: RelayLimits;
+  readonly metrics: RelayMetrics;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #rooms = new Map<string, Room>();
+  readonly #sessions = new Map<bigint, Session>();
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  #accepting = true;
+
+  constructor(options: RelayOptions) {
+    this.instanceId = options.instanceId ?? crypto.randomUUID().slice(0, 8);
+    this.bus = options.bus;
+    this.metrics = options.metrics;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+    const busLimit = options.bus.maxPayloadBytes - STAMP_OVERHEAD_BYTES;
+    this.limits = {
+      ...options.limits,
+      maxPacketBytes: Math.min(options.limits.maxPacketBytes, busLimit),
+    };
+    if (this.limits.maxPacketBytes < options.limits.maxPacketBytes) {
+      this.#log.warn("max_packet_bytes_clamped", {
+        configured: options.limits.maxPacketBytes,
+        effective: this.limits.maxPacketBytes,
+        reason: "the bus accepts smaller payloads",
+      });
+    }
+    const registry = options.metrics.registry;
+    registry.gauge("sessions", "Connected sessions on this instance", () => this.#sessions.size);
+    registry.gauge("rooms", "Rooms with sessions on this instance", () => this.#rooms.size);
+    registry.gauge(
+      "bus_connected",
+      "1 when the bus is connected",
+      () => this.bus.isConnected() ? 1 : 0,
+    );
+    this.bus.onEvent((event) => {
+      this.#log.info("bus_" + event, { bus: this.bus.kind });
+      if (event === "reconnected") {
+        this.metrics.busReconnects.inc();
+        for (const room of this.#rooms.values()) {
+          room.requestSync();
+          room.announceRoster();
+        }
+      }
+    });
+    this.#timers.push(setInterval(() => this.#presenceTick(), this.limits.presenceHeartbeatMs));
+    this.#timers.push(
+      setInterval(() => this.#idleTick(), Math.min(1000, this.limits.idleTimeoutMs)),
+    );
+  }
+
+  /** Sessions on this instance. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Rooms open on this instance. */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Whether new sessions are accepted (false once shutdown began). */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** A room by id, if open on this instance. */
+  room(id: string): Room | undefined {
+    return this.#rooms.get(id);
+  }
+
+  /**
+   * Makes a session for a new connection, sends it SESSION_ASSIGNED and the meeting state, and
+   * puts it in its room. The transport must be open.
+   */
+  attach(request: AttachRequest): Session {
+    let room = this.#rooms.get(request.roomId);
+    if (room === undefined) {
+      room = new Room(request.roomId, {
+        instanceId: this.instanceId,
+        bus: this.bus,
+        limits: this.limits,
+        metrics: this.metrics,
+        log: this.#log,
+        now: this.#now,
+        onEmpty: (r) => this.#closeRoom(r),
+      });
+      this.#rooms.set(request.roomId, room);
+    }
+    const resume = request.resumeSessionId;
+    const id = resume !== undefined && room.canResume(resume, request.userId)
+      ? resume
+      : newSessionId();
+    const session = new Session({
+      id,
+      userId: request.userId,
+      roomId: request.roomId,
+      displayName: request.displayName ?? request.userId,
+      transport: request.transport,
+      limits: this.limits,
+      metrics: this.metrics,
+      host: this,
+      now: this.#now,
+    });
+    this.#sessions.set(id, session);
+    const assigned = encodeStampedPacket(
+      0,
+      PacketType.SESSION_ASSIGNED,
+      encodeIdentity(SYSTEM_USER_ID, id),
+      new Uint8Array(0),
+    );
+    session.deliver(assigned, PacketClass.CONTROL, 0n);
+    room.addLocal(session);
+    this.#log.info("session_opened", {
+      session: id,
+      user: request.userId,
+      room: request.roomId,
+      transport: request.transport.kind,
+      resumed: id === resume,
+    });
+    return session;
+  }
+
+  onPacket(session: Session, packet: InboundPacket): void {
+    this.#rooms.get(session.roomId)?.fromSession(session, packet);
+  }
+
+  onDrop(session: Session, sender: bigint, _cls: PacketClass, reason: string): void {
+    this.metrics.drops.inc(reason);
+    this.#rooms.get(session.roomId)?.noteDrop(session, sender);
+  }
+
+  onClosed(session: Session, code: number, reason: string): void {
+    if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+    this.metrics.closed.inc(String(code));
+    this.#log.info("session_closed", {
+      session: session.id,
+      user: session.userId,
+      room: session.roomId,
+      code,
+      reason,
+    });
+    this.#rooms.get(session.roomId)?.removeLocal(session);
+  }
+
+  /**
+   * Stops accepting, closes every session with 1001 and announces the leaves at once, so other
+   * instances update presence without waiting for a timeout.
+   */
+  shutdown(reason = "Server is shutting down"): void {
+    this.#accepting = false;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+    for (const room of [...this.#rooms.values()]) {
+      room.closeAll(CloseCode.GOING_AWAY, reason);
+      room.dispose();
+    }
+    this.#rooms.clear();
+  }
+
+  #closeRoom(room: Room): void {
+    if (this.#rooms.get(room.id) !== room) return;
+    room.dispose();
+    this.#rooms.delete(room.id);
+  }
+
+  #presenceTick(): void {
+    for (const room of this.#rooms.values()) {
+      room.announceRoster();
+      room.expireSilentInstances();
+    }
+  }
+
+  #idleTick(): void {
+    const now = this.#now();
+    for (const session of [...this.#sessions.values()]) {
+      if (now - session.lastInboundMs > this.limits.idleTimeoutMs) {
+        this.metrics.rejected.inc("idle_timeout");
+        session.close(
+          CloseCode.IDLE_TIMEOUT,
+          `No packets for ${Math.round(this.limits.idleTimeoutMs / 1000)} s`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * One room on one instance: its local sessions, its single bus subscription, the cluster-wide
+ * roster, and fan-out. Packets from a local session are stamped once, delivered to the other
+ * local sessions, and published once on the bus for the other instances.
+ *
+ * @module
+ */
+import { encodeMeetingPacket } from "../protocol/codec.ts";
+import { SYSTEM_USER_ID } from "../protocol/limits.ts";
+import { MediaType, MeetingEventType, PacketType } from "../protocol/packets.ts";
+import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
+import {
+  type Bus,
+  type BusSubscription,
+  participantSubject,
+  roomWildcard,
+  systemSubject,
+} from "./bus.ts";
+import { BUS_HEADER_BYTES, readBusFrame, writeBusHeader } from "./bus_frame.ts";
+import type { RelayLimits } from "./limits.ts";
+import type { Logger } from "../log.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { classify, PacketClass } from "./packet_class.ts";
+import { encodePresence, parsePresence, type Participant, Roster } from "./presence.ts";
+import type { InboundPacket, Session } from "./session.ts";
+
+const encoder = new TextEncoder();
+const SYSTEM_IDENTITY = encodeIdentity(SYSTEM_USER_ID, 0n);
+
+/** What a room needs from the relay that owns it. */
+export interface RoomContext {
+  instanceId: string;
+  bus: Bus;
+  limits: RelayLimits;
+  metrics: RelayMetrics;
+  log: Logger;
+  now: () => number;
+  /** Called when the room has no local sessions and no pending leaves. */
+  onEmpty(room: Room): void;
+}
+
+interface CongestionState {
+  windowStartMs: number;
+  drops: number;
+  lastNoticeMs: number;
+}
+
+/** A room as seen by one instance. */
+export class Room {
+  readonly id: string;
+  readonly roster: Roster;
+  readonly #ctx: RoomContext;
+  readonly #local = new Map<bigint, Session>();
+  readonly #pendingLeaves = new Map<
+    bigint,
+    { participant: Participant; timer: ReturnType<typeof setTimeout> }
+  >();
+  readonly #congestion = new Map<bigint, CongestionState>();
+  readonly #subscription: BusSubscription;
+  #startedMs: number;
+
+  constructor(id: string, ctx: RoomContext) {
+    this.id = id;
+    this.#ctx = ctx;
+    this.roster = new Roster(ctx.instanceId);
+    this.#startedMs = ctx.now();
+    this.#subscription = ctx.bus.subscribe(roomWildcard(id), (subject, data) => {
+      try {
+        this.#onBus(subject, data);
+      } catch (error) {
+        ctx.log.error("bus_message_failed", { room: id, subject, error: String(error) });
+      }
+    });
+    this.requestSync();
+  }
+
+  /** Sessions connected to this instance. */
+  get localCount(): number {
+    return this.#local.size;
+  }
+
+  /** Whether nothing keeps this room open on this instance. */
+  get idle(): boolean {
+    return this.#local.size === 0 && this.#pendingLeaves.size === 0;
+  }
+
+  /** Asks every other instance for its roster of this room. */
+  requestSync(): void {
+    this.#publishPresence({ t: "sync", i: this.#ctx.instanceId });
+  }
+
+  /**
+   * Adds a local session: it gets MEETING_STARTED and a PARTICIPANT_JOINED for everyone already
+   * present. If it resumes a session id whose leave is pending, it takes that place silently.
+   */
+  addLocal(session: Session): void {
+    this.#local.set(session.id, session);
+    const pending = this.#pendingLeaves.get(session.id);
+    session.deliver(
+      this.#meetingPacket(MeetingEventType.MEETING_STARTED, {
+        creatorId: encoder.encode(session.userId),
+      }),
+      PacketClass.CONTROL,
+      0n,
+    );
+    for (const p of this.roster.values()) {
+      if (p.sessionId !== session.id) {
+        session.deliver(this.#joinedPacket(p), PacketClass.CONTROL, 0n);
+      }
+    }
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      this.#pendingLeaves.delete(session.id);
+      session.active = true;
+    }
+  }
+
+  /** Whether `sessionId` left this instance recently and may be resumed by `userId`. */
+  canResume(sessionId: bigint, userId: string): boolean {
+    return this.#pendingLeaves.get(sessionId)?.participant.userId === userId;
+  }
+
+  /** Removes a closed local session; its leave is announced after the grace period. */
+  removeLocal(session: Session): void {
+    if (this.#local.get(session.id) !== session) return;
+    this.#local.delete(session.id);
+    const participant = this.roster.get(session.id);
+    if (participant === undefined || participant.instance !== this.#ctx.instanceId) {
+      this.#checkEmpty();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#pendingLeaves.delete(session.id);
+      this.#leave(session.id, true);
+      this.#checkEmpty();
+    }, this.#ctx.limits.leaveGraceMs);
+    this.#pendingLeaves.set(session.id, { participant, timer });
+  }
+
+  /** Handles a checked packet from a local session. */
+  fromSession(session: Session, packet: InboundPacket): void {
+    const media = packet.media;
+    if (media?.mediaType === MediaType.RTT) {
+      session.deliver(packet.raw, PacketClass.INFO, 0n);
+      return;
+    }
+    if (!session.active) this.#activate(session);
+    switch (packet.packetType) {
+      case PacketType.HEALTH:
+      case PacketType.CONGESTION:
+        // Health reports are for the operator, not the room; CONGESTION comes from servers.
+        return;
+    }
+    if (media?.mediaType === MediaType.KEYFRAME_REQUEST) {
+      this.#keyframeRequest(session, packet, media.userId);
+      return;
+    }
+    const cls = classify(packet.packetType, media?.mediaType ?? 0, media?.frameType ?? "");
+    this.#publish(session.id, session.identity, packet.packetType, packet.data, cls, 0n);
+  }
+
+  /** Counts a drop against `sender` and tells it (CONGESTION) when drops pile up. */
+  noteDrop(receiver: Session, sender: bigint): void {
+    if (sender === 0n) return;
+    const now = this.#ctx.now();
+    const window = this.#ctx.limits.congestionWindowMs;
+    let state = this.#congestion.get(sender);
+    if (state === undefined) {
+      state = { windowStartMs: now, drops: 0, lastNoticeMs: -Infinity };
+      this.#congestion.set(sender, state);
+    }
+    if (now - state.windowStartMs > window) {
+      state.windowStartMs = now;
+      state.drops = 0;
+    }
+    state.drops++;
+    if (state.drops < this.#ctx.limits.congestionDropThreshold) return;
+    if (now - state.lastNoticeMs < window) return;
+    state.lastNoticeMs = now;
+    this.#ctx.metrics.congestionSent.inc();
+    // As videocall-rs: user_id names the congested receiver, session_id the sender to slow down.
+    const identity = encodeIdentity(receiver.userId, sender);
+    this.#publish(
+      receiver.id,
+      identity,
+      PacketType.CONGESTION,
+      new Uint8Array(0),
+      PacketClass.CONTROL,
+      sender,
+    );
+  }
+
+  /** Announces this instance's participants again (periodic heartbeat, after a reconnect). */
+  announceRoster(): void {
+    const mine = [...this.roster.values()].filter((p) => p.instance === this.#ctx.instanceId);
+    if (mine.length === 0) return;
+    this.#publishPresence({
+      t: "roster",
+      i: this.#ctx.instanceId,
+      started: this.#startedMs,
+      p: mine,
+    });
+  }
+
+  /** Drops participants of instances that have gone silent. */
+  expireSilentInstances(): void {
+    for (const p of this.roster.expire(this.#ctx.now(), this.#ctx.limits.presenceTimeoutMs)) {
+      this.#broadcastLocal(this.#leftPacket(p));
+    }
+  }
+
+  /** Closes every local session (shutdown) and announces the leaves at once. */
+  closeAll(code: number, reason: string): void {
+    for (const session of [...this.#local.values()]) session.close(code, reason);
+    for (const [sessionId, pending] of this.#pendingLeaves) {
+      clearTimeout(pending.timer);
+      this.#leave(sessionId, true);
+    }
+    this.#pendingLeaves.clear();
+  }
+
+  /** Stops listening to the bus. */
+  dispose(): void {
+    for (const pending of this.#pendingLeaves.values()) clearTimeout(pending.timer);
+    this.#pendingLeaves.clear();
+    this.#subscription.unsubscribe();
+  }
+
+  #checkEmpty(): void {
+    if (this.idle) this.#ctx.onEmpty(this);
+  }
+
+  #activate(session: Session): void {
+    session.active = true;
+    const participant: Participant = {
+      sessionId: session.id,
+      userId: session.userId,
+      displayName: session.displayName,
+      instance: this.#ctx.instanceId,
+    };
+    this.roster.add(participant, this.#ctx.now());
+    this.#broadcastLocal(this.#joinedPacket(participant), session.id);
+    this.#publishPresence({ t: "join", i: this.#ctx.instanceId, p: participant });
+  }
+
+  #leave(sessionId: bigint, publish: boolean): void {
+    const participant = this.roster.remove(sessionId);
+    this.#congestion.delete(sessionId);
+    if (participant === undefined) return;
+    this.#broadcastLocal(this.#leftPacket(participant));
+    if (publish) this.#publishPresence({ t: "leave", i: this.#ctx.instanceId, s: sessionId });
+  }
+
+  #keyframeRequest(session: Session, packet: InboundPacket, target: Uint8Array): void {
+    if (!session.allowKeyframeRequest()) {
+      this.#ctx.metrics.drops.inc("keyframe_rate_limited");
+      return;
+    }
+    const targets = this.roster.byUser(new TextDecoder().decode(target));
+    if (targets.length === 0) {
+      this.#ctx.metrics.drops.inc("keyframe_unknown_target");
+      return;
+    }
+    for (const p of targets) {
+      if (p.sessionId === session.id) continue;
+      this.#publish(
+        session.id,
+        session.identity,
+        packet.packetType,
+        packet.data,
+        PacketClass.CONTROL,
+        p.sessionId,
+      );
+    }
+  }
+
+  // Stamps once, delivers locally, publishes once for the other instances.
+  #publish(
+    sender: bigint,
+    identity: Uint8Array,
+    packetType: number,
+    data: Uint8Array,
+    cls: PacketClass,
+    target: bigint,
+  ): void {
+    const frame = encodeStampedPacket(BUS_HEADER_BYTES, packetType, identity, data);
+    writeBusHeader(frame, cls, sender, target);
+    this.#fanOut(frame.subarray(BUS_HEADER_BYTES), cls, sender, target);
+    if (!this.#ctx.bus.publish(participantSubject(this.id, sender), frame)) {
+      this.#ctx.metrics.drops.inc("bus_unavailable");
+    }
+  }
+
+  #fanOut(packet: Uint8Array, cls: PacketClass, sender: bigint, target: bigint): void {
+    if (target !== 0n) {
+      const session = this.#local.get(target);
+      if (session !== undefined && session.id !== sender) session.deliver(packet, cls, sender);
+      return;
+    }
+    for (const session of this.#local.values()) {
+      if (session.id !== sender) session.deliver(packet, cls, sender);
+    }
+  }
+
+  #onBus(subject: string, data: Uint8Array): void {
+    const kind = subject.slice(subject.lastIndexOf(".") + 1);
+    if (kind === "system") return this.#onPresence(data);
+    if (kind === "control") return;
+    const frame = readBusFrame(data);
+    if (frame === undefined) {
+      this.#ctx.metrics.drops.inc("bus_malformed");
+      return;
+    }
+    this.#fanOut(frame.packet, frame.cls, frame.sender, frame.target);
+  }
+
+  #onPresence(data: Uint8Array): void {
+    const message = parsePresence(data);
+    if (message === undefined) {
+      this.#ctx.metrics.drops.inc("bus_malformed");
+      return;
+    }
+    if (message.i === this.#ctx.instanceId) return;
+    const now = this.#ctx.now();
+    switch (message.t) {
+      case "join": {
+        const pending = this.#pendingLeaves.get(message.p.sessionId);
+        if (pending !== undefined) {
+          // The session reconnected to another instance within the grace period.
+          clearTimeout(pending.timer);
+          this.#pendingLeaves.delete(message.p.sessionId);
+          this.roster.add(message.p, now);
+          this.#checkEmpty();
+          return;
+        }
+        if (this.roster.add(message.p, now)) this.#broadcastLocal(this.#joinedPacket(message.p));
+        return;
+      }
+      case "leave": {
+        this.roster.heard(message.i, now);
+        if (this.roster.get(message.s)?.instance === message.i) this.#leave(message.s, false);
+        return;
+      }
+      case "sync":
+        this.roster.heard(message.i, now);
+        this.announceRoster();
+        return;
+      case "roster": {
+        if (message.started < this.#startedMs) this.#startedMs = message.started;
+        const change = this.roster.reconcile(message.i, message.p, now);
+        for (const p of change.joined) this.#broadcastLocal(this.#joinedPacket(p));
+        for (const p of change.left) this.#broadcastLocal(this.#leftPacket(p));
+        return;
+      }
+    }
+  }
+
+  #publishPresence(message: Parameters<typeof encodePresence>[0]): void {
+    this.#ctx.bus.publish(systemSubject(this.id), encodePresence(message));
+  }
+
+  #broadcastLocal(packet: Uint8Array, except = 0n): void {
+    for (const session of this.#local.values()) {
+      if (session.id !== except) session.deliver(packet, PacketClass.CONTROL, 0n);
+    }
+  }
+
+  #meetingPacket(
+    eventType: number,
+    fields: { creatorId?: Uint8Array; participant?: Participant; message?: string },
+  ): Uint8Array {
+    const p = fields.participant;
+    const data = encodeMeetingPacket({
+      eventType,
+      roomId: this.id,
+      startTimeMs: BigInt(Math.floor(this.#startedMs)),
+      message: fields.message ?? "",
+      creatorId: fields.creatorId ?? new Uint8Array(0),
+      participantCount: BigInt(this.roster.size),
+      targetUserId: p ? encoder.encode(p.userId) : new Uint8Array(0),
+      roomToken: "",
+      sessionId: p?.sessionId ?? 0n,
+      displayName: p ? encoder.encode(p.displayName) : new Uint8Array(0),
+    });
+    return encodeStampedPacket(0, PacketType.MEETING, SYSTEM_IDENTITY, data);
+  }
+
+  #joinedPacket(p: Participant): Uint8Array {
+    return this.#meetingPacket(MeetingEventType.PARTICIPANT_JOINED, {
+      participant: p,
+      message: `${p.displayName} has joined the meeting`,
+    });
+  }
+
+  #leftPacket(p: Participant): Uint8Array {
+    return this.#meetingPacket(MeetingEventType.PARTICIPANT_LEFT, {
+      participant: p,
+      message: `${p.displayName} has left the meeting`,
+    });
+  }
+}

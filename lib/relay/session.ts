@@ -1,0 +1,304 @@
+/**
+ * One client connection, whatever its transport: its identity, the limits it must keep, and the
+ * bounded queue of what it is sent. The session checks every inbound packet (size, rate, shape,
+ * identity) before anything else sees it, and hands valid ones to its room.
+ *
+ * @module
+ */
+import { CloseCode } from "../protocol/close_codes.ts";
+import { decodeMediaPacket, decodePacketWrapper } from "../protocol/codec.ts";
+import { type MediaPacket, MediaType, PacketType } from "../protocol/packets.ts";
+import { encodeIdentity } from "../protocol/wire.ts";
+import type { RelayLimits } from "./limits.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { type DropReason, OutboundQueue } from "./outbound_queue.ts";
+import { PACKET_CLASS_NAMES, type PacketClass } from "./packet_class.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** What a session needs from its transport (WebSocket or WebTransport). */
+export interface Transport {
+  /** `"websocket"` or `"webtransport"`, for logs and metrics. */
+  readonly kind: string;
+  /** Bytes handed to the transport and not yet sent. */
+  bufferedBytes(): number;
+  /** Sends one serialized PacketWrapper. */
+  send(packet: Uint8Array, cls: PacketClass): void;
+  /** Closes the connection with a code and a reason the client can show. */
+  close(code: number, reason: string): void;
+}
+
+/** A checked inbound packet, as the room receives it. */
+export interface InboundPacket {
+  packetType: number;
+  /** The wrapper's `data` (a view into the received bytes). */
+  data: Uint8Array;
+  /** The whole packet as received (RTT probes are echoed unchanged). */
+  raw: Uint8Array;
+  /** Parsed for MEDIA packets. */
+  media?: MediaPacket;
+}
+
+/** What the session reports to the relay. */
+export interface SessionHost {
+  onPacket(session: Session, packet: InboundPacket): void;
+  onDrop(session: Session, sender: bigint, cls: PacketClass, reason: DropReason): void;
+  onClosed(session: Session, code: number, reason: string): void;
+}
+
+/** How a session is made. */
+export interface SessionInit {
+  id: bigint;
+  userId: string;
+  roomId: string;
+  displayName: string;
+  transport: Transport;
+  limits: RelayLimits;
+  metrics: RelayMetrics;
+  host: SessionHost;
+  now?: () => number;
+}
+
+// Packet types a client may send. MEETING and SESSION_ASSIGNED come only from the server.
+const CLIENT_TYPES = new Set<number>([
+  PacketType.RSA_PUB_KEY,
+  PacketType.AES_KEY,
+  PacketType.MEDIA,
+  PacketType.CONNECTION,
+  PacketType.DIAGNOSTICS,
+  PacketType.HEALTH,
+  PacketType.CONGESTION,
+]);
+
+const TYPE_NAMES = Object.fromEntries(
+  Object.entries(PacketType).map(([name, value]) => [value, name.toLowerCase()]),
+) as Record<number, string>;
+
+/** Prometheus label of a packet type. */
+export function packetTypeName(packetType: number): string {
+  return TYPE_NAMES[packetType] ?? "unknown";
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const FLUSH_INTERVAL_MS = 5;
+
+/** A participant's connection. */
+export class Session {
+  readonly id: bigint;
+  readonly userId: string;
+  readonly roomId: string;
+  readonly displayName: string;
+  /** The pre-encoded `user_id` and `session_id` stamped on everything this session sends. */
+  readonly identity: Uint8Array;
+  readonly transport: Transport;
+  /** Announced to the room (after its first packet that is not an RTT probe). */
+  active = false;
+  lastInboundMs: number;
+  readonly #userIdBytes: Uint8Array;
+  readonly #limits: RelayLimits;
+  readonly #metrics: RelayMetrics;
+  readonly #host: SessionHost;
+  readonly #now: () => number;
+  readonly #bucket: TokenBucket;
+  readonly #keyframeBucket: TokenBucket;
+  readonly #queue: OutboundQueue;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.userId = init.userId;
+    this.roomId = init.roomId;
+    this.displayName = init.displayName;
+    this.transport = init.transport;
+    this.#userIdBytes = encoder.encode(init.userId);
+    this.identity = encodeIdentity(this.#userIdBytes, init.id);
+    this.#limits = init.limits;
+    this.#metrics = init.metrics;
+    this.#host = init.host;
+    this.#now = init.now ?? Date.now;
+    const now = this.#now();
+    this.lastInboundMs = now;
+    this.#bucket = new TokenBucket(init.limits.maxPacketsPerSecond, init.limits.packetBurst, now);
+    this.#keyframeBucket = new TokenBucket(
+      init.limits.keyframeRequestsPerSecond,
+      init.limits.keyframeRequestsPerSecond,
+      now,
+    );
+    this.#queue = new OutboundQueue(
+      { maxPackets: init.limits.outboundQueuePackets, maxBytes: init.limits.outboundQueueBytes },
+      (sender, cls, reason) => this.#host.onDrop(this, sender, cls, reason),
+    );
+  }
+
+  /** Whether the session has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Packets waiting in this session's outbound queue. */
+  get queuedPackets(): number {
+    return this.#queue.length;
+  }
+
+  /** Takes a keyframe-request token; false when this session asks too often. */
+  allowKeyframeRequest(): boolean {
+    return this.#keyframeBucket.take(this.#now());
+  }
+
+  /** Handles one packet from the client. */
+  receive(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.lastInboundMs = this.#now();
+    if (bytes.length > this.#limits.maxPacketBytes) {
+      return this.#reject(
+        CloseCode.PACKET_TOO_BIG,
+        "packet_too_big",
+        `Packet of ${bytes.length} bytes exceeds the limit of ${this.#limits.maxPacketBytes} bytes`,
+      );
+    }
+    if (!this.#bucket.take(this.lastInboundMs)) {
+      return this.#reject(
+        CloseCode.RATE_LIMITED,
+        "rate_limited",
+        `More than ${this.#limits.maxPacketsPerSecond} packets per second`,
+      );
+    }
+    const wrapper = decodePacketWrapper(bytes);
+    if (!wrapper.ok) {
+      return this.#reject(CloseCode.MALFORMED_PACKET, "malformed", wrapper.error.message);
+    }
+    const { packetType, userId, data } = wrapper.value;
+    if (!CLIENT_TYPES.has(packetType)) {
+      const known = TYPE_NAMES[packetType] !== undefined;
+      return this.#reject(
+        CloseCode.POLICY_VIOLATION,
+        known ? "forbidden_type" : "unknown_type",
+        known
+          ? `Clients may not send ${TYPE_NAMES[packetType].toUpperCase()} packets`
+          : `Unknown packet type ${packetType}`,
+      );
+    }
+    if (userId.length > 0 && !bytesEqual(userId, this.#userIdBytes)) {
+      return this.#reject(
+        CloseCode.POLICY_VIOLATION,
+        "impersonation",
+        `Packet claims user id "${printable(userId)}" but this connection is "${this.userId}"`,
+      );
+    }
+    const typeName = TYPE_NAMES[packetType];
+    this.#metrics.packetsIn.inc(typeName);
+    this.#metrics.bytesIn.inc(typeName, bytes.length);
+    let media: MediaPacket | undefined;
+    if (packetType === PacketType.MEDIA) {
+      const decoded = decodeMediaPacket(data);
+      if (!decoded.ok) {
+        return this.#reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
+      }
+      media = decoded.value;
+      if (media.mediaType === MediaType.UNKNOWN || media.mediaType > MediaType.KEYFRAME_REQUEST) {
+        return this.#reject(
+          CloseCode.POLICY_VIOLATION,
+          "unknown_type",
+          `Unknown media type ${media.mediaType}`,
+        );
+      }
+    }
+    this.#host.onPacket(this, { packetType, data, raw: bytes, media });
+  }
+
+  /**
+   * Queues a serialized PacketWrapper for the client. `sender` is the session it came from
+   * (0 for the server), so drops can be charged to it.
+   */
+  deliver(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
+    if (this.#closed) return;
+    if (
+      this.#queue.length === 0 &&
+      this.transport.bufferedBytes() < this.#limits.transportHighWaterBytes
+    ) {
+      if (this.#queue.isStale(cls, sender)) {
+        this.#host.onDrop(this, sender, cls, "stale_delta");
+        return;
+      }
+      this.#write(packet, cls);
+      return;
+    }
+    const result = this.#queue.push(packet, cls, sender);
+    if (result === "overflow") {
+      return this.#reject(
+        CloseCode.RECEIVER_TOO_SLOW,
+        "receiver_too_slow",
+        "The connection cannot keep up even with control packets",
+      );
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Ends the session from the server side. */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#finish(code, reason);
+    try {
+      this.transport.close(code, reason);
+    } catch {
+      // Already closed underneath.
+    }
+  }
+
+  /** Called by the transport when the connection is gone. */
+  transportClosed(code = 1005, reason = "closed by client"): void {
+    if (this.#closed) return;
+    this.#finish(code, reason);
+  }
+
+  #finish(code: number, reason: string): void {
+    this.#closed = true;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#queue.clear();
+    this.#host.onClosed(this, code, reason);
+  }
+
+  #reject(code: number, metric: string, reason: string): void {
+    this.#metrics.rejected.inc(metric);
+    this.close(code, reason);
+  }
+
+  #write(packet: Uint8Array, cls: PacketClass): void {
+    this.transport.send(packet, cls);
+    const className = PACKET_CLASS_NAMES[cls];
+    this.#metrics.packetsOut.inc(className);
+    this.#metrics.bytesOut.inc(className, packet.length);
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    }, FLUSH_INTERVAL_MS);
+  }
+
+  #flush(): void {
+    while (
+      !this.#closed && this.#queue.length > 0 &&
+      this.transport.bufferedBytes() < this.#limits.transportHighWaterBytes
+    ) {
+      const next = this.#queue.shift();
+      if (next === undefined) break;
+      this.#write(next.bytes, next.cls);
+    }
+    if (this.#queue.length > 0) this.#scheduleFlush();
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function printable(bytes: Uint8Array): string {
+  return decoder.decode(bytes.subarray(0, 64)).replace(/[^\x20-\x7e]/g, "?");
+}

@@ -1,0 +1,178 @@
+/**
+ * Server configuration from the environment and command-line flags (a flag wins over its
+ * variable). Every setting has a default, so `deno task start` needs none.
+ *
+ * | variable | flag | default |
+ * |---|---|---|
+ * | `PORT` | `--port` | 8080 |
+ * | `HOST` | `--host` | `0.0.0.0` |
+ * | `NATS_URL` | `--nats-url` | empty: in-process bus |
+ * | `MAX_PACKET_BYTES` | `--max-packet-bytes` | 4000000 |
+ * | `QUEUE_DEPTH` | `--queue-depth` | 256 packets per receiver |
+ * | `MAX_PACKETS_PER_SECOND` | `--max-packets-per-second` | 500 |
+ * | `LEAVE_GRACE_MS` | `--leave-grace-ms` | 2000 |
+ * | `PRESENCE_HEARTBEAT_MS` | `--presence-heartbeat-ms` | 5000 |
+ * | `PRESENCE_TIMEOUT_MS` | `--presence-timeout-ms` | 15000 |
+ * | `IDLE_TIMEOUT_MS` | `--idle-timeout-ms` | 30000 |
+ * | `PING_INTERVAL_MS` | `--ping-interval-ms` | 5000 |
+ * | `LOG_LEVEL` | `--log-level` | `info` |
+ *
+ * @module
+ */
+import { isLogLevel, type LogLevel } from "../log.ts";
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from "../relay/limits.ts";
+
+/** The server's settings. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** Empty for the in-process bus. */
+  natsUrl: string;
+  logLevel: LogLevel;
+  limits: RelayLimits;
+}
+
+/** The outcome of {@linkcode loadConfig}. */
+export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; error: string };
+
+interface Setting {
+  env: string;
+  flag: string;
+}
+
+const SETTINGS = {
+  port: { env: "PORT", flag: "port" },
+  host: { env: "HOST", flag: "host" },
+  natsUrl: { env: "NATS_URL", flag: "nats-url" },
+  maxPacketBytes: { env: "MAX_PACKET_BYTES", flag: "max-packet-bytes" },
+  queueDepth: { env: "QUEUE_DEPTH", flag: "queue-depth" },
+  maxPacketsPerSecond: { env: "MAX_PACKETS_PER_SECOND", flag: "max-packets-per-second" },
+  leaveGraceMs: { env: "LEAVE_GRACE_MS", flag: "leave-grace-ms" },
+  presenceHeartbeatMs: { env: "PRESENCE_HEARTBEAT_MS", flag: "presence-heartbeat-ms" },
+  presenceTimeoutMs: { env: "PRESENCE_TIMEOUT_MS", flag: "presence-timeout-ms" },
+  idleTimeoutMs: { env: "IDLE_TIMEOUT_MS", flag: "idle-timeout-ms" },
+  pingIntervalMs: { env: "PING_INTERVAL_MS", flag: "ping-interval-ms" },
+  logLevel: { env: "LOG_LEVEL", flag: "log-level" },
+} satisfies Record<string, Setting>;
+
+const KNOWN_FLAGS = new Set(Object.values(SETTINGS).map((s) => s.flag));
+
+function parseFlags(args: string[]): { flags: Map<string, string> } | { error: string } {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) return { error: `Unexpected argument "${arg}"` };
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (!KNOWN_FLAGS.has(name)) return { error: `Unknown flag "--${name}"` };
+    let value: string | undefined;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else value = args[++i];
+    if (value === undefined) return { error: `Flag "--${name}" needs a value` };
+    flags.set(name, value);
+  }
+  return { flags };
+}
+
+function integer(name: string, raw: string, min: number, max: number): number | string {
+  if (!/^[0-9]+$/.test(raw.trim())) return `${name} must be a whole number, got "${raw}"`;
+  const value = Number(raw.trim());
+  if (value < min || value > max) return `${name} must be between ${min} and ${max}, got ${value}`;
+  return value;
+}
+
+/**
+ * Reads the configuration from flags and environment variables.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ *
+ * const result = loadConfig(["--port", "9000"], { LOG_LEVEL: "warn" });
+ * if (!result.ok || result.config.port !== 9000 || result.config.logLevel !== "warn") {
+ *   throw new Error("flags and variables were not read");
+ * }
+ * ```
+ */
+export function loadConfig(args: string[], env: Record<string, string | undefined>): ConfigResult {
+  const parsed = parseFlags(args);
+  if ("error" in parsed) return { ok: false, error: parsed.error };
+  const get = (s: Setting): string | undefined => {
+    const value = parsed.flags.get(s.flag) ?? env[s.env];
+    return value === undefined || value.trim() === "" ? undefined : value;
+  };
+  const errors: string[] = [];
+  const num = (s: Setting, fallback: number, min: number, max: number): number => {
+    const raw = get(s);
+    if (raw === undefined) return fallback;
+    const value = integer(s.env, raw, min, max);
+    if (typeof value === "string") {
+      errors.push(value);
+      return fallback;
+    }
+    return value;
+  };
+  const port = num(SETTINGS.port, 8080, 0, 65535);
+  const maxPacketBytes = num(
+    SETTINGS.maxPacketBytes,
+    DEFAULT_RELAY_LIMITS.maxPacketBytes,
+    64,
+    64 * 1024 * 1024,
+  );
+  const queueDepth = num(SETTINGS.queueDepth, DEFAULT_RELAY_LIMITS.outboundQueuePackets, 8, 65536);
+  const maxPacketsPerSecond = num(
+    SETTINGS.maxPacketsPerSecond,
+    DEFAULT_RELAY_LIMITS.maxPacketsPerSecond,
+    1,
+    1_000_000,
+  );
+  const leaveGraceMs = num(SETTINGS.leaveGraceMs, DEFAULT_RELAY_LIMITS.leaveGraceMs, 0, 600_000);
+  const d = DEFAULT_RELAY_LIMITS;
+  const presenceHeartbeatMs = num(
+    SETTINGS.presenceHeartbeatMs,
+    d.presenceHeartbeatMs,
+    100,
+    600_000,
+  );
+  const presenceTimeoutMs = num(SETTINGS.presenceTimeoutMs, d.presenceTimeoutMs, 200, 3_600_000);
+  const idleTimeoutMs = num(SETTINGS.idleTimeoutMs, d.idleTimeoutMs, 1000, 3_600_000);
+  const pingIntervalMs = num(SETTINGS.pingIntervalMs, d.pingIntervalMs, 1000, 600_000);
+  if (presenceTimeoutMs <= presenceHeartbeatMs) {
+    errors.push("PRESENCE_TIMEOUT_MS must be longer than PRESENCE_HEARTBEAT_MS");
+  }
+  const logLevel = get(SETTINGS.logLevel) ?? "info";
+  if (!isLogLevel(logLevel)) {
+    errors.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  }
+  const natsUrl = get(SETTINGS.natsUrl) ?? "";
+  for (const server of natsUrl.split(",").filter((s) => s.trim() !== "")) {
+    if (
+      !/^(nats|tls|wss?):\/\/[^\s]+$/.test(server.trim()) &&
+      !/^[^\s:/]+:[0-9]+$/.test(server.trim())
+    ) {
+      errors.push(`NATS_URL must look like nats://host:port, got "${server.trim()}"`);
+    }
+  }
+  if (errors.length > 0) return { ok: false, error: errors.join("; ") };
+  return {
+    ok: true,
+    config: {
+      port,
+      host: get(SETTINGS.host) ?? "0.0.0.0",
+      natsUrl,
+      logLevel: logLevel as LogLevel,
+      limits: {
+        ...DEFAULT_RELAY_LIMITS,
+        maxPacketBytes,
+        outboundQueuePackets: queueDepth,
+        maxPacketsPerSecond,
+        packetBurst: Math.max(maxPacketsPerSecond * 2, 1),
+        leaveGraceMs,
+        presenceHeartbeatMs,
+        presenceTimeoutMs,
+        idleTimeoutMs,
+        pingIntervalMs,
+      },
+    },
+  };
+}
