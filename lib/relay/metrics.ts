@@ -112,6 +112,7 @@ export interface RelayMetrics {
   packetsOut: Counter;
   bytesOut: Counter;
   drops: Counter;
+  dropsByClass: Counter;
   rejected: Counter;
   closed: Counter;
   busReconnects: Counter;
@@ -127,6 +128,11 @@ export function createRelayMetrics(registry = new MetricsRegistry()): RelayMetri
     packetsOut: registry.counter("packets_out_total", "Packets sent to clients, by class", "class"),
     bytesOut: registry.counter("bytes_out_total", "Bytes sent to clients, by class", "class"),
     drops: registry.counter("drops_total", "Packets not delivered, by reason", "reason"),
+    dropsByClass: registry.counter(
+      "dropped_packets_total",
+      "Packets dropped for slow receivers, by packet class",
+      "class",
+    ),
     rejected: registry.counter(
       "rejected_connections_total",
       "Connections refused or closed for bad behaviour, by reason",

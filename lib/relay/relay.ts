@@ -14,7 +14,7 @@ import type { Bus } from "./bus.ts";
 import { BUS_HEADER_BYTES } from "./bus_frame.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { RelayMetrics } from "./metrics.ts";
-import { PacketClass } from "./packet_class.ts";
+import { PACKET_CLASS_NAMES, PacketClass } from "./packet_class.ts";
 import { Room } from "./room.ts";
 import { type InboundPacket, Session, type SessionHost, type Transport } from "./session.ts";
 
@@ -181,8 +181,9 @@ export class Relay implements SessionHost {
     this.#rooms.get(session.roomId)?.fromSession(session, packet);
   }
 
-  onDrop(session: Session, sender: bigint, _cls: PacketClass, reason: string): void {
+  onDrop(session: Session, sender: bigint, cls: PacketClass, reason: string): void {
     this.metrics.drops.inc(reason);
+    this.metrics.dropsByClass.inc(PACKET_CLASS_NAMES[cls]);
     this.#rooms.get(session.roomId)?.noteDrop(session, sender);
   }
 

@@ -1,0 +1,102 @@
+/**
+ * Starts `main.ts` as a real server process on a free port, for integration tests and
+ * benchmarks, and stops it again.
+ *
+ * @module
+ */
+import { TextLineStream } from "./text_lines.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A server running in a child process. */
+export interface ServerProcess {
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  httpUrl: string;
+  /** `ws://127.0.0.1:<port>` */
+  wsUrl: string;
+  pid: number;
+  /** Log lines the server wrote so far (JSON). */
+  logs: Record<string, unknown>[];
+  /** Reads one metric series from `/metrics` (0 if absent). */
+  metric(name: string, labels?: string): Promise<number>;
+  /** Sends SIGTERM and waits for a clean exit; returns the exit code. */
+  stop(): Promise<number>;
+  /** Sends SIGKILL (a crash) and waits. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts a server with `env` added to the environment (PORT defaults to 0: any free port).
+ */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "main.ts"],
+    cwd: ROOT,
+    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", NATS_URL: "", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  const logs: Record<string, unknown>[] = [];
+  const listening = Promise.withResolvers<number>();
+  const reading = (async () => {
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new TextLineStream(),
+    );
+    for await (const line of lines) {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        record = { event: "stderr", line };
+      }
+      logs.push(record);
+      if (record.event === "listening") listening.resolve(record.port as number);
+    }
+    listening.reject(new Error(`Server exited before listening:\n${JSON.stringify(logs)}`));
+  })();
+  const port = await listening.promise;
+  const httpUrl = `http://127.0.0.1:${port}`;
+  let exited: Promise<number> | undefined;
+  const wait = () => {
+    exited ??= (async () => {
+      const status = await child.status;
+      await reading;
+      return status.code;
+    })();
+    return exited;
+  };
+  return {
+    port,
+    httpUrl,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    pid: child.pid,
+    logs,
+    async metric(name, labels) {
+      const text = await (await fetch(`${httpUrl}/metrics`)).text();
+      const key = labels === undefined ? name : `${name}{${labels}}`;
+      for (const line of text.split("\n")) {
+        if (line.startsWith(key + " ")) return Number(line.slice(key.length + 1));
+      }
+      return 0;
+    },
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      return await wait();
+    },
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await wait();
+    },
+  };
+}
