@@ -33,6 +33,8 @@ export function acceptWebSocket(
   });
   socket.binaryType = "arraybuffer";
   let session: Session | undefined;
+  let lastMessageMs = 0;
+  let closing = false;
   const transport: Transport = {
     kind: "websocket",
     bufferedBytes: () => socket.bufferedAmount,
@@ -40,9 +42,9 @@ export function acceptWebSocket(
       if (socket.readyState === WebSocket.OPEN) socket.send(packet);
     },
     close: (code, reason) => {
-      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-        socket.close(code, reason);
-      }
+      if (closing) return;
+      closing = true;
+      closeAfterQuiet(socket, () => lastMessageMs, code, reason);
     },
   };
   socket.onopen = () => {
@@ -53,7 +55,8 @@ export function acceptWebSocket(
     session = relay.attach({ ...identity, transport });
   };
   socket.onmessage = (event: MessageEvent) => {
-    if (session === undefined) return;
+    lastMessageMs = performance.now();
+    if (session === undefined || closing) return;
     if (typeof event.data === "string") {
       relay.metrics.rejected.inc("text_frame");
       session.close(
@@ -72,4 +75,34 @@ export function acceptWebSocket(
     log.debug("websocket_error", { session: session?.id, error: message });
   };
   return response;
+}
+
+// How long the peer must be quiet before a server-initiated close, and the most we wait.
+const CLOSE_QUIET_MS = 20;
+const CLOSE_MAX_WAIT_MS = 500;
+
+/**
+ * Closes once the peer has stopped sending for a moment. Deno 2.9 tears the TCP connection
+ * down soon after its close frame; frames the peer sent just before are then unread, the kernel
+ * answers with RST, and the peer sees 1006 instead of our code and reason. A client that
+ * floods is exactly the one that must learn why it was closed, so we let the burst in first
+ * (ignoring it) and then close.
+ */
+function closeAfterQuiet(
+  socket: WebSocket,
+  lastMessageMs: () => number,
+  code: number,
+  reason: string,
+): void {
+  const started = performance.now();
+  const attempt = () => {
+    if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) return;
+    const now = performance.now();
+    if (now - lastMessageMs() >= CLOSE_QUIET_MS || now - started >= CLOSE_MAX_WAIT_MS) {
+      socket.close(code, reason);
+    } else {
+      setTimeout(attempt, CLOSE_QUIET_MS);
+    }
+  };
+  attempt();
 }
