@@ -1,12 +1,11 @@
 /**
  * The bus on NATS (`@nats-io/transport-node` v3, which runs on Deno's `node:net`). One
  * connection per instance with `noEcho`, callback subscriptions, fire-and-forget publishes, and
- * reconnects forever. Subscriptions live in this class, so they can be made before the first
- * connection and survive every reconnect.
+ * reconnects forever; nats.js restores the subscriptions after each reconnect.
  *
  * @module
  */
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Bus, BusEvent, BusHandler, BusSubscription } from "./bus.ts";
 
 /** How to reach NATS. */
@@ -19,12 +18,6 @@ export interface NatsBusOptions {
   reconnectWaitMs?: number;
 }
 
-interface Entry {
-  pattern: string;
-  handler: BusHandler;
-  sub?: Subscription;
-}
-
 // Conservative until the server tells us (nats-server's default max_payload is 1 MiB).
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
@@ -32,7 +25,6 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 export class NatsBus implements Bus {
   readonly kind = "nats";
   readonly #nc: NatsConnection;
-  readonly #entries = new Set<Entry>();
   readonly #listeners: ((event: BusEvent) => void)[] = [];
   #connected = true;
 
@@ -67,19 +59,12 @@ export class NatsBus implements Bus {
   }
 
   subscribe(pattern: string, handler: BusHandler): BusSubscription {
-    const entry: Entry = { pattern, handler };
-    entry.sub = this.#nc.subscribe(pattern, {
+    const sub = this.#nc.subscribe(pattern, {
       callback: (err, msg) => {
         if (err === null) handler(msg.subject, msg.data);
       },
     });
-    this.#entries.add(entry);
-    return {
-      unsubscribe: () => {
-        this.#entries.delete(entry);
-        entry.sub?.unsubscribe();
-      },
-    };
+    return { unsubscribe: () => sub.unsubscribe() };
   }
 
   publish(subject: string, data: Uint8Array): boolean {

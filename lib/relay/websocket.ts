@@ -9,6 +9,13 @@ import type { Logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
 import type { Session, Transport } from "./session.ts";
 
+let openSockets = 0;
+
+/** WebSockets accepted and not yet closed (shutdown waits for them to finish closing). */
+export function openWebSocketCount(): number {
+  return openSockets;
+}
+
 /** Who the connection belongs to; validated by the caller. */
 export interface WebSocketIdentity {
   userId: string;
@@ -32,6 +39,7 @@ export function acceptWebSocket(
     idleTimeout: Math.max(1, Math.round(relay.limits.pingIntervalMs / 1000)),
   });
   socket.binaryType = "arraybuffer";
+  openSockets++;
   let session: Session | undefined;
   let lastMessageMs = 0;
   let closing = false;
@@ -68,6 +76,7 @@ export function acceptWebSocket(
     session.receive(new Uint8Array(event.data as ArrayBuffer));
   };
   socket.onclose = (event: CloseEvent) => {
+    openSockets--;
     session?.transportClosed(event.code, event.reason);
   };
   socket.onerror = (event: Event) => {

@@ -10,6 +10,7 @@ import { MemoryBus } from "../relay/memory_bus.ts";
 import { createRelayMetrics } from "../relay/metrics.ts";
 import { NatsBus } from "../relay/nats_bus.ts";
 import { Relay } from "../relay/relay.ts";
+import { openWebSocketCount } from "../relay/websocket.ts";
 import type { ServerConfig } from "./config.ts";
 import { createRouter } from "./router.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -70,6 +71,11 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
       stopping ??= (async () => {
         logger.info("shutting_down", { sessions: relay.sessionCount });
         relay.shutdown();
+        // Let every WebSocket send our close frame before Deno's own shutdown closes the rest.
+        const deadline = Date.now() + Math.min(graceMs, 1000);
+        while (openWebSocketCount() > 0 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
         const timeout = new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
           server.finished.then(() => clearTimeout(timer));
