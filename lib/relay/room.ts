@@ -25,6 +25,7 @@ import { encodePresence, parsePresence, type Participant, Roster } from "./prese
 import type { InboundPacket, Session } from "./session.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const SYSTEM_IDENTITY = encodeIdentity(SYSTEM_USER_ID, 0n);
 
 /** What a room needs from the relay that owns it. */
@@ -256,7 +257,7 @@ export class Room {
       this.#ctx.metrics.drops.inc("keyframe_rate_limited");
       return;
     }
-    const targets = this.roster.byUser(new TextDecoder().decode(target));
+    const targets = this.roster.byUser(decoder.decode(target));
     if (targets.length === 0) {
       this.#ctx.metrics.drops.inc("keyframe_unknown_target");
       return;
