@@ -22,7 +22,18 @@ const encoder = new TextEncoder();
 
 /** Number of bytes `value` takes as a protobuf varint. */
 export function varintLength(value: number | bigint): number {
-  let v = BigInt(value);
+  if (typeof value === "number" && value >= 0 && value < 0x80000000) {
+    return value < 0x80
+      ? 1
+      : value < 0x4000
+      ? 2
+      : value < 0x200000
+      ? 3
+      : value < 0x10000000
+      ? 4
+      : 5;
+  }
+  let v = BigInt.asUintN(64, BigInt(value));
   let n = 1;
   while (v >= 0x80n) {
     v >>= 7n;

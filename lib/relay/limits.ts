@@ -22,6 +22,8 @@ export interface RelayLimits {
   outboundQueueBytes: number;
   /** Bytes a transport may hold unsent before the relay keeps packets in its own queue. */
   transportHighWaterBytes: number;
+  /** Video that waited longer than this in a receiver's queue is dropped instead of sent late. */
+  maxQueueDelayMs: number;
   /** How long a leave waits for a reconnect before it is announced. */
   leaveGraceMs: number;
   /** How often each instance announces its participants of each room on the bus. */
@@ -46,7 +48,10 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   keyframeRequestsPerSecond: 2,
   outboundQueuePackets: 256,
   outboundQueueBytes: 8 * 1024 * 1024,
-  transportHighWaterBytes: 512 * 1024,
+  // Small, so that a congested receiver's backlog sits in our queue, where the drop policy
+  // applies, rather than in the socket's buffer, where it only adds delay.
+  transportHighWaterBytes: 64 * 1024,
+  maxQueueDelayMs: 500,
   leaveGraceMs: 2000,
   presenceHeartbeatMs: 5000,
   presenceTimeoutMs: 15000,

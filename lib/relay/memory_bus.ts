@@ -54,6 +54,8 @@ export class MemoryBusHub {
 
   /** @internal Delivers to every subscription but the publisher's own (NATS `noEcho`). */
   deliver(from: MemoryBus, subject: string, data: Uint8Array): void {
+    // One instance alone (the default server) has nobody to deliver to: skip the scan.
+    if (this.#subs.size === from.subscriptionCount) return;
     for (const sub of this.#subs) {
       if (sub.owner !== from && subjectMatches(sub.pattern, subject)) {
         // Asynchronous like a real broker, so publishers never re-enter their own callers.
@@ -75,6 +77,11 @@ export class MemoryBus implements Bus {
 
   constructor(hub: MemoryBusHub = new MemoryBusHub()) {
     this.#hub = hub;
+  }
+
+  /** Subscriptions this client holds. */
+  get subscriptionCount(): number {
+    return this.#mine.size;
   }
 
   isConnected(): boolean {

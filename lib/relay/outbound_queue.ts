@@ -23,7 +23,7 @@
 import { isDelta, isVideo, PacketClass } from "./packet_class.ts";
 
 /** Why the queue dropped a packet (a Prometheus label). */
-export type DropReason = "queue_full" | "stale_delta";
+export type DropReason = "queue_full" | "stale_delta" | "too_late";
 
 /** Called for every dropped packet, with the session id of the packet's sender. */
 export type DropListener = (sender: bigint, cls: PacketClass, reason: DropReason) => void;
@@ -40,12 +40,15 @@ export interface QueuedPacket {
 
 interface Entry extends QueuedPacket {
   dropped: boolean;
+  atMs: number;
 }
 
 /** The queue's bounds. */
 export interface QueueBounds {
   maxPackets: number;
   maxBytes: number;
+  /** Video older than this when its turn comes is dropped: it would only add delay. */
+  maxVideoAgeMs?: number;
 }
 
 // Bit per video stream of a sender in `#broken`.
@@ -100,7 +103,7 @@ export class OutboundQueue {
    * when only control packets are left and the bounds are still exceeded: the receiver cannot
    * keep up and should be disconnected.
    */
-  push(bytes: Uint8Array, cls: PacketClass, sender: bigint): PushResult {
+  push(bytes: Uint8Array, cls: PacketClass, sender: bigint, nowMs = 0): PushResult {
     if (this.isStale(cls, sender)) {
       this.#onDrop(sender, cls, "stale_delta");
       return "dropped";
@@ -110,7 +113,7 @@ export class OutboundQueue {
       if (bits === 0) this.#broken.delete(sender);
       else this.#broken.set(sender, bits);
     }
-    this.#entries.push({ bytes, cls, sender, dropped: false });
+    this.#entries.push({ bytes, cls, sender, dropped: false, atMs: nowMs });
     this.#count++;
     this.#bytes += bytes.length;
     let result: PushResult = "queued";
@@ -124,11 +127,23 @@ export class OutboundQueue {
     return result;
   }
 
-  /** Removes and returns the oldest packet still queued. */
-  shift(): QueuedPacket | undefined {
+  /**
+   * Removes and returns the oldest packet still queued. Given the time, video that waited
+   * longer than `maxVideoAgeMs` is dropped on the way (with the rest of its stream's deltas).
+   */
+  shift(nowMs?: number): QueuedPacket | undefined {
+    const maxAge = this.#bounds.maxVideoAgeMs;
     while (this.#head < this.#entries.length) {
       const entry = this.#entries[this.#head++];
       if (entry.dropped) continue;
+      if (
+        nowMs !== undefined && maxAge !== undefined && isVideo(entry.cls) &&
+        nowMs - entry.atMs > maxAge
+      ) {
+        this.#drop(entry, "too_late");
+        this.#purgeStream(entry);
+        continue;
+      }
       this.#count--;
       this.#bytes -= entry.bytes.length;
       this.#compact();

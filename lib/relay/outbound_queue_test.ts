@@ -104,3 +104,21 @@ Deno.test("OutboundQueue stays correct over many pushes and shifts", () => {
   assertEquals(queue.bytes, 0);
   assertEquals(shifted + rest > 5000, true);
 });
+
+Deno.test("OutboundQueue drops video that waited too long, and that stream's deltas, but keeps audio", () => {
+  const drops: string[] = [];
+  const queue = new OutboundQueue(
+    { maxPackets: 100, maxBytes: 1_000_000, maxVideoAgeMs: 500 },
+    (sender, _cls, reason) => drops.push(`${sender}:${reason}`),
+  );
+  queue.push(new Uint8Array(1), PacketClass.VIDEO_KEY, 1n, 0);
+  queue.push(new Uint8Array(1), PacketClass.AUDIO, 2n, 0);
+  queue.push(new Uint8Array(1), PacketClass.VIDEO_DELTA, 1n, 400);
+  queue.push(new Uint8Array(1), PacketClass.VIDEO_DELTA, 3n, 400);
+  const out: string[] = [];
+  for (let p = queue.shift(600); p !== undefined; p = queue.shift(600)) {
+    out.push(`${p.sender}:${p.cls}`);
+  }
+  assertEquals(drops, ["1:too_late", "1:stale_delta"]);
+  assertEquals(out, [`2:${PacketClass.AUDIO}`, `3:${PacketClass.VIDEO_DELTA}`]);
+});

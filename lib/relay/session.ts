@@ -126,7 +126,11 @@ export class Session {
       now,
     );
     this.#queue = new OutboundQueue(
-      { maxPackets: init.limits.outboundQueuePackets, maxBytes: init.limits.outboundQueueBytes },
+      {
+        maxPackets: init.limits.outboundQueuePackets,
+        maxBytes: init.limits.outboundQueueBytes,
+        maxVideoAgeMs: init.limits.maxQueueDelayMs,
+      },
       (sender, cls, reason) => this.#host.onDrop(this, sender, cls, reason),
     );
   }
@@ -224,7 +228,7 @@ export class Session {
       this.#write(packet, cls);
       return;
     }
-    const result = this.#queue.push(packet, cls, sender);
+    const result = this.#queue.push(packet, cls, sender, this.#now());
     if (result === "overflow") {
       return this.#reject(
         CloseCode.RECEIVER_TOO_SLOW,
@@ -285,7 +289,7 @@ export class Session {
       !this.#closed && this.#queue.length > 0 &&
       this.transport.bufferedBytes() < this.#limits.transportHighWaterBytes
     ) {
-      const next = this.#queue.shift();
+      const next = this.#queue.shift(this.#now());
       if (next === undefined) break;
       this.#write(next.bytes, next.cls);
     }

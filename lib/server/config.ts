@@ -9,6 +9,7 @@
  * | `NATS_URL` | `--nats-url` | empty: in-process bus |
  * | `MAX_PACKET_BYTES` | `--max-packet-bytes` | 4000000 |
  * | `QUEUE_DEPTH` | `--queue-depth` | 256 packets per receiver |
+ * | `MAX_QUEUE_DELAY_MS` | `--max-queue-delay-ms` | 500 |
  * | `MAX_PACKETS_PER_SECOND` | `--max-packets-per-second` | 500 |
  * | `LEAVE_GRACE_MS` | `--leave-grace-ms` | 2000 |
  * | `PRESENCE_HEARTBEAT_MS` | `--presence-heartbeat-ms` | 5000 |
@@ -46,6 +47,7 @@ const SETTINGS = {
   natsUrl: { env: "NATS_URL", flag: "nats-url" },
   maxPacketBytes: { env: "MAX_PACKET_BYTES", flag: "max-packet-bytes" },
   queueDepth: { env: "QUEUE_DEPTH", flag: "queue-depth" },
+  maxQueueDelayMs: { env: "MAX_QUEUE_DELAY_MS", flag: "max-queue-delay-ms" },
   maxPacketsPerSecond: { env: "MAX_PACKETS_PER_SECOND", flag: "max-packets-per-second" },
   leaveGraceMs: { env: "LEAVE_GRACE_MS", flag: "leave-grace-ms" },
   presenceHeartbeatMs: { env: "PRESENCE_HEARTBEAT_MS", flag: "presence-heartbeat-ms" },
@@ -140,6 +142,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   if (presenceTimeoutMs <= presenceHeartbeatMs) {
     errors.push("PRESENCE_TIMEOUT_MS must be longer than PRESENCE_HEARTBEAT_MS");
   }
+  const maxQueueDelayMs = num(SETTINGS.maxQueueDelayMs, d.maxQueueDelayMs, 10, 60_000);
   const logLevel = get(SETTINGS.logLevel) ?? "info";
   if (!isLogLevel(logLevel)) {
     errors.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -165,6 +168,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
         ...DEFAULT_RELAY_LIMITS,
         maxPacketBytes,
         outboundQueuePackets: queueDepth,
+        maxQueueDelayMs,
         maxPacketsPerSecond,
         packetBurst: Math.max(maxPacketsPerSecond * 2, 1),
         leaveGraceMs,

@@ -30,6 +30,11 @@ export interface ServerProcess {
  * Starts a server with `env` added to the environment (PORT defaults to 0: any free port).
  */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  // The port is read from the "listening" line, which is logged at info level.
+  const level = env.LOG_LEVEL ?? "info";
+  if (level !== "info" && level !== "debug") {
+    throw new Error(`startServerProcess() needs LOG_LEVEL info or debug, got "${level}"`);
+  }
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "main.ts"],
     cwd: ROOT,
@@ -57,7 +62,25 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }
     listening.reject(new Error(`Server exited before listening:\n${JSON.stringify(logs)}`));
   })();
-  const port = await listening.promise;
+  const timer = setTimeout(
+    () => listening.reject(new Error("Server did not start listening within 15 s")),
+    15_000,
+  );
+  let port: number;
+  try {
+    port = await listening.promise;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await reading.catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   const httpUrl = `http://127.0.0.1:${port}`;
   let exited: Promise<number> | undefined;
   const wait = () => {
