@@ -23,6 +23,10 @@ export const CloseCode = {
   IDLE_TIMEOUT: 4008,
   /** The client reads too slowly even for control packets. */
   RECEIVER_TOO_SLOW: 4009,
+  /** A WebTransport stream was not finished in time. */
+  STREAM_TIMEOUT: 4010,
+  /** The request was invalid (WebTransport cannot answer 400, so it closes with this). */
+  BAD_REQUEST: 4400,
 } as const;
 
 /** A {@linkcode CloseCode} value. */

@@ -21,8 +21,8 @@ export interface Transport {
   readonly kind: string;
   /** Bytes handed to the transport and not yet sent. */
   bufferedBytes(): number;
-  /** Sends one serialized PacketWrapper. */
-  send(packet: Uint8Array, cls: PacketClass): void;
+  /** Sends one serialized PacketWrapper from `sender` (0 for the server). */
+  send(packet: Uint8Array, cls: PacketClass, sender: bigint): void;
   /** Closes the connection with a code and a reason the client can show. */
   close(code: number, reason: string): void;
 }
@@ -155,14 +155,14 @@ export class Session {
     if (this.#closed) return;
     this.lastInboundMs = this.#now();
     if (bytes.length > this.#limits.maxPacketBytes) {
-      return this.#reject(
+      return this.reject(
         CloseCode.PACKET_TOO_BIG,
         "packet_too_big",
         `Packet of ${bytes.length} bytes exceeds the limit of ${this.#limits.maxPacketBytes} bytes`,
       );
     }
     if (!this.#bucket.take(this.lastInboundMs)) {
-      return this.#reject(
+      return this.reject(
         CloseCode.RATE_LIMITED,
         "rate_limited",
         `More than ${this.#limits.maxPacketsPerSecond} packets per second`,
@@ -170,12 +170,12 @@ export class Session {
     }
     const wrapper = decodePacketWrapper(bytes);
     if (!wrapper.ok) {
-      return this.#reject(CloseCode.MALFORMED_PACKET, "malformed", wrapper.error.message);
+      return this.reject(CloseCode.MALFORMED_PACKET, "malformed", wrapper.error.message);
     }
     const { packetType, userId, data } = wrapper.value;
     if (!CLIENT_TYPES.has(packetType)) {
       const known = TYPE_NAMES[packetType] !== undefined;
-      return this.#reject(
+      return this.reject(
         CloseCode.POLICY_VIOLATION,
         known ? "forbidden_type" : "unknown_type",
         known
@@ -184,7 +184,7 @@ export class Session {
       );
     }
     if (userId.length > 0 && !bytesEqual(userId, this.#userIdBytes)) {
-      return this.#reject(
+      return this.reject(
         CloseCode.POLICY_VIOLATION,
         "impersonation",
         `Packet claims user id "${printable(userId)}" but this connection is "${this.userId}"`,
@@ -197,11 +197,11 @@ export class Session {
     if (packetType === PacketType.MEDIA) {
       const decoded = decodeMediaPacket(data);
       if (!decoded.ok) {
-        return this.#reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
+        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
       }
       media = decoded.value;
       if (media.mediaType === MediaType.UNKNOWN || media.mediaType > MediaType.KEYFRAME_REQUEST) {
-        return this.#reject(
+        return this.reject(
           CloseCode.POLICY_VIOLATION,
           "unknown_type",
           `Unknown media type ${media.mediaType}`,
@@ -225,12 +225,12 @@ export class Session {
         this.#host.onDrop(this, sender, cls, "stale_delta");
         return;
       }
-      this.#write(packet, cls);
+      this.#write(packet, cls, sender);
       return;
     }
     const result = this.#queue.push(packet, cls, sender, this.#now());
     if (result === "overflow") {
-      return this.#reject(
+      return this.reject(
         CloseCode.RECEIVER_TOO_SLOW,
         "receiver_too_slow",
         "The connection cannot keep up even with control packets",
@@ -264,13 +264,23 @@ export class Session {
     this.#host.onClosed(this, code, reason);
   }
 
-  #reject(code: number, metric: string, reason: string): void {
+  /** Notes that the client is alive without a packet (a transport-level keep-alive). */
+  touch(): void {
+    this.lastInboundMs = this.#now();
+  }
+
+  /**
+   * Closes the session for breaking a rule the transport enforces itself (a stream that never
+   * ends, for example), counting it under `metric`.
+   */
+  reject(code: number, metric: string, reason: string): void {
+    if (this.#closed) return;
     this.#metrics.rejected.inc(metric);
     this.close(code, reason);
   }
 
-  #write(packet: Uint8Array, cls: PacketClass): void {
-    this.transport.send(packet, cls);
+  #write(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
+    this.transport.send(packet, cls, sender);
     const className = PACKET_CLASS_NAMES[cls];
     this.#metrics.packetsOut.inc(className);
     this.#metrics.bytesOut.inc(className, packet.length);
@@ -291,7 +301,7 @@ export class Session {
     ) {
       const next = this.#queue.shift(this.#now());
       if (next === undefined) break;
-      this.#write(next.bytes, next.cls);
+      this.#write(next.bytes, next.cls, next.sender);
     }
     if (this.#queue.length > 0) this.#scheduleFlush();
   }

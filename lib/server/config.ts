@@ -17,6 +17,12 @@
  * | `IDLE_TIMEOUT_MS` | `--idle-timeout-ms` | 30000 |
  * | `PING_INTERVAL_MS` | `--ping-interval-ms` | 5000 |
  * | `LOG_LEVEL` | `--log-level` | `info` |
+ * | `WT_PORT` | `--wt-port` | 4433 (UDP; `off` disables WebTransport) |
+ * | `WT_HOST` | `--wt-host` | `::` |
+ * | `CERT_PATH` / `KEY_PATH` | `--cert-path` / `--key-path` | empty: a self-signed certificate |
+ * | `CERT_VALIDITY_MS` | `--cert-validity-ms` | 13 days (Chromium allows at most 14) |
+ * | `WT_STREAM_TIMEOUT_MS` | `--wt-stream-timeout-ms` | 10000 |
+ * | `MAX_DATAGRAMS_PER_SECOND` | `--max-datagrams-per-second` | 200 |
  *
  * @module
  */
@@ -31,7 +37,22 @@ export interface ServerConfig {
   natsUrl: string;
   logLevel: LogLevel;
   limits: RelayLimits;
+  /** UDP port for WebTransport; undefined when disabled. */
+  wtPort: number | undefined;
+  wtHost: string;
+  /** PEM files to serve instead of a self-signed certificate (both or neither). */
+  certPath: string;
+  keyPath: string;
+  /** Validity of self-signed certificates. */
+  certValidityMs: number;
+  /** A WebTransport client stream not finished within this time ends its session. */
+  wtStreamTimeoutMs: number;
+  /** WebTransport datagrams accepted per second per session. */
+  maxDatagramsPerSecond: number;
 }
+
+/** Longest validity Chromium accepts for a certificate pinned by hash. */
+export const MAX_CERT_VALIDITY_MS = 14 * 24 * 3600 * 1000;
 
 /** The outcome of {@linkcode loadConfig}. */
 export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; error: string };
@@ -55,6 +76,13 @@ const SETTINGS = {
   idleTimeoutMs: { env: "IDLE_TIMEOUT_MS", flag: "idle-timeout-ms" },
   pingIntervalMs: { env: "PING_INTERVAL_MS", flag: "ping-interval-ms" },
   logLevel: { env: "LOG_LEVEL", flag: "log-level" },
+  wtPort: { env: "WT_PORT", flag: "wt-port" },
+  wtHost: { env: "WT_HOST", flag: "wt-host" },
+  certPath: { env: "CERT_PATH", flag: "cert-path" },
+  keyPath: { env: "KEY_PATH", flag: "key-path" },
+  certValidityMs: { env: "CERT_VALIDITY_MS", flag: "cert-validity-ms" },
+  wtStreamTimeoutMs: { env: "WT_STREAM_TIMEOUT_MS", flag: "wt-stream-timeout-ms" },
+  maxDatagramsPerSecond: { env: "MAX_DATAGRAMS_PER_SECOND", flag: "max-datagrams-per-second" },
 } satisfies Record<string, Setting>;
 
 const KNOWN_FLAGS = new Set(Object.values(SETTINGS).map((s) => s.flag));
@@ -143,6 +171,23 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
     errors.push("PRESENCE_TIMEOUT_MS must be longer than PRESENCE_HEARTBEAT_MS");
   }
   const maxQueueDelayMs = num(SETTINGS.maxQueueDelayMs, d.maxQueueDelayMs, 10, 60_000);
+  const wtPortRaw = get(SETTINGS.wtPort);
+  const wtPort = wtPortRaw?.trim().toLowerCase() === "off"
+    ? undefined
+    : num(SETTINGS.wtPort, 4433, 0, 65535);
+  const certPath = get(SETTINGS.certPath) ?? "";
+  const keyPath = get(SETTINGS.keyPath) ?? "";
+  if ((certPath === "") !== (keyPath === "")) {
+    errors.push("CERT_PATH and KEY_PATH must be set together");
+  }
+  const certValidityMs = num(
+    SETTINGS.certValidityMs,
+    13 * 24 * 3600 * 1000,
+    2000,
+    MAX_CERT_VALIDITY_MS,
+  );
+  const wtStreamTimeoutMs = num(SETTINGS.wtStreamTimeoutMs, 10_000, 100, 600_000);
+  const maxDatagramsPerSecond = num(SETTINGS.maxDatagramsPerSecond, 200, 1, 100_000);
   const logLevel = get(SETTINGS.logLevel) ?? "info";
   if (!isLogLevel(logLevel)) {
     errors.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -164,6 +209,13 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       host: get(SETTINGS.host) ?? "0.0.0.0",
       natsUrl,
       logLevel: logLevel as LogLevel,
+      wtPort,
+      wtHost: get(SETTINGS.wtHost) ?? "::",
+      certPath,
+      keyPath,
+      certValidityMs,
+      wtStreamTimeoutMs,
+      maxDatagramsPerSecond,
       limits: {
         ...DEFAULT_RELAY_LIMITS,
         maxPacketBytes,

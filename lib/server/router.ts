@@ -8,6 +8,7 @@
  * | `GET /readyz` | 200 when the bus is connected and sessions are accepted, else 503 |
  * | `GET /version` | name, version, instance id and bus kind as JSON |
  * | `GET /metrics` | Prometheus text |
+ * | `GET /api/v1/webtransport` | where and how to connect by WebTransport (URL, certificate hashes) |
  *
  * Errors are JSON: `{"success": false, "result": {"code": "...", "message": "..."}}`.
  *
@@ -18,11 +19,18 @@ import type { Logger } from "../log.ts";
 import type { Relay } from "../relay/relay.ts";
 import { acceptWebSocket } from "../relay/websocket.ts";
 
+/** What `GET /api/v1/webtransport` answers. */
+export type WebTransportInfo =
+  | { available: true; url: string; certificateHashes: string[] }
+  | { available: false; reason: string };
+
 /** What the router needs. */
 export interface RouterOptions {
   relay: Relay;
   log: Logger;
   version: string;
+  /** WebTransport details for a request that reached us under `hostname`. */
+  webTransport: (hostname: string) => WebTransportInfo;
 }
 
 /** A JSON error response. */
@@ -53,7 +61,7 @@ export function createRouter(options: RouterOptions): (request: Request) => Resp
     const path = url.pathname;
     if (path.startsWith("/lobby/")) return lobby(request, url);
     if (request.method !== "GET" && request.method !== "HEAD") {
-      if (["/healthz", "/readyz", "/version", "/metrics"].includes(path)) {
+      if (["/healthz", "/readyz", "/version", "/metrics", "/api/v1/webtransport"].includes(path)) {
         return errorResponse(
           405,
           "method_not_allowed",
@@ -79,6 +87,10 @@ export function createRouter(options: RouterOptions): (request: Request) => Resp
       case "/metrics":
         return new Response(relay.metrics.registry.render(), {
           headers: { "content-type": "text/plain; version=0.0.4" },
+        });
+      case "/api/v1/webtransport":
+        return Response.json(options.webTransport(url.hostname), {
+          headers: { "cache-control": "no-store" },
         });
       default:
         return errorResponse(404, "not_found", `Nothing at ${path}`);

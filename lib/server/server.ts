@@ -14,6 +14,9 @@ import { openWebSocketCount } from "../relay/websocket.ts";
 import type { ServerConfig } from "./config.ts";
 import { createRouter } from "./router.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+import { CertificateManager } from "../relay/certificate.ts";
+import { quicAvailable, WebTransportServer } from "../relay/webtransport.ts";
+import type { WebTransportInfo } from "./router.ts";
 
 /** The project's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -22,6 +25,8 @@ export const VERSION: string = denoJson.version;
 export interface RunningServer {
   /** The TCP port HTTP and WebSocket listen on. */
   port: number;
+  /** The UDP port WebTransport listens on, when it runs. */
+  wtPort: number | undefined;
   relay: Relay;
   bus: Bus;
   log: Logger;
@@ -47,7 +52,13 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
     metrics: createRelayMetrics(),
     log: logger,
   });
-  const handler = createRouter({ relay, log: logger, version: VERSION });
+  const webTransport = await startWebTransport(config, relay, logger);
+  const handler = createRouter({
+    relay,
+    log: logger,
+    version: VERSION,
+    webTransport: webTransport.info,
+  });
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
     port: config.port,
@@ -57,6 +68,7 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
   const port = await listening.promise;
   logger.info("listening", {
     port,
+    wtPort: webTransport.server?.port,
     host: config.host,
     instance: relay.instanceId,
     version: VERSION,
@@ -64,6 +76,7 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
   let stopping: Promise<void> | undefined;
   return {
     port,
+    wtPort: webTransport.server?.port,
     relay,
     bus,
     log: logger,
@@ -71,6 +84,7 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
       stopping ??= (async () => {
         logger.info("shutting_down", { sessions: relay.sessionCount });
         relay.shutdown();
+        webTransport.stop();
         // Let every WebSocket send our close frame before Deno's own shutdown closes the rest.
         const deadline = Date.now() + Math.min(graceMs, 1000);
         while (openWebSocketCount() > 0 && Date.now() < deadline) {
@@ -85,6 +99,79 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
         logger.info("stopped");
       })();
       return stopping;
+    },
+  };
+}
+
+interface WebTransportRuntime {
+  server?: WebTransportServer;
+  info: (hostname: string) => WebTransportInfo;
+  stop(): void;
+}
+
+// Starts WebTransport when this Deno and host allow it; otherwise says why once and carries on
+// with WebSocket only.
+async function startWebTransport(
+  config: ServerConfig,
+  relay: Relay,
+  log: Logger,
+): Promise<WebTransportRuntime> {
+  const unavailable = (reason: string): WebTransportRuntime => {
+    log.warn("webtransport_unavailable", { reason, fallback: "websocket" });
+    return { info: () => ({ available: false, reason }), stop() {} };
+  };
+  if (config.wtPort === undefined) return unavailable("disabled by WT_PORT=off");
+  if (!quicAvailable()) return unavailable("this Deno has no QUIC API (needs --unstable-net)");
+  let server: WebTransportServer | undefined;
+  const certificates = new CertificateManager({
+    certPath: config.certPath || undefined,
+    keyPath: config.keyPath || undefined,
+    validityMs: config.certValidityMs,
+    // Back-date for clock skew, but never by a large part of a short (test) validity.
+    backdateMs: Math.min(3600_000, Math.floor(config.certValidityMs / 10)),
+    onChange: (cert) => {
+      log.info("certificate_changed", { notAfter: cert.notAfter.toISOString() });
+      server?.reloadCertificate();
+    },
+    onError: (error) => log.warn("certificate_error", { error: error.message }),
+  });
+  try {
+    await certificates.start();
+  } catch (error) {
+    await certificates.stop();
+    return unavailable(`no certificate: ${error instanceof Error ? error.message : error}`);
+  }
+  try {
+    server = WebTransportServer.start({
+      hostname: config.wtHost,
+      port: config.wtPort,
+      relay,
+      log,
+      certificates: {
+        current: () => certificates.current(),
+        hashes: () => certificates.hashesBase64(),
+      },
+      limits: {
+        streamTimeoutMs: config.wtStreamTimeoutMs,
+        maxDatagramsPerSecond: config.maxDatagramsPerSecond,
+        maxIdleTimeoutMs: config.limits.idleTimeoutMs,
+      },
+    });
+  } catch (error) {
+    await certificates.stop();
+    return unavailable(`cannot listen on UDP ${config.wtHost} port ${config.wtPort}: ${error}`);
+  }
+  const running = server;
+  return {
+    server: running,
+    info: (hostname) => ({
+      available: true,
+      url: `https://${hostname}:${running.port}`,
+      certificateHashes: certificates.hashesBase64(),
+    }),
+    stop() {
+      certificates.stop();
+      running.close();
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { type ServerProcess, startServerProcess } from "./server_process.ts";
 import { WireClient } from "./wire_client.ts";
+import type { PacketClient } from "./packet_client.ts";
 
 /** A test's server and the clients it opened. */
 export interface Harness {
@@ -13,7 +14,7 @@ export interface Harness {
   /** Connects a client that the harness closes at the end. */
   join(user: string, room: string, query?: string): Promise<WireClient>;
   /** Connects and announces (heartbeat), waiting until `others` have seen the join. */
-  joinActive(user: string, room: string, others?: WireClient[]): Promise<WireClient>;
+  joinActive(user: string, room: string, others?: PacketClient[]): Promise<WireClient>;
 }
 
 let counter = 0;
@@ -39,7 +40,7 @@ export class ClientPool {
     baseUrl: string,
     user: string,
     room: string,
-    others: WireClient[] = [],
+    others: PacketClient[] = [],
   ): Promise<WireClient> {
     const client = await this.join(baseUrl, user, room);
     client.heartbeat();

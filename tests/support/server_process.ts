@@ -7,6 +7,8 @@
 import { TextLineStream } from "./text_lines.ts";
 
 const ROOT = new URL("../../", import.meta.url);
+/** What `deno task start` grants the server. */
+export const SERVER_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
 
 /** A server running in a child process. */
 export interface ServerProcess {
@@ -15,6 +17,8 @@ export interface ServerProcess {
   httpUrl: string;
   /** `ws://127.0.0.1:<port>` */
   wsUrl: string;
+  /** The UDP port of WebTransport, if it runs. */
+  wtPort: number | undefined;
   pid: number;
   /** Log lines the server wrote so far (JSON). */
   logs: Record<string, unknown>[];
@@ -36,9 +40,9 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     throw new Error(`startServerProcess() needs LOG_LEVEL info or debug, got "${level}"`);
   }
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "main.ts"],
+    args: ["run", ...SERVER_PERMISSIONS, "main.ts"],
     cwd: ROOT,
-    env: { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", NATS_URL: "", ...env },
+    env: { PORT: "0", HOST: "127.0.0.1", WT_PORT: "0", LOG_LEVEL: "info", NATS_URL: "", ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -46,6 +50,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const child = command.spawn();
   const logs: Record<string, unknown>[] = [];
   const listening = Promise.withResolvers<number>();
+  let wtPort: number | undefined;
   const reading = (async () => {
     const lines = child.stderr.pipeThrough(new TextDecoderStream()).pipeThrough(
       new TextLineStream(),
@@ -58,7 +63,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
         record = { event: "stderr", line };
       }
       logs.push(record);
-      if (record.event === "listening") listening.resolve(record.port as number);
+      if (record.event === "listening") {
+        wtPort = record.wtPort as number | undefined;
+        listening.resolve(record.port as number);
+      }
     }
     listening.reject(new Error(`Server exited before listening:\n${JSON.stringify(logs)}`));
   })();
@@ -95,6 +103,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     port,
     httpUrl,
     wsUrl: `ws://127.0.0.1:${port}`,
+    wtPort,
     pid: child.pid,
     logs,
     async metric(name, labels) {

@@ -6,69 +6,21 @@
  * @module
  */
 import WebSocket from "ws";
-import {
-  decodeMeetingPacket,
-  decodePacketWrapper,
-  encodeMediaPacket,
-} from "../../lib/protocol/codec.ts";
-import type { MediaPacket, MeetingPacket, PacketWrapper } from "../../lib/protocol/packets.ts";
-import { MediaType, PacketType } from "../../lib/protocol/packets.ts";
-import { encodeWrapperFast } from "../../lib/protocol/wire.ts";
+import { type CloseInfo, PacketClient } from "./packet_client.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+export type { CloseInfo, Received } from "./packet_client.ts";
 
-/** A received packet, decoded, with its arrival time. */
-export interface Received {
-  wrapper: PacketWrapper;
-  /** The sender's user id as text. */
-  userId: string;
-  raw: Uint8Array;
-  atMs: number;
-}
-
-type Waiter = {
-  match: (r: Received) => boolean;
-  resolve: (r: Received) => void;
-  reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-};
-
-/** How the connection ended. */
-export interface CloseInfo {
-  code: number;
-  reason: string;
-}
-
-/** A wire-format client of one session. */
-export class WireClient {
-  readonly userId: string;
-  readonly received: Received[] = [];
-  sessionId = 0n;
-  /** Resolves when the socket closes. */
-  readonly closed: Promise<CloseInfo>;
-  /** Keep every packet in `received` (off for load generators, which count instead). */
-  keep = true;
-  /** Called for every packet when set. */
-  onPacket?: (r: Received) => void;
+/** A wire-format client of one session over WebSocket. */
+export class WireClient extends PacketClient {
   readonly #ws: WebSocket;
-  #waiters: Waiter[] = [];
 
   private constructor(ws: WebSocket, userId: string) {
+    super(userId);
     this.#ws = ws;
-    this.userId = userId;
-    this.closed = new Promise((resolve) => {
-      ws.on("close", (code: number, reason: Buffer) => {
-        const info = { code, reason: reason.toString() };
-        for (const w of this.#waiters) {
-          clearTimeout(w.timer);
-          w.reject(new Error(`Connection closed (${code} ${info.reason}) while waiting`));
-        }
-        this.#waiters = [];
-        resolve(info);
-      });
+    ws.on("close", (code: number, reason: Buffer) => {
+      this.handleClose({ code, reason: reason.toString() });
     });
-    ws.on("message", (data: Buffer) => this.#onMessage(new Uint8Array(data)));
+    ws.on("message", (data: Buffer) => this.handlePacket(new Uint8Array(data), "message"));
   }
 
   /**
@@ -93,89 +45,13 @@ export class WireClient {
         ws.terminate();
       });
     });
-    const assigned = await client.next((r) => r.wrapper.packetType === PacketType.SESSION_ASSIGNED);
-    client.sessionId = assigned.wrapper.sessionId;
+    await client.awaitSession();
     return client;
   }
 
-  /** Sends raw bytes as one binary message. */
+  /** Sends raw bytes as one binary message, or a string as a text frame. */
   sendRaw(bytes: Uint8Array | string): void {
     this.#ws.send(bytes);
-  }
-
-  /** Sends a PacketWrapper with this client's user id. */
-  send(packetType: number, data: Uint8Array, userId: string = this.userId, sessionId = 0n): void {
-    this.#ws.send(
-      encodeWrapperFast({ packetType, userId: encoder.encode(userId), data, sessionId }),
-    );
-  }
-
-  /** Sends a MEDIA packet. */
-  sendMedia(media: Partial<MediaPacket> & { mediaType: number }): void {
-    this.send(
-      PacketType.MEDIA,
-      encodeMediaPacket({
-        userId: new Uint8Array(0),
-        data: new Uint8Array(0),
-        frameType: "",
-        timestamp: 0,
-        duration: 0,
-        ...media,
-      }),
-    );
-  }
-
-  /** Sends a heartbeat (which also announces a new session to the room). */
-  heartbeat(): void {
-    this.sendMedia({
-      mediaType: MediaType.HEARTBEAT,
-      userId: encoder.encode(this.userId),
-      timestamp: Date.now(),
-      heartbeatMetadata: {
-        videoEnabled: true,
-        audioEnabled: true,
-        screenEnabled: false,
-        isSpeaking: false,
-      },
-    });
-  }
-
-  /** Waits for the first packet (already received or future) that matches. */
-  next(match: (r: Received) => boolean, timeoutMs = 5000): Promise<Received> {
-    const found = this.received.find(match);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        match,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(new Error(`No matching packet within ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.#waiters.push(waiter);
-    });
-  }
-
-  /** Meeting events received so far, decoded. */
-  meetingEvents(): MeetingPacket[] {
-    const out: MeetingPacket[] = [];
-    for (const r of this.received) {
-      if (r.wrapper.packetType !== PacketType.MEETING) continue;
-      const m = decodeMeetingPacket(r.wrapper.data);
-      if (m.ok) out.push(m.value);
-    }
-    return out;
-  }
-
-  /** Waits for a meeting event of `eventType` about `sessionId`. */
-  nextMeetingEvent(eventType: number, sessionId: bigint, timeoutMs = 5000): Promise<Received> {
-    return this.next((r) => {
-      if (r.wrapper.packetType !== PacketType.MEETING) return false;
-      const m = decodeMeetingPacket(r.wrapper.data);
-      return m.ok && m.value.eventType === eventType && m.value.sessionId === sessionId;
-    }, timeoutMs);
   }
 
   /** Stops reading from the socket (a slow receiver). */
@@ -206,25 +82,5 @@ export class WireClient {
   async terminate(): Promise<CloseInfo> {
     this.#ws.terminate();
     return await this.closed;
-  }
-
-  #onMessage(raw: Uint8Array): void {
-    const decoded = decodePacketWrapper(raw);
-    if (!decoded.ok) throw decoded.error;
-    const r: Received = {
-      wrapper: decoded.value,
-      userId: decoder.decode(decoded.value.userId),
-      raw,
-      atMs: performance.now(),
-    };
-    if (this.keep || this.#waiters.length > 0) this.received.push(r);
-    this.onPacket?.(r);
-    for (const w of [...this.#waiters]) {
-      if (w.match(r)) {
-        clearTimeout(w.timer);
-        this.#waiters = this.#waiters.filter((x) => x !== w);
-        w.resolve(r);
-      }
-    }
   }
 }

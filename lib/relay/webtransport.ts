@@ -1,0 +1,554 @@
+/**
+ * The WebTransport transport: a QUIC endpoint on UDP, HTTP/3 handshakes through
+ * `Deno.upgradeWebTransport`, and each session turned into a relay {@linkcode Session} exactly
+ * like a WebSocket.
+ *
+ * Packet mapping (compatible with videocall-rs clients):
+ * - client → server: each unidirectional stream read to its end is one packet; each datagram is
+ *   one packet (`ping` is a keep-alive); a bidirectional stream carries length-prefixed packets
+ *   (`lib/protocol/framing.ts`), for Deno clients, which cannot finish a stream.
+ * - server → client: media on its own unidirectional stream with a `sendOrder` by class (audio
+ *   before video, key frames before deltas); heartbeats and RTT echoes as datagrams when they fit;
+ *   control, meeting and key packets always on streams. A key frame abandons (resets) the
+ *   sender's delta-frame streams still in flight: they are stale.
+ *
+ * Workarounds for Deno 2.9.6 (DESIGN.md §5), all in this file, to be removed when Deno fixes them:
+ * 1. Never read `QuicIncoming`'s address getters before `accept()`: they consume the incoming.
+ * 2. Streams are handled on the `QuicConn`, never through the WebTransport object's stream
+ *    getters: its unidirectional reader never delivers Chromium's streams (it blocks on
+ *    Chromium's HTTP/3 control streams), and `close()` on its send streams never sends FIN. So we
+ *    parse the WebTransport stream header (type 0x54 / 0x41, then the session id) ourselves,
+ *    discard HTTP/3's own streams, and write that header on the streams we open.
+ * 3. Datagram high-water-mark setters throw and the incoming queue holds one datagram: a read
+ *    is kept pending at all times.
+ *
+ * @module
+ */
+import { CloseCode } from "../protocol/close_codes.ts";
+import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
+import { validateId } from "../protocol/ids.ts";
+import type { Logger } from "../log.ts";
+import { PacketClass } from "./packet_class.ts";
+import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
+import type { Relay } from "./relay.ts";
+import type { Session, Transport } from "./session.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** Where the certificate comes from, and the hashes browsers should pin. */
+export interface CertificateSource {
+  /** The certificate chain and private key to serve, in PEM. */
+  current(): { certPem: string; keyPem: string };
+  /** Base64 SHA-256 hashes of the certificates browsers may pin (empty for CA-signed ones). */
+  hashes(): string[];
+}
+
+/** WebTransport-specific limits. */
+export interface WebTransportLimits {
+  /** Streams a client may have open at once, each direction (QUIC flow control). */
+  maxIncomingStreams: number;
+  /** A client stream not finished within this time ends the session (4010). */
+  streamTimeoutMs: number;
+  /** Datagrams accepted per second per session; more are dropped and counted. */
+  maxDatagramsPerSecond: number;
+  /** Streams the server keeps open towards one client before queueing in the relay. */
+  maxOutgoingStreams: number;
+  /** QUIC idle timeout. */
+  maxIdleTimeoutMs: number;
+  /** QUIC keep-alive interval. */
+  keepAliveIntervalMs: number;
+}
+
+/** Defaults for {@linkcode WebTransportLimits}. */
+export const DEFAULT_WEBTRANSPORT_LIMITS: Readonly<WebTransportLimits> = {
+  maxIncomingStreams: 100,
+  streamTimeoutMs: 10_000,
+  maxDatagramsPerSecond: 200,
+  maxOutgoingStreams: 64,
+  maxIdleTimeoutMs: 30_000,
+  keepAliveIntervalMs: 5_000,
+};
+
+/** How to start the server. */
+export interface WebTransportServerOptions {
+  hostname: string;
+  port: number;
+  relay: Relay;
+  log: Logger;
+  certificates: CertificateSource;
+  limits?: Partial<WebTransportLimits>;
+}
+
+// WebTransport stream types (draft-ietf-webtrans-http3).
+const WT_UNI_STREAM = 0x54n;
+const WT_BIDI_STREAM = 0x41n;
+// Largest heartbeat or RTT echo sent as a datagram (DESIGN.md §5: design for <= 1100 bytes).
+const MAX_DATAGRAM_PAYLOAD_BYTES = 1100;
+const PING = new TextEncoder().encode("ping");
+
+/** Whether this Deno offers the QUIC and WebTransport server APIs (`--unstable-net`). */
+export function quicAvailable(): boolean {
+  const d = Deno as unknown as Record<string, unknown>;
+  return typeof d.QuicEndpoint === "function" && typeof d.upgradeWebTransport === "function";
+}
+
+/** The QUIC listener and its sessions. */
+export class WebTransportServer {
+  readonly port: number;
+  readonly #endpoint: Deno.QuicEndpoint;
+  readonly #options: WebTransportServerOptions;
+  readonly #limits: WebTransportLimits;
+  readonly #connections = new Set<WebTransportConnection>();
+  #closed = false;
+  incomingStreams = 0;
+  outgoingStreams = 0;
+
+  private constructor(endpoint: Deno.QuicEndpoint, options: WebTransportServerOptions) {
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#limits = { ...DEFAULT_WEBTRANSPORT_LIMITS, ...options.limits };
+    this.port = endpoint.addr.port;
+    const registry = options.relay.metrics.registry;
+    registry.gauge(
+      "webtransport_sessions",
+      "Open WebTransport sessions",
+      () => this.#connections.size,
+    );
+    registry.gauge(
+      "webtransport_incoming_streams",
+      "Client streams being read",
+      () => this.incomingStreams,
+    );
+    registry.gauge(
+      "webtransport_outgoing_streams",
+      "Server streams being written",
+      () => this.outgoingStreams,
+    );
+    this.#listen();
+  }
+
+  /**
+   * Binds the UDP port and starts accepting. Throws when QUIC is unavailable or the port cannot
+   * be bound; the caller then runs WebSocket-only.
+   */
+  static start(options: WebTransportServerOptions): WebTransportServer {
+    if (!quicAvailable()) throw new Error("This Deno has no QUIC API (run with --unstable-net)");
+    const endpoint = new Deno.QuicEndpoint({ hostname: options.hostname, port: options.port });
+    return new WebTransportServer(endpoint, options);
+  }
+
+  /** Sessions open now. */
+  get sessionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Serves the current certificate to new connections (after a renewal); open ones carry on. If
+   * the new pair is refused, the previous listener keeps serving and the error is logged.
+   */
+  reloadCertificate(): void {
+    if (this.#closed) return;
+    try {
+      this.#listen();
+    } catch (error) {
+      this.#options.log.error("certificate_reload_failed", { error: String(error) });
+    }
+  }
+
+  /** Closes every session and the endpoint. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const connection of this.#connections) {
+      connection.close(CloseCode.GOING_AWAY, "Server is shutting down");
+    }
+    this.#endpoint.close({ closeCode: CloseCode.GOING_AWAY, reason: "Server is shutting down" });
+  }
+
+  #listen(): void {
+    const { certPem, keyPem } = this.#options.certificates.current();
+    // A second listen() on the same endpoint replaces the certificate for new connections.
+    const listener = this.#endpoint.listen({
+      cert: certPem,
+      key: keyPem,
+      alpnProtocols: ["h3"],
+      maxIdleTimeout: this.#limits.maxIdleTimeoutMs,
+      keepAliveInterval: this.#limits.keepAliveIntervalMs,
+      maxConcurrentUnidirectionalStreams: this.#limits.maxIncomingStreams,
+      maxConcurrentBidirectionalStreams: 8,
+    });
+    this.#acceptLoop(listener);
+  }
+
+  async #acceptLoop(listener: Deno.QuicListener): Promise<void> {
+    while (!this.#closed) {
+      let incoming: Deno.QuicIncoming;
+      try {
+        incoming = await listener.incoming();
+      } catch {
+        return; // The endpoint closed, or a newer listen() took over.
+      }
+      // Each handshake on its own: one failing client never stops the loop.
+      this.#handshake(incoming).catch((error) => {
+        this.#options.relay.metrics.rejected.inc("webtransport_handshake");
+        this.#options.log.debug("webtransport_handshake_failed", { error: String(error) });
+      });
+    }
+  }
+
+  async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
+    const conn = await incoming.accept();
+    const wt = await Deno.upgradeWebTransport(conn);
+    const { relay, log } = this.#options;
+    const url = new URL(wt.url);
+    const identity = parseLobbyPath(url);
+    if ("error" in identity) {
+      relay.metrics.rejected.inc(identity.metric);
+      log.info("connection_rejected", {
+        path: url.pathname.slice(0, 200),
+        code: identity.metric,
+        transport: "webtransport",
+      });
+      closeSession(wt, conn, CloseCode.BAD_REQUEST, identity.error);
+      return;
+    }
+    if (!relay.accepting) {
+      closeSession(wt, conn, CloseCode.GOING_AWAY, "Server is shutting down");
+      return;
+    }
+    const connection = new WebTransportConnection(conn, wt, this, this.#limits);
+    this.#connections.add(connection);
+    connection.start(identity);
+    conn.closed.then(
+      (info) => connection.closedByPeer(info.closeCode, info.reason),
+      () => connection.closedByPeer(1006, "connection lost"),
+    ).finally(() => this.#connections.delete(connection));
+  }
+
+  /** @internal */
+  get relay(): Relay {
+    return this.#options.relay;
+  }
+}
+
+type LobbyPath =
+  | { userId: string; roomId: string; resumeSessionId?: bigint }
+  | { error: string; metric: string };
+
+function parseLobbyPath(url: URL): LobbyPath {
+  const segments = url.pathname.split("/");
+  if (segments.length !== 4 || segments[1] !== "lobby") {
+    return { error: "The path must be /lobby/<user>/<room>", metric: "bad_path" };
+  }
+  let user: string, room: string;
+  try {
+    user = decodeURIComponent(segments[2]);
+    room = decodeURIComponent(segments[3]);
+  } catch {
+    return { error: "The path has invalid percent-encoding", metric: "bad_path" };
+  }
+  const u = validateId("user id", user);
+  if (!u.ok) return { error: u.reason, metric: "invalid_user_id" };
+  const r = validateId("room id", room);
+  if (!r.ok) return { error: r.reason, metric: "invalid_room_id" };
+  const resume = url.searchParams.get("resume");
+  if (resume !== null && resume !== "") {
+    if (!/^[0-9]{1,20}$/.test(resume) || BigInt(resume) === 0n || BigInt(resume) >= 1n << 64n) {
+      return {
+        error: "resume must be a session id (a positive integer)",
+        metric: "invalid_resume",
+      };
+    }
+    return { userId: u.id, roomId: r.id, resumeSessionId: BigInt(resume) };
+  }
+  return { userId: u.id, roomId: r.id };
+}
+
+function closeSession(wt: WebTransport, conn: Deno.QuicConn, code: number, reason: string): void {
+  try {
+    wt.close({ closeCode: code, reason });
+  } catch {
+    // Already closed.
+  }
+  // Give the close capsule a moment to leave before the connection goes.
+  setTimeout(() => {
+    try {
+      conn.close({ closeCode: code, reason });
+    } catch {
+      // Already closed.
+    }
+  }, 200);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** One WebTransport session: the relay's {@linkcode Transport} on top of a QUIC connection. */
+class WebTransportConnection implements Transport {
+  readonly kind = "webtransport";
+  readonly #conn: Deno.QuicConn;
+  readonly #wt: WebTransport;
+  readonly #server: WebTransportServer;
+  readonly #limits: WebTransportLimits;
+  readonly #datagrams: TokenBucket;
+  #session: Session | undefined;
+  #uniHeader = concat(encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(0));
+  #datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #inflightBytes = 0;
+  #inflightStreams = 0;
+  // Delta-frame streams in flight per sender and stream (camera / screen), for abandoning.
+  readonly #deltas = new Map<string, Set<WritableStreamDefaultWriter<Uint8Array>>>();
+  #closed = false;
+
+  constructor(
+    conn: Deno.QuicConn,
+    wt: WebTransport,
+    server: WebTransportServer,
+    limits: WebTransportLimits,
+  ) {
+    this.#conn = conn;
+    this.#wt = wt;
+    this.#server = server;
+    this.#limits = limits;
+    this.#datagrams = new TokenBucket(
+      limits.maxDatagramsPerSecond,
+      limits.maxDatagramsPerSecond,
+      performance.now(),
+    );
+  }
+
+  start(identity: { userId: string; roomId: string; resumeSessionId?: bigint }): void {
+    try {
+      this.#datagramWriter = this.#wt.datagrams.writable.getWriter();
+    } catch {
+      this.#datagramWriter = undefined;
+    }
+    this.#session = this.#server.relay.attach({ ...identity, transport: this });
+    this.#readUnidirectional();
+    this.#readBidirectional();
+    this.#readDatagrams();
+  }
+
+  bufferedBytes(): number {
+    return this.#inflightStreams >= this.#limits.maxOutgoingStreams
+      ? Number.MAX_SAFE_INTEGER
+      : this.#inflightBytes;
+  }
+
+  send(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
+    if (this.#closed) return;
+    if (
+      cls === PacketClass.INFO && packet.length <= MAX_DATAGRAM_PAYLOAD_BYTES &&
+      this.#datagramWriter
+    ) {
+      this.#datagramWriter.write(packet).catch(() => {});
+      return;
+    }
+    if (cls === PacketClass.VIDEO_KEY || cls === PacketClass.SCREEN_KEY) {
+      this.#abandonDeltas(cls, sender);
+    }
+    this.#sendOnStream(packet, cls, sender);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSession(this.#wt, this.#conn, code, reason);
+  }
+
+  closedByPeer(code: number, reason: string): void {
+    this.#closed = true;
+    this.#session?.transportClosed(code, reason);
+  }
+
+  #streamKey(cls: PacketClass, sender: bigint): string {
+    const screen = cls === PacketClass.SCREEN_DELTA || cls === PacketClass.SCREEN_KEY;
+    return `${sender}:${screen ? "s" : "v"}`;
+  }
+
+  // A new key frame makes the sender's delta frames still in flight worthless: reset them.
+  #abandonDeltas(cls: PacketClass, sender: bigint): void {
+    const key = this.#streamKey(cls, sender);
+    const writers = this.#deltas.get(key);
+    if (writers === undefined) return;
+    for (const writer of writers) {
+      writer.abort().catch(() => {});
+      this.#server.relay.metrics.drops.inc("abandoned");
+    }
+    this.#deltas.delete(key);
+  }
+
+  async #sendOnStream(packet: Uint8Array, cls: PacketClass, sender: bigint): Promise<void> {
+    this.#inflightBytes += packet.length;
+    this.#inflightStreams++;
+    this.#server.outgoingStreams++;
+    const isDelta = cls === PacketClass.VIDEO_DELTA || cls === PacketClass.SCREEN_DELTA;
+    const key = isDelta ? this.#streamKey(cls, sender) : "";
+    let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+    try {
+      const stream = await this.#conn.createUnidirectionalStream({ sendOrder: cls });
+      writer = stream.getWriter();
+      if (isDelta) {
+        let set = this.#deltas.get(key);
+        if (set === undefined) this.#deltas.set(key, set = new Set());
+        set.add(writer);
+      }
+      await writer.write(concat(this.#uniHeader, packet));
+      await writer.close();
+    } catch {
+      // Abandoned, or the connection is gone.
+    } finally {
+      if (isDelta && writer) {
+        const set = this.#deltas.get(key);
+        set?.delete(writer);
+        if (set?.size === 0) this.#deltas.delete(key);
+      }
+      this.#inflightBytes -= packet.length;
+      this.#inflightStreams--;
+      this.#server.outgoingStreams--;
+    }
+  }
+
+  async #readUnidirectional(): Promise<void> {
+    const reader = this.#conn.incomingUnidirectionalStreams.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        this.#readStream(value, false).catch(() => {});
+      }
+    } catch {
+      // Connection closed.
+    }
+  }
+
+  async #readBidirectional(): Promise<void> {
+    const reader = this.#conn.incomingBidirectionalStreams.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        this.#readStream(value.readable, true).catch(() => {});
+      }
+    } catch {
+      // Connection closed.
+    }
+  }
+
+  // Reads one client stream: its WebTransport header, then one packet (uni) or framed packets
+  // (bidi). HTTP/3's own streams (control, QPACK) are read and discarded.
+  async #readStream(stream: ReadableStream<Uint8Array>, bidirectional: boolean): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    const reader = stream.getReader();
+    const maxBytes = this.#server.relay.limits.maxPacketBytes;
+    let header: Uint8Array = new Uint8Array(0);
+    let isWebTransport: boolean | undefined;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const frames = bidirectional ? new FrameReader(maxBytes) : undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const counted = () => {
+      this.#server.incomingStreams++;
+      timer = setTimeout(() => {
+        session.reject(
+          CloseCode.STREAM_TIMEOUT,
+          "stream_timeout",
+          `Stream not finished within ${Math.round(this.#limits.streamTimeoutMs / 1000)} s`,
+        );
+        reader.cancel().catch(() => {});
+      }, this.#limits.streamTimeoutMs);
+    };
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let chunk: Uint8Array = value;
+        if (isWebTransport === undefined) {
+          header = concat(header, chunk);
+          const type = readQuicVarint(header, 0);
+          if (type === undefined) continue;
+          const wanted = bidirectional ? WT_BIDI_STREAM : WT_UNI_STREAM;
+          if (type.value !== wanted) {
+            isWebTransport = false; // HTTP/3's own stream: keep reading, ignore the bytes.
+            continue;
+          }
+          const id = readQuicVarint(header, type.next);
+          if (id === undefined) continue;
+          isWebTransport = true;
+          this.#uniHeader = concat(encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(id.value));
+          if (!bidirectional) counted();
+          chunk = header.subarray(id.next);
+        }
+        if (!isWebTransport) continue;
+        if (frames) {
+          for (const packet of frames.push(chunk)) session.receive(packet);
+          continue;
+        }
+        size += chunk.length;
+        if (size > maxBytes) {
+          session.reject(
+            CloseCode.PACKET_TOO_BIG,
+            "packet_too_big",
+            `Stream of more than ${maxBytes} bytes exceeds the packet limit`,
+          );
+          await reader.cancel().catch(() => {});
+          return;
+        }
+        chunks.push(chunk);
+      }
+      if (isWebTransport && !bidirectional) {
+        const packet = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+        if (chunks.length !== 1) {
+          let o = 0;
+          for (const c of chunks) {
+            packet.set(c, o);
+            o += c.length;
+          }
+        }
+        session.receive(packet);
+      }
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) {
+        session.reject(CloseCode.PACKET_TOO_BIG, "packet_too_big", error.message);
+        await reader.cancel().catch(() => {});
+      }
+    } finally {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.#server.incomingStreams--;
+      }
+    }
+  }
+
+  async #readDatagrams(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    try {
+      reader = this.#wt.datagrams.readable.getReader();
+    } catch {
+      return;
+    }
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || this.#closed) return;
+        if (!this.#datagrams.take(performance.now())) {
+          this.#server.relay.metrics.drops.inc("datagram_rate_limited");
+          continue;
+        }
+        if (value.length === PING.length && value.every((b, i) => b === PING[i])) {
+          session.touch();
+          continue;
+        }
+        session.receive(value);
+      }
+    } catch {
+      // Session closed.
+    }
+  }
+}
