@@ -315,3 +315,41 @@ Deno.test("with WT_PORT=off the server says WebTransport is unavailable and serv
     assertGreater(Number(alice.sessionId), 0);
   });
 });
+
+Deno.test("a renewed certificate is advertised beside the old one, and live sessions carry on", async () => {
+  // 6 s certificates: renewed about 3.6 s after issue; the old hash stays listed until it expires.
+  await withWt({ CERT_VALIDITY_MS: "6000" }, async (server, wt, ws) => {
+    const first = await webTransportInfo(server.httpUrl);
+    assertEquals(first.certificateHashes.length, 1);
+    const room = uniqueRoom();
+    const alice = await wt.joinActive("alice", room);
+    const bob = await ws.joinActive(server.wsUrl, "bob", room, [alice]);
+    let renewed = first;
+    await eventually(
+      async () => {
+        renewed = await webTransportInfo(server.httpUrl);
+        return renewed.certificateHashes.length === 2;
+      },
+      8000,
+      "two hashes during the overlap",
+    );
+    assertEquals(
+      renewed.certificateHashes[1],
+      first.certificateHashes[0],
+      "the old hash is still listed",
+    );
+    assert(server.logs.some((l) => l.event === "certificate_changed"));
+    // The session opened under the old certificate carries on.
+    bob.sendMedia({ mediaType: MediaType.AUDIO, data: new Uint8Array([42]) });
+    await alice.next(media("bob", MediaType.AUDIO, 42));
+    // A new client pinning only the new hash gets in.
+    const carol = await WtClient.connect(
+      { ...renewed, certificateHashes: [renewed.certificateHashes[0]] },
+      "carol",
+      room,
+    );
+    wt.clients.push(carol);
+    carol.heartbeat();
+    await alice.nextMeetingEvent(MeetingEventType.PARTICIPANT_JOINED, carol.sessionId);
+  });
+});

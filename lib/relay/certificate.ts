@@ -1,22 +1,22 @@
 /**
- * Certificates for the WebTransport (QUIC) server.
+ * Self-signed certificates for the WebTransport (QUIC) server, and the checks on PEM files.
  *
  * Chromium accepts a self-signed certificate only through `serverCertificateHashes`, and only an
  * ECDSA P-256 certificate whose validity (notBefore to notAfter) spans at most 14 days. So in
- * development the server makes its own with {@linkcode generateCertificate}, renews it before it
- * expires and tells pages its SHA-256 hash; in production {@linkcode CertificateManager} loads
- * `CERT_PATH`/`KEY_PATH` and reloads them when they change.
+ * development the server makes its own with {@linkcode generateCertificate} and tells pages its
+ * SHA-256 hash; in production it reads `CERT_PATH`/`KEY_PATH`, checked with
+ * {@linkcode parseCertificateValidity}, {@linkcode checkPrivateKeyPem} and
+ * {@linkcode privateKeyMatchesCertificate}. Renewing and reloading live in
+ * `certificate_manager.ts`.
  *
  * @example
  * ```ts
- * import { CertificateManager } from "./certificate.ts";
+ * import { generateCertificate, parseCertificateValidity } from "./certificate.ts";
  *
- * const manager = new CertificateManager({ onChange: (cert) => console.log(cert.notAfter) });
- * await manager.start();
- * const { certPem, keyPem } = manager.current();
- * if (!certPem.startsWith("-----BEGIN CERTIFICATE-----") || !keyPem) throw new Error("no cert");
- * if (manager.hashes().length !== 1) throw new Error("expected one hash");
- * await manager.stop();
+ * const cert = await generateCertificate({ hostnames: ["localhost"] });
+ * const validity = parseCertificateValidity(cert.certPem);
+ * if (!validity.ok || validity.notAfter.getTime() !== cert.notAfter.getTime()) throw new Error();
+ * if (cert.sha256Base64.length !== 44) throw new Error("expected a base64 SHA-256 hash");
  * ```
  *
  * @module
@@ -40,7 +40,6 @@ import {
   encodeUnsignedInteger,
   encodeUtf8String,
 } from "./der.ts";
-import { createLogger } from "../log.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -55,8 +54,6 @@ export const DEFAULT_CERTIFICATE_BACKDATE_MS = HOUR_MS;
 export const DEFAULT_CERTIFICATE_HOSTNAMES: readonly string[] = ["localhost", "127.0.0.1", "::1"];
 /** Subject and issuer common name of a generated certificate. */
 export const CERTIFICATE_COMMON_NAME = "videocall.ts";
-/** Default interval between two reads of `CERT_PATH`/`KEY_PATH` in file mode. */
-export const DEFAULT_CERTIFICATE_POLL_INTERVAL_MS = 5000;
 /** Largest PEM text the parser accepts; a certificate chain is a few kilobytes. */
 export const MAX_PEM_CHARS = 1024 * 1024;
 
@@ -140,7 +137,7 @@ export async function generateCertificate(
   const validityMs = options.validityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS;
   const backdateMs = options.backdateMs ?? DEFAULT_CERTIFICATE_BACKDATE_MS;
   const now = options.now ?? Date.now();
-  checkValidity(validityMs, backdateMs);
+  checkCertificateValidityOptions(validityMs, backdateMs);
   if (!Number.isFinite(now)) throw new Error(`Invalid certificate time "${now}"`);
   const altNames = encodeSubjectAltNames(options.hostnames ?? DEFAULT_CERTIFICATE_HOSTNAMES);
 
@@ -191,13 +188,30 @@ export async function generateCertificate(
     keyPem: encodePem("PRIVATE KEY", pkcs8),
     der,
     sha256,
-    sha256Base64: encodeBase64(sha256),
+    sha256Base64: sha256.toBase64(),
     notBefore,
     notAfter,
   };
 }
 
-function checkValidity(validityMs: number, backdateMs: number): void {
+/**
+ * Throws unless `validityMs` and `backdateMs` can make a certificate Chromium accepts: a
+ * validity within (0, 14 days] and a backdate of at least 0 and less than the validity.
+ *
+ * @example
+ * ```ts
+ * import { checkCertificateValidityOptions } from "./certificate.ts";
+ *
+ * checkCertificateValidityOptions(13 * 86_400_000, 3_600_000);
+ * try {
+ *   checkCertificateValidityOptions(15 * 86_400_000, 0);
+ *   throw new Error("15 days accepted");
+ * } catch (error) {
+ *   if (!String(error).includes("at most 14 days")) throw error;
+ * }
+ * ```
+ */
+export function checkCertificateValidityOptions(validityMs: number, backdateMs: number): void {
   if (!Number.isFinite(validityMs) || validityMs <= 0) {
     throw new Error(`Certificate validity must be positive, got "${validityMs}" ms`);
   }
@@ -263,7 +277,7 @@ interface CertificateFields {
   spki: Uint8Array;
 }
 
-/** The fields the manager needs from the first certificate in `pem`, or an error message. */
+/** Validity and public key of the first certificate in `pem`, or an error message. */
 function parseCertificateFields(pem: string): CertificateFields | string {
   const block = decodePem(pem, "CERTIFICATE");
   if (typeof block === "string") return block;
@@ -300,9 +314,33 @@ function parseCertificateFields(pem: string): CertificateFields | string {
 }
 
 /**
- * Whether an ECDSA P-256 private key (PKCS#8) belongs to the public key in `spki`; undefined when
- * either is of another kind, which WebCrypto cannot compare here.
+ * Whether the private key in `keyPem` belongs to the first certificate in `certPem`. Only an
+ * ECDSA P-256 key in PKCS#8 ("PRIVATE KEY") can be compared here; for any other key, or when
+ * either input does not parse, the answer is undefined.
+ *
+ * @example
+ * ```ts
+ * import { generateCertificate, privateKeyMatchesCertificate } from "./certificate.ts";
+ *
+ * const [a, b] = await Promise.all([generateCertificate(), generateCertificate()]);
+ * if (await privateKeyMatchesCertificate(a.keyPem, a.certPem) !== true) throw new Error("own key");
+ * if (await privateKeyMatchesCertificate(b.keyPem, a.certPem) !== false) throw new Error("other");
+ * if (await privateKeyMatchesCertificate("garbage", a.certPem) !== undefined) throw new Error();
+ * ```
  */
+export async function privateKeyMatchesCertificate(
+  keyPem: string,
+  certPem: string,
+): Promise<boolean | undefined> {
+  const fields = parseCertificateFields(certPem);
+  const key = decodePrivateKeyPem(keyPem);
+  if (typeof fields === "string" || typeof key === "string" || key.label !== "PRIVATE KEY") {
+    return undefined;
+  }
+  return await keyMatchesSpki(key.der, fields.spki);
+}
+
+/** Whether a PKCS#8 ECDSA P-256 key belongs to `spki`; undefined when WebCrypto cannot tell. */
 async function keyMatchesSpki(keyDer: Uint8Array, spki: Uint8Array): Promise<boolean | undefined> {
   const algorithm = { name: "ECDSA", namedCurve: "P-256" };
   let publicJwk: JsonWebKey;
@@ -392,302 +430,6 @@ export function ecdsaSignatureToDer(raw: Uint8Array): Uint8Array<ArrayBuffer> {
   );
 }
 
-/** Serving material handed to the QUIC server. */
-export interface ServingCertificate {
-  /** Certificate (or chain), PEM. */
-  certPem: string;
-  /** Private key, PEM. */
-  keyPem: string;
-  /** Start of validity of the (first) certificate. */
-  notBefore: Date;
-  /** End of validity of the (first) certificate. */
-  notAfter: Date;
-}
-
-/** Options of {@linkcode CertificateManager}. Give both paths for file mode, neither for self-signed. */
-export interface CertificateManagerOptions {
-  /** PEM certificate (chain) file, as `CERT_PATH`. */
-  certPath?: string;
-  /** PEM private key file, as `KEY_PATH`. */
-  keyPath?: string;
-  /**
-   * Self-signed mode: names the certificates are valid for.
-   * @default {["localhost", "127.0.0.1", "::1"]}
-   */
-  hostnames?: readonly string[];
-  /**
-   * Self-signed mode: validity span of each certificate (at most 14 days).
-   * @default {13 days}
-   */
-  validityMs?: number;
-  /**
-   * Self-signed mode: how far notBefore lies in the past.
-   * @default {1 hour}
-   */
-  backdateMs?: number;
-  /**
-   * Self-signed mode: renew when this much validity remains. The old hash stays advertised
-   * until the old certificate expires, so this is also the overlap.
-   * @default {a third of the lifetime left at issue, (validityMs − backdateMs) / 3}
-   */
-  renewBeforeMs?: number;
-  /**
-   * File mode: how often the files are read to see whether they changed. A change is acted on
-   * when two reads in a row agree, so it takes effect within two intervals.
-   * @default {5000}
-   */
-  pollIntervalMs?: number;
-  /**
-   * The current time in milliseconds since the epoch (timers still run on the real clock).
-   * @default {Date.now}
-   */
-  now?: () => number;
-  /** Called after the certificate changed (not for the first one, which `start()` loads). */
-  onChange?: (cert: ServingCertificate) => void;
-  /**
-   * Called when renewal or reloading failed; the previous certificate stays in use.
-   * @default {logs a warning line on stderr}
-   */
-  onError?: (error: Error) => void;
-}
-
-interface Held extends ServingCertificate {
-  sha256?: Uint8Array;
-}
-
-/**
- * Keeps the QUIC server's certificate current. Self-signed mode generates one at `start()` and
- * renews it `renewBeforeMs` before it expires, advertising both hashes until the old one
- * expires. File mode loads `certPath`/`keyPath`, advertises no hashes (a CA-signed certificate
- * needs none) and reloads the files when their contents change and have settled; a file that
- * does not parse, or an ECDSA P-256 key that does not belong to the certificate, is reported once
- * through `onError` and the previous pair kept. (Other key types are not compared here;
- * `Deno.QuicEndpoint.listen()` throws on a mismatch, so keep the old listener when it does.)
- *
- * @example
- * ```ts
- * import { CertificateManager } from "./certificate.ts";
- *
- * const manager = new CertificateManager({ validityMs: 60_000, backdateMs: 0 });
- * await manager.start();
- * const [hash] = manager.hashes();
- * if (hash.length !== 32 || manager.hashesBase64().length !== 1) throw new Error("no hash");
- * await manager.stop();
- * ```
- */
-export class CertificateManager {
-  readonly #options: CertificateManagerOptions;
-  readonly #now: () => number;
-  readonly #onError: (error: Error) => void;
-  readonly #renewBeforeMs: number;
-  #current: Held | undefined;
-  #previous: Held | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #pending: Promise<void> | undefined;
-  #stopped = false;
-  /** File mode: the file contents last acted on (loaded or reported), so each is acted on once. */
-  #settled = "";
-  /** File mode: contents seen by the last poll, not yet acted on until a second poll agrees. */
-  #candidate = "";
-
-  /** Checks the options; throws on a combination that cannot work. */
-  constructor(options: CertificateManagerOptions = {}) {
-    this.#options = options;
-    this.#now = options.now ?? Date.now;
-    const logger = createLogger("warn");
-    this.#onError = options.onError ??
-      ((error) => logger.warn("certificate_error", { message: error.message }));
-    if ((options.certPath === undefined) !== (options.keyPath === undefined)) {
-      throw new Error("Certificate and key paths must be given together");
-    }
-    const validityMs = options.validityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS;
-    const backdateMs = options.backdateMs ?? DEFAULT_CERTIFICATE_BACKDATE_MS;
-    const pollMs = options.pollIntervalMs ?? DEFAULT_CERTIFICATE_POLL_INTERVAL_MS;
-    if (!(pollMs > 0)) {
-      throw new Error(`Certificate poll interval must be positive, got "${pollMs}"`);
-    }
-    this.#renewBeforeMs = options.renewBeforeMs ?? Math.floor((validityMs - backdateMs) / 3);
-    if (!this.#fileMode) {
-      checkValidity(validityMs, backdateMs);
-      if (!(this.#renewBeforeMs > 0 && this.#renewBeforeMs < validityMs - backdateMs)) {
-        throw new Error(
-          `Certificate renewBeforeMs must be positive and less than the lifetime left at issue ` +
-            `(${validityMs - backdateMs} ms), got "${this.#renewBeforeMs}"`,
-        );
-      }
-    }
-  }
-
-  get #fileMode(): boolean {
-    return this.#options.certPath !== undefined;
-  }
-
-  /** Generates or loads the first certificate and starts renewing or watching. */
-  async start(): Promise<void> {
-    if (this.#current || this.#stopped) {
-      throw new Error("Certificate manager can be started only once");
-    }
-    if (this.#fileMode) {
-      const files = await this.#readFiles();
-      if (typeof files === "string") throw new Error(files);
-      const loaded = await this.#check(files);
-      if (typeof loaded === "string") throw new Error(loaded);
-      this.#current = loaded;
-      this.#settled = this.#candidate = files.seen;
-      this.#schedule(this.#options.pollIntervalMs ?? DEFAULT_CERTIFICATE_POLL_INTERVAL_MS);
-    } else {
-      this.#current = await this.#generate();
-      this.#scheduleRenewal();
-    }
-  }
-
-  /** Stops renewing or watching, and waits for a renewal or reload in progress to end. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#pending;
-  }
-
-  /** The certificate to serve now. Throws before `start()` has finished. */
-  current(): ServingCertificate {
-    if (!this.#current) throw new Error("Certificate manager has not been started");
-    const { certPem, keyPem, notBefore, notAfter } = this.#current;
-    return { certPem, keyPem, notBefore, notAfter };
-  }
-
-  /**
-   * SHA-256 hashes for `serverCertificateHashes`, newest first: the current certificate's, and
-   * the previous one's until it expires. Empty in file mode.
-   */
-  hashes(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    if (this.#current?.sha256) out.push(this.#current.sha256.slice());
-    if (this.#previous?.sha256 && this.#previous.notAfter.getTime() > this.#now()) {
-      out.push(this.#previous.sha256.slice());
-    }
-    return out;
-  }
-
-  /** {@linkcode CertificateManager.hashes} in base64, for sending to pages. */
-  hashesBase64(): string[] {
-    return this.hashes().map(encodeBase64);
-  }
-
-  async #generate(): Promise<Held> {
-    const cert = await generateCertificate({
-      hostnames: this.#options.hostnames,
-      validityMs: this.#options.validityMs,
-      backdateMs: this.#options.backdateMs,
-      now: this.#now(),
-    });
-    const { certPem, keyPem, notBefore, notAfter, sha256 } = cert;
-    return { certPem, keyPem, notBefore, notAfter, sha256 };
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      const work = this.#fileMode ? this.#reload() : this.#renew();
-      this.#pending = work.finally(() => this.#pending = undefined);
-    }, Math.max(0, delayMs));
-  }
-
-  #scheduleRenewal(): void {
-    const renewAt = this.#current!.notAfter.getTime() - this.#renewBeforeMs;
-    this.#schedule(renewAt - this.#now());
-  }
-
-  async #renew(): Promise<void> {
-    try {
-      const next = await this.#generate();
-      if (this.#stopped) return;
-      this.#previous = this.#current;
-      this.#current = next;
-      this.#changed(next);
-      this.#scheduleRenewal();
-    } catch (error) {
-      this.#report(error);
-      // Try again within a minute, sooner as the current certificate's expiry nears.
-      const left = this.#current!.notAfter.getTime() - this.#now();
-      this.#schedule(Math.min(60_000, Math.max(1000, left / 2)));
-    }
-  }
-
-  async #reload(): Promise<void> {
-    try {
-      const files = await this.#readFiles();
-      const seen = typeof files === "string" ? `error\0${files}` : files.seen;
-      // Act on a change only once two polls in a row agree, so that a half-written file or a
-      // certificate replaced before its key is never loaded, nor reported as an error.
-      const settled = seen === this.#candidate;
-      this.#candidate = seen;
-      if (this.#stopped || !settled || seen === this.#settled) return;
-      this.#settled = seen;
-      const loaded = typeof files === "string" ? files : await this.#check(files);
-      if (this.#stopped) return;
-      if (typeof loaded === "string") {
-        this.#report(new Error(loaded));
-      } else if (
-        loaded.certPem !== this.#current?.certPem || loaded.keyPem !== this.#current.keyPem
-      ) {
-        this.#current = loaded;
-        this.#changed(loaded);
-      }
-    } catch (error) {
-      this.#report(error);
-    } finally {
-      this.#schedule(this.#options.pollIntervalMs ?? DEFAULT_CERTIFICATE_POLL_INTERVAL_MS);
-    }
-  }
-
-  /** Reads both files, or says why they cannot be read. */
-  async #readFiles(): Promise<{ certPem: string; keyPem: string; seen: string } | string> {
-    try {
-      const [certPem, keyPem] = await Promise.all([
-        Deno.readTextFile(this.#options.certPath!),
-        Deno.readTextFile(this.#options.keyPath!),
-      ]);
-      return { certPem, keyPem, seen: `${certPem}\0${keyPem}` };
-    } catch (error) {
-      return `Cannot read certificate files: ${error instanceof Error ? error.message : error}`;
-    }
-  }
-
-  /** Parses a certificate and key pair, or says why it cannot be used. */
-  async #check(files: { certPem: string; keyPem: string }): Promise<Held | string> {
-    const { certPem, keyPem } = files;
-    const certPath = this.#options.certPath!;
-    const keyPath = this.#options.keyPath!;
-    const fields = parseCertificateFields(certPem);
-    if (typeof fields === "string") return `Cannot use certificate "${certPath}": ${fields}`;
-    const key = decodePrivateKeyPem(keyPem);
-    if (typeof key === "string") return `Cannot use private key "${keyPath}": ${key}`;
-    if (key.label === "PRIVATE KEY" && await keyMatchesSpki(key.der, fields.spki) === false) {
-      return `Private key "${keyPath}" does not belong to certificate "${certPath}"`;
-    }
-    return { certPem, keyPem, notBefore: fields.notBefore, notAfter: fields.notAfter };
-  }
-
-  #changed(cert: Held): void {
-    try {
-      this.#options.onChange?.({
-        certPem: cert.certPem,
-        keyPem: cert.keyPem,
-        notBefore: cert.notBefore,
-        notAfter: cert.notAfter,
-      });
-    } catch (error) {
-      this.#report(error);
-    }
-  }
-
-  #report(error: unknown): void {
-    this.#onError(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
 // ----- Private helpers -----
 
 function randomSerial(): Uint8Array {
@@ -761,14 +503,8 @@ function parseIpAddress(text: string): Uint8Array | undefined {
   return out;
 }
 
-function encodeBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 function encodePem(label: string, der: Uint8Array): string {
-  const lines = encodeBase64(der).match(/.{1,64}/g) ?? [];
+  const lines = der.toBase64().match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
@@ -790,7 +526,7 @@ function decodePem(
     if (base64.length === 0 || base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
       return `PEM block "${found}" is not valid base64`;
     }
-    return { der: Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)), label: found };
+    return { der: Uint8Array.fromBase64(base64), label: found };
   }
   return `No PEM block "${label}" found`;
 }

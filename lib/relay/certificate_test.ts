@@ -7,14 +7,13 @@ import {
 } from "../../tests/support/assert.ts";
 import {
   certificateHash,
-  CertificateManager,
   checkPrivateKeyPem,
   ecdsaSignatureToDer,
   generateCertificate,
   MAX_CERTIFICATE_VALIDITY_MS,
   MAX_PEM_CHARS,
   parseCertificateValidity,
-  type ServingCertificate,
+  privateKeyMatchesCertificate,
 } from "./certificate.ts";
 import { decodeChildren, decodeElement, encodeSequence, encodeTime } from "./der.ts";
 
@@ -36,40 +35,8 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 function toPem(label: string, der: Uint8Array): string {
-  const base64 = (btoa(String.fromCharCode(...der)).match(/.{1,64}/g) ?? []).join("\n");
+  const base64 = (der.toBase64().match(/.{1,64}/g) ?? []).join("\n");
   return `-----BEGIN ${label}-----\n${base64}\n-----END ${label}-----\n`;
-}
-
-function fromPem(pem: string): Uint8Array {
-  const body = pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
-  return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-}
-
-/** Resolves with the next value a callback receives; rejects after `timeoutMs` instead of hanging. */
-function nextCall<T>(): { fn: (value: T) => void; next: (timeoutMs?: number) => Promise<T> } {
-  const waiting: ((value: T) => void)[] = [];
-  const queued: T[] = [];
-  return {
-    fn: (value) => {
-      const resolve = waiting.shift();
-      if (resolve) resolve(value);
-      else queued.push(value);
-    },
-    next: (timeoutMs = 10_000) => {
-      if (queued.length > 0) return Promise.resolve(queued.shift()!);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.splice(waiting.indexOf(done), 1);
-          reject(new Error(`No call within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (value: T) => {
-          clearTimeout(timer);
-          resolve(value);
-        };
-        waiting.push(done);
-      });
-    },
-  };
 }
 
 Deno.test("generateCertificate() makes an ECDSA P-256 certificate openssl reads, with the SANs and extensions", async () => {
@@ -386,181 +353,18 @@ Deno.test("checkPrivateKeyPem() accepts PKCS#8 and SEC1 keys and refuses anythin
   }
 });
 
-Deno.test("CertificateManager renews before expiry, advertising old and new hashes until the old expires", async () => {
-  let clockOffsetMs = 0;
-  const changes = nextCall<ServingCertificate>();
-  const errors: Error[] = [];
-  const manager = new CertificateManager({
-    validityMs: 3000,
-    backdateMs: 0,
-    renewBeforeMs: 1500,
-    now: () => Date.now() + clockOffsetMs,
-    onChange: changes.fn,
-    onError: (error) => errors.push(error),
-  });
-  await manager.start();
-  try {
-    const first = manager.current();
-    const firstHash = await certificateHash(fromPem(first.certPem));
-    assertEquals(manager.hashes(), [firstHash]);
-
-    const second = await changes.next();
-    assert(second.certPem !== first.certPem);
-    assertEquals(manager.current(), second);
-    const secondHash = await certificateHash(fromPem(second.certPem));
-    assertEquals(manager.hashes(), [secondHash, firstHash]);
-    assertEquals(manager.hashesBase64().map((b) => atob(b).length), [32, 32]);
-
-    // Only the previous certificate is kept: after the next renewal the first hash is gone.
-    const third = await changes.next();
-    const thirdHash = await certificateHash(fromPem(third.certPem));
-    assertEquals(manager.hashes(), [thirdHash, secondHash]);
-
-    // Once the previous certificate has expired its hash is no longer advertised.
-    clockOffsetMs = second.notAfter.getTime() - Date.now() + 1;
-    assertEquals(manager.hashes(), [thirdHash]);
-    assertEquals(errors, []);
-  } finally {
-    await manager.stop();
-  }
-});
-
-Deno.test("CertificateManager.stop() right after start() leaves no timer running", async () => {
-  const manager = new CertificateManager({ validityMs: 60_000, backdateMs: 0 });
-  await manager.start();
-  await manager.stop();
-  assertEquals(manager.current().certPem.startsWith("-----BEGIN CERTIFICATE-----"), true);
-  await assertRejects(() => manager.start());
-});
-
-Deno.test("CertificateManager refuses options that cannot work", () => {
-  const cases: [string, () => unknown][] = [
-    [
-      "Certificate validity must be at most 14 days",
-      () => new CertificateManager({ validityMs: 15 * DAY_MS }),
-    ],
-    [
-      "Certificate renewBeforeMs must be",
-      () => new CertificateManager({ validityMs: 5000, backdateMs: 0, renewBeforeMs: 5000 }),
-    ],
-    ["Certificate renewBeforeMs must be", () => new CertificateManager({ renewBeforeMs: -1 })],
-    [
-      "Certificate and key paths must be given together",
-      () => new CertificateManager({ certPath: "cert.pem" }),
-    ],
-    [
-      "Certificate poll interval must be positive",
-      () => new CertificateManager({ pollIntervalMs: 0 }),
-    ],
-  ];
-  for (const [message, make] of cases) {
-    let error: unknown;
-    try {
-      make();
-    } catch (e) {
-      error = e;
-    }
-    assert(error instanceof Error && error.message.startsWith(message), `${message}: ${error}`);
-  }
-  assertEquals(
-    new CertificateManager({ validityMs: 15 * DAY_MS, certPath: "c", keyPath: "k" }) instanceof
-      CertificateManager,
-    true,
-  );
-});
-
-Deno.test("CertificateManager in file mode serves the files, reloads on change and keeps the old pair on a bad file", async () => {
-  const [a, b, c] = await Promise.all([
-    generateCertificate(),
-    generateCertificate(),
-    generateCertificate(),
-  ]);
+Deno.test("privateKeyMatchesCertificate() tells its own key from another, and cannot tell for SEC1 or garbage", async () => {
+  const [a, b] = await Promise.all([generateCertificate(), generateCertificate()]);
+  assertEquals(await privateKeyMatchesCertificate(a.keyPem, a.certPem), true);
+  assertEquals(await privateKeyMatchesCertificate(b.keyPem, a.certPem), false);
   await withTempDir(async (dir) => {
-    const certPath = `${dir}/cert.pem`;
-    const keyPath = `${dir}/key.pem`;
-    const write = (cert: { certPem: string; keyPem: string }) =>
-      Promise.all([
-        Deno.writeTextFile(certPath, cert.certPem),
-        Deno.writeTextFile(keyPath, cert.keyPem),
-      ]);
-    await write(a);
-    const changes = nextCall<ServingCertificate>();
-    const errors = nextCall<Error>();
-    let errorCount = 0;
-    const manager = new CertificateManager({
-      certPath,
-      keyPath,
-      pollIntervalMs: 20,
-      onChange: changes.fn,
-      onError: (error) => {
-        errorCount++;
-        errors.fn(error);
-      },
-    });
-    await manager.start();
-    try {
-      assertEquals(manager.current(), {
-        certPem: a.certPem,
-        keyPem: a.keyPem,
-        notBefore: a.notBefore,
-        notAfter: a.notAfter,
-      });
-      assertEquals(manager.hashes(), []);
-
-      await write(b);
-      assertEquals((await changes.next()).certPem, b.certPem);
-      assertEquals(manager.current().keyPem, b.keyPem);
-
-      await Deno.writeTextFile(
-        certPath,
-        "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n",
-      );
-      const error = await errors.next();
-      assert(error.message.startsWith(`Cannot use certificate "${certPath}"`), error.message);
-      await new Promise((resolve) => setTimeout(resolve, 100)); // several polls
-      assertEquals(errorCount, 1, "a bad file is reported once, not at every poll");
-      assertEquals(manager.current().certPem, b.certPem);
-
-      await Deno.remove(keyPath);
-      assert((await errors.next()).message.startsWith("Cannot read certificate files"));
-      assertEquals(manager.current().certPem, b.certPem);
-
-      await write(c);
-      assertEquals((await changes.next()).certPem, c.certPem);
-      assertEquals(manager.current().keyPem, c.keyPem);
-
-      // A key that belongs to another certificate is refused; the served pair stays whole.
-      await Deno.writeTextFile(keyPath, a.keyPem);
-      const mismatch = await errors.next();
-      assert(mismatch.message.includes("does not belong to certificate"), mismatch.message);
-      assertEquals(manager.current().keyPem, c.keyPem);
-      assertEquals(errorCount, 3);
-    } finally {
-      await manager.stop();
-    }
+    await Deno.writeTextFile(`${dir}/key.pem`, a.keyPem);
+    const sec1 = await openssl(["ec", "-in", `${dir}/key.pem`, "-out", `${dir}/sec1.pem`]);
+    assertEquals(sec1.code, 0, sec1.out);
+    const sec1Pem = await Deno.readTextFile(`${dir}/sec1.pem`);
+    assertEquals(await privateKeyMatchesCertificate(sec1Pem, a.certPem), undefined);
   });
-});
-
-Deno.test("CertificateManager in file mode refuses to start on a missing or bad file", async () => {
-  await withTempDir(async (dir) => {
-    const missing = new CertificateManager({
-      certPath: `${dir}/none.pem`,
-      keyPath: `${dir}/none.key`,
-    });
-    const error = await assertRejects(() => missing.start());
-    assert(error.message.startsWith("Cannot read certificate files"), error.message);
-
-    const cert = await generateCertificate();
-    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
-    await Deno.writeTextFile(`${dir}/key.pem`, cert.certPem); // a certificate where the key belongs
-    const wrong = new CertificateManager({
-      certPath: `${dir}/cert.pem`,
-      keyPath: `${dir}/key.pem`,
-    });
-    const keyError = await assertRejects(() => wrong.start());
-    assert(
-      keyError.message.startsWith(`Cannot use private key "${dir}/key.pem"`),
-      keyError.message,
-    );
-  });
+  assertEquals(await privateKeyMatchesCertificate("garbage", a.certPem), undefined);
+  assertEquals(await privateKeyMatchesCertificate(a.keyPem, "garbage"), undefined);
+  assertEquals(await privateKeyMatchesCertificate(a.certPem, a.certPem), undefined);
 });

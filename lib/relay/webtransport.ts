@@ -52,9 +52,13 @@ export interface WebTransportLimits {
   maxDatagramsPerSecond: number;
   /** Streams the server keeps open towards one client before queueing in the relay. */
   maxOutgoingStreams: number;
-  /** QUIC idle timeout. */
+  /**
+   * QUIC idle timeout. Deno 2.9.6 does not report Chromium ending a session (its close capsule,
+   * or a closed tab) until the connection idles out, so this is also how long a browser that
+   * left stays in the room (plus the leave grace). Keep-alives hold live connections open.
+   */
   maxIdleTimeoutMs: number;
-  /** QUIC keep-alive interval. */
+  /** QUIC keep-alive interval; well under the idle timeout. */
   keepAliveIntervalMs: number;
 }
 
@@ -64,8 +68,8 @@ export const DEFAULT_WEBTRANSPORT_LIMITS: Readonly<WebTransportLimits> = {
   streamTimeoutMs: 10_000,
   maxDatagramsPerSecond: 200,
   maxOutgoingStreams: 64,
-  maxIdleTimeoutMs: 30_000,
-  keepAliveIntervalMs: 5_000,
+  maxIdleTimeoutMs: 10_000,
+  keepAliveIntervalMs: 2_000,
 };
 
 /** How to start the server. */
@@ -84,6 +88,8 @@ const WT_BIDI_STREAM = 0x41n;
 // Largest heartbeat or RTT echo sent as a datagram (DESIGN.md §5: design for <= 1100 bytes).
 const MAX_DATAGRAM_PAYLOAD_BYTES = 1100;
 const PING = new TextEncoder().encode("ping");
+// Pause between accepting a session and closing it for a bad request.
+const REJECT_DELAY_MS = 100;
 
 /** Whether this Deno offers the QUIC and WebTransport server APIs (`--unstable-net`). */
 export function quicAvailable(): boolean {
@@ -208,7 +214,12 @@ export class WebTransportServer {
         code: identity.metric,
         transport: "webtransport",
       });
-      closeSession(wt, conn, CloseCode.BAD_REQUEST, identity.error);
+      // The upgrade has already answered 200; give the client a moment to see its session
+      // open before it is told why it ends (Deno's client loses the reason otherwise).
+      setTimeout(
+        () => closeSession(wt, conn, CloseCode.BAD_REQUEST, identity.error),
+        REJECT_DELAY_MS,
+      );
       return;
     }
     if (!relay.accepting) {
@@ -218,10 +229,20 @@ export class WebTransportServer {
     const connection = new WebTransportConnection(conn, wt, this, this.#limits);
     this.#connections.add(connection);
     connection.start(identity);
+    // A browser may end the WebTransport session (a CLOSE_WEBTRANSPORT_SESSION capsule) and keep
+    // the QUIC connection for reuse, so watch the session as well as the connection.
+    const ended = (code: number, reason: string) => {
+      connection.closedByPeer(code, reason);
+      this.#connections.delete(connection);
+    };
+    wt.closed.then(
+      (info) => ended(info.closeCode ?? 0, info.reason ?? ""),
+      () => ended(1006, "session lost"),
+    );
     conn.closed.then(
-      (info) => connection.closedByPeer(info.closeCode, info.reason),
-      () => connection.closedByPeer(1006, "connection lost"),
-    ).finally(() => this.#connections.delete(connection));
+      (info) => ended(info.closeCode, info.reason),
+      () => ended(1006, "connection lost"),
+    );
   }
 
   /** @internal */
@@ -360,7 +381,17 @@ class WebTransportConnection implements Transport {
   }
 
   closedByPeer(code: number, reason: string): void {
-    this.#closed = true;
+    if (!this.#closed) {
+      this.#closed = true;
+      // The session is over; the connection (if the peer kept it) has nothing left to carry.
+      setTimeout(() => {
+        try {
+          this.#conn.close({ closeCode: 0, reason: "session closed" });
+        } catch {
+          // Already closed.
+        }
+      }, 200);
+    }
     this.#session?.transportClosed(code, reason);
   }
 
@@ -389,7 +420,12 @@ class WebTransportConnection implements Transport {
     const key = isDelta ? this.#streamKey(cls, sender) : "";
     let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
     try {
-      const stream = await this.#conn.createUnidirectionalStream({ sendOrder: cls });
+      // Wait for stream credit: the peer allows a limited number of open streams (Chromium: 100),
+      // and the relay queues behind maxOutgoingStreams meanwhile, where its drop policy applies.
+      const stream = await this.#conn.createUnidirectionalStream({
+        sendOrder: cls,
+        waitUntilAvailable: true,
+      });
       writer = stream.getWriter();
       if (isDelta) {
         let set = this.#deltas.get(key);

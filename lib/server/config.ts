@@ -23,6 +23,7 @@
  * | `CERT_VALIDITY_MS` | `--cert-validity-ms` | 13 days (Chromium allows at most 14) |
  * | `WT_STREAM_TIMEOUT_MS` | `--wt-stream-timeout-ms` | 10000 |
  * | `MAX_DATAGRAMS_PER_SECOND` | `--max-datagrams-per-second` | 200 |
+ * | `WT_IDLE_TIMEOUT_MS` | `--wt-idle-timeout-ms` | 10000 (QUIC idle timeout) |
  *
  * @module
  */
@@ -49,6 +50,8 @@ export interface ServerConfig {
   wtStreamTimeoutMs: number;
   /** WebTransport datagrams accepted per second per session. */
   maxDatagramsPerSecond: number;
+  /** QUIC idle timeout: how soon a vanished WebTransport peer is noticed. */
+  wtIdleTimeoutMs: number;
 }
 
 /** Longest validity Chromium accepts for a certificate pinned by hash. */
@@ -83,6 +86,7 @@ const SETTINGS = {
   certValidityMs: { env: "CERT_VALIDITY_MS", flag: "cert-validity-ms" },
   wtStreamTimeoutMs: { env: "WT_STREAM_TIMEOUT_MS", flag: "wt-stream-timeout-ms" },
   maxDatagramsPerSecond: { env: "MAX_DATAGRAMS_PER_SECOND", flag: "max-datagrams-per-second" },
+  wtIdleTimeoutMs: { env: "WT_IDLE_TIMEOUT_MS", flag: "wt-idle-timeout-ms" },
 } satisfies Record<string, Setting>;
 
 const KNOWN_FLAGS = new Set(Object.values(SETTINGS).map((s) => s.flag));
@@ -188,6 +192,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   );
   const wtStreamTimeoutMs = num(SETTINGS.wtStreamTimeoutMs, 10_000, 100, 600_000);
   const maxDatagramsPerSecond = num(SETTINGS.maxDatagramsPerSecond, 200, 1, 100_000);
+  const wtIdleTimeoutMs = num(SETTINGS.wtIdleTimeoutMs, 10_000, 1000, 600_000);
   const logLevel = get(SETTINGS.logLevel) ?? "info";
   if (!isLogLevel(logLevel)) {
     errors.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -216,6 +221,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       certValidityMs,
       wtStreamTimeoutMs,
       maxDatagramsPerSecond,
+      wtIdleTimeoutMs,
       limits: {
         ...DEFAULT_RELAY_LIMITS,
         maxPacketBytes,

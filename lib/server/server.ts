@@ -14,7 +14,7 @@ import { openWebSocketCount } from "../relay/websocket.ts";
 import type { ServerConfig } from "./config.ts";
 import { createRouter } from "./router.ts";
 import denoJson from "../../deno.json" with { type: "json" };
-import { CertificateManager } from "../relay/certificate.ts";
+import { CertificateManager } from "../relay/certificate_manager.ts";
 import { quicAvailable, WebTransportServer } from "../relay/webtransport.ts";
 import type { WebTransportInfo } from "./router.ts";
 
@@ -154,7 +154,8 @@ async function startWebTransport(
       limits: {
         streamTimeoutMs: config.wtStreamTimeoutMs,
         maxDatagramsPerSecond: config.maxDatagramsPerSecond,
-        maxIdleTimeoutMs: config.limits.idleTimeoutMs,
+        maxIdleTimeoutMs: config.wtIdleTimeoutMs,
+        keepAliveIntervalMs: Math.max(250, Math.min(2000, Math.floor(config.wtIdleTimeoutMs / 4))),
       },
     });
   } catch (error) {
