@@ -87,8 +87,8 @@ export function acceptWebSocket(
 }
 
 // How long the peer must be quiet before a server-initiated close, and the most we wait.
-const CLOSE_QUIET_MS = 20;
-const CLOSE_MAX_WAIT_MS = 500;
+const CLOSE_QUIET_MS = 50;
+const CLOSE_MAX_WAIT_MS = 1000;
 
 /**
  * Closes once the peer has stopped sending for a moment. Deno 2.9 tears the TCP connection
