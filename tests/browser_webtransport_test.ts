@@ -4,7 +4,7 @@
  * packets with a WebSocket client: one unidirectional stream per packet both ways (well past
  * Chromium's 100-stream limit, so FIN must work), and datagrams.
  */
-import { assert, assertEquals } from "./support/assert.ts";
+import { assertEquals } from "./support/assert.ts";
 import { browserTestsIgnored, withBrowser, withPage } from "./support/browser.ts";
 import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
 import { startServerProcess } from "./support/server_process.ts";

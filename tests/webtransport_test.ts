@@ -46,11 +46,7 @@ class WtPool {
     return client;
   }
 
-  async joinActive(
-    user: string,
-    room: string,
-    others: { nextMeetingEvent: WtClient["nextMeetingEvent"] }[] = [],
-  ) {
+  async joinActive(user: string, room: string, others: PacketClient[] = []): Promise<WtClient> {
     const client = await this.join(user, room);
     client.heartbeat();
     await Promise.all(
