@@ -349,3 +349,43 @@ Deno.test("a renewed certificate is advertised beside the old one, and live sess
     await alice.nextMeetingEvent(MeetingEventType.PARTICIPANT_JOINED, carol.sessionId);
   });
 });
+
+Deno.test("datagrams beyond the per-second limit are dropped and counted; the session carries on", async () => {
+  await withWt({ MAX_DATAGRAMS_PER_SECOND: "20" }, async (server, wt, ws) => {
+    const room = uniqueRoom();
+    const alice = await ws.joinActive(server.wsUrl, "alice", room);
+    const mallory = await wt.joinActive("mallory", room, [alice]);
+    const { encodeWrapperFast } = await import("../lib/protocol/wire.ts");
+    const { encodeMediaPacket } = await import("../lib/protocol/codec.ts");
+    for (let i = 0; i < 200; i++) {
+      mallory.sendDatagram(encodeWrapperFast({
+        packetType: PacketType.MEDIA,
+        userId: new TextEncoder().encode("mallory"),
+        data: encodeMediaPacket({
+          mediaType: MediaType.AUDIO,
+          userId: new Uint8Array(0),
+          data: new Uint8Array([i]),
+          frameType: "",
+          timestamp: 0,
+          duration: 0,
+        }),
+        sessionId: 0n,
+      }));
+    }
+    await eventually(
+      async () =>
+        await server.metric("videocall_drops_total", 'reason="datagram_rate_limited"') > 0,
+      5000,
+      "datagram drops to be counted",
+    );
+    const delivered = alice.received.filter(media("mallory", MediaType.AUDIO)).length;
+    assert(delivered <= 100, `the limit should have held most of 200 back, got ${delivered}`);
+    // Mallory is still in the meeting and her stream packets still flow.
+    mallory.sendMedia({
+      mediaType: MediaType.VIDEO,
+      data: new Uint8Array([250]),
+      frameType: "key",
+    });
+    await alice.next(media("mallory", MediaType.VIDEO, 250));
+  });
+});
