@@ -27,6 +27,10 @@ export const CloseCode = {
   STREAM_TIMEOUT: 4010,
   /** The request was invalid (WebTransport cannot answer 400, so it closes with this). */
   BAD_REQUEST: 4400,
+  /** Not allowed in: no valid token, removed or declined by a host, locked meeting. */
+  FORBIDDEN: 4403,
+  /** The meeting has ended. */
+  MEETING_ENDED: 4410,
 } as const;
 
 /** A {@linkcode CloseCode} value. */

@@ -10,7 +10,8 @@ import { SYSTEM_USER_ID } from "../protocol/limits.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import type { Logger } from "../log.ts";
-import type { Bus } from "./bus.ts";
+import { type Bus, controlSubject } from "./bus.ts";
+import { type ControlEvent, encodeControl } from "./control.ts";
 import { BUS_HEADER_BYTES } from "./bus_frame.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -37,6 +38,8 @@ export interface AttachRequest {
   transport: Transport;
   /** A session id from an earlier connection to take over, if its leave is still pending. */
   resumeSessionId?: bigint;
+  /** Put the session in the waiting room: it hears nothing until a host admits it. */
+  waiting?: boolean;
 }
 
 // Room ids and user ids are validated before they get here; leave room for the bus header and
@@ -158,6 +161,7 @@ export class Relay implements SessionHost {
       host: this,
       now: this.#now,
     });
+    session.waiting = request.waiting === true;
     this.#sessions.set(id, session);
     const assigned = encodeStampedPacket(
       0,
@@ -175,6 +179,15 @@ export class Relay implements SessionHost {
       resumed: id === resume,
     });
     return session;
+  }
+
+  /**
+   * Applies a host decision here and sends it to every other instance (the bus does not echo
+   * our own messages back).
+   */
+  publishControl(event: ControlEvent): void {
+    this.#rooms.get(event.meetingId)?.applyControl(event);
+    this.bus.publish(controlSubject(event.meetingId), encodeControl(event));
   }
 
   onPacket(session: Session, packet: InboundPacket): void {

@@ -23,6 +23,8 @@ import type { RelayMetrics } from "./metrics.ts";
 import { classify, PacketClass } from "./packet_class.ts";
 import { encodePresence, parsePresence, type Participant, Roster } from "./presence.ts";
 import type { InboundPacket, Session } from "./session.ts";
+import { type ControlEvent, parseControl } from "./control.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -96,6 +98,12 @@ export class Room {
    */
   addLocal(session: Session): void {
     this.#local.set(session.id, session);
+    // A waiting session learns nothing about the meeting until a host admits it.
+    if (session.waiting) return;
+    this.#welcome(session);
+  }
+
+  #welcome(session: Session): void {
     const pending = this.#pendingLeaves.get(session.id);
     session.deliver(
       this.#meetingPacket(MeetingEventType.MEETING_STARTED, {
@@ -143,6 +151,11 @@ export class Room {
     const media = packet.media;
     if (media?.mediaType === MediaType.RTT) {
       session.deliver(packet.raw, PacketClass.INFO, 0n);
+      return;
+    }
+    if (session.waiting) {
+      // Waiting sessions are heard by nobody until admitted.
+      this.#ctx.metrics.drops.inc("waiting");
       return;
     }
     if (!session.active) this.#activate(session);
@@ -295,18 +308,27 @@ export class Room {
   #fanOut(packet: Uint8Array, cls: PacketClass, sender: bigint, target: bigint): void {
     if (target !== 0n) {
       const session = this.#local.get(target);
-      if (session !== undefined && session.id !== sender) session.deliver(packet, cls, sender);
+      if (session !== undefined && session.id !== sender && !session.waiting) {
+        session.deliver(packet, cls, sender);
+      }
       return;
     }
     for (const session of this.#local.values()) {
-      if (session.id !== sender) session.deliver(packet, cls, sender);
+      if (session.id !== sender && !session.waiting) session.deliver(packet, cls, sender);
     }
   }
 
   #onBus(subject: string, data: Uint8Array): void {
     const kind = subject.slice(subject.lastIndexOf(".") + 1);
     if (kind === "system") return this.#onPresence(data);
-    if (kind === "control") return;
+    if (kind === "control") {
+      const event = parseControl(data);
+      if (event === undefined) {
+        this.#ctx.metrics.drops.inc("bus_malformed");
+        return;
+      }
+      return this.applyControl(event);
+    }
     const frame = readBusFrame(data);
     if (frame === undefined) {
       this.#ctx.metrics.drops.inc("bus_malformed");
@@ -362,15 +384,81 @@ export class Room {
 
   #broadcastLocal(packet: Uint8Array, except = 0n): void {
     for (const session of this.#local.values()) {
-      if (session.id !== except) session.deliver(packet, PacketClass.CONTROL, 0n);
+      if (session.id !== except && !session.waiting) {
+        session.deliver(packet, PacketClass.CONTROL, 0n);
+      }
+    }
+  }
+
+  /** Applies a host decision to this instance's sessions of the room. */
+  applyControl(event: ControlEvent): void {
+    const sessionsOf = (userId: string) =>
+      [...this.#local.values()].filter((s) => s.userId === userId);
+    switch (event.type) {
+      case "admitted":
+        for (const session of sessionsOf(event.userId)) {
+          if (!session.waiting) continue;
+          session.waiting = false;
+          session.deliver(
+            this.#meetingPacket(MeetingEventType.PARTICIPANT_ADMITTED, {
+              target: event.userId,
+              message: "A host let you in",
+            }),
+            PacketClass.CONTROL,
+            0n,
+          );
+          this.#welcome(session);
+        }
+        return;
+      case "rejected":
+        for (const session of sessionsOf(event.userId)) {
+          session.deliver(
+            this.#meetingPacket(MeetingEventType.PARTICIPANT_REJECTED, {
+              target: event.userId,
+              message: "A host declined your request to join",
+            }),
+            PacketClass.CONTROL,
+            0n,
+          );
+          session.close(CloseCode.FORBIDDEN, "A host declined your request to join");
+        }
+        return;
+      case "removed":
+        for (const session of sessionsOf(event.userId)) {
+          session.close(CloseCode.FORBIDDEN, "A host removed you from this meeting");
+        }
+        return;
+      case "ended": {
+        const ended = this.#meetingPacket(MeetingEventType.MEETING_ENDED, {
+          message: "The meeting has ended",
+        });
+        for (const session of [...this.#local.values()]) {
+          session.deliver(ended, PacketClass.CONTROL, 0n);
+          session.close(CloseCode.MEETING_ENDED, "The meeting has ended");
+        }
+        return;
+      }
+      case "waiting_changed":
+        this.#broadcastLocal(
+          this.#meetingPacket(MeetingEventType.WAITING_ROOM_UPDATED, {}),
+        );
+        return;
+      default:
+        return;
     }
   }
 
   #meetingPacket(
     eventType: number,
-    fields: { creatorId?: Uint8Array; participant?: Participant; message?: string },
+    fields: {
+      creatorId?: Uint8Array;
+      participant?: Participant;
+      message?: string;
+      target?: string;
+    },
   ): Uint8Array {
     const p = fields.participant;
+    const target = p?.userId ?? fields.target;
     const data = encodeMeetingPacket({
       eventType,
       roomId: this.id,
@@ -378,7 +466,7 @@ export class Room {
       message: fields.message ?? "",
       creatorId: fields.creatorId ?? new Uint8Array(0),
       participantCount: BigInt(this.roster.size),
-      targetUserId: p ? encoder.encode(p.userId) : new Uint8Array(0),
+      targetUserId: target !== undefined ? encoder.encode(target) : new Uint8Array(0),
       roomToken: "",
       sessionId: p?.sessionId ?? 0n,
       displayName: p ? encoder.encode(p.displayName) : new Uint8Array(0),

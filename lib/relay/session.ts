@@ -93,6 +93,8 @@ export class Session {
   readonly transport: Transport;
   /** Announced to the room (after its first packet that is not an RTT probe). */
   active = false;
+  /** In the waiting room: hears and is heard by nobody until a host admits it. */
+  waiting = false;
   lastInboundMs: number;
   readonly #userIdBytes: Uint8Array;
   readonly #limits: RelayLimits;
