@@ -1,44 +1,61 @@
 /**
- * Relay throughput and latency benchmark.
+ * Relay throughput and latency benchmark, over WebSocket, WebTransport, or both in one room.
  *
- * Synthetic WebSocket participants (10 rooms × 10 by default) each send 2 KB video packets and
- * 100-byte audio packets at 30 and 50 per second times a load multiplier. Every packet carries
- * its send time; receivers, in this same process, measure send→receive latency and count what
- * arrives against what should (each packet should reach every other participant of its room).
- * The load steps up (4 s per step) until p99 latency passes the limit (50 ms) or a delivery is
- * lost, twice in a row at the same step, or the time budget (45 s per target) is spent. Three
- * targets are measured in one run, about 1.5 to 2.5 minutes in all:
+ * Synthetic participants (10 rooms × 10 by default) each send 2 KB video packets and 100-byte
+ * audio packets at 30 and 50 per second times a load multiplier. Every packet carries its send
+ * time; receivers, in this same process, measure send→receive latency and count what arrives
+ * against what should (each packet should reach every other participant of its room). The load
+ * steps up (4 s per step) until p99 latency passes the limit (50 ms) or a delivery is lost, twice
+ * in a row at the same step, or the time budget (34 s per target) is spent.
  *
- * - `single`: one server on its in-process bus;
- * - `nats`: two servers on NATS, each room's participants split across them;
+ * Participants reach the relay over WebSocket (`ws`, the npm `ws` client), WebTransport (`wt`,
+ * Deno's own client: packets length-prefixed on one bidirectional stream up, one QUIC stream per
+ * packet down), or `mixed` (the first half of each room on WebSocket, the rest on WebTransport;
+ * each receiving half is also reported on its own). WebTransport holds a tenth of what WebSocket
+ * holds here, so its ladder starts at 1/64 of the base rate instead of 1/4.
+ *
+ * The default run measures six targets one after the other, in about 2.5 minutes on a quiet
+ * 2-core machine (the budgets bound it to about 4):
+ *
+ * - `single/ws`, `single/wt`, `single/mixed`: one server on its in-process bus;
+ * - `nats/ws`, `nats/wt`: two servers on NATS, each room's participants split across them;
  * - `ceiling`: the same participants and packets straight through NATS, one connection each, no
  *   relay at all; our figures are reported as a ratio of this one.
  *
+ * `--mode` and `--transport` narrow or widen that matrix (`--transport all` adds `nats/mixed`).
  * Run it with NATS at `NATS_URL` (default `nats://127.0.0.1:4222`):
  *
  * ```sh
  * deno task bench:relay
- * deno task bench:relay --mode single --rooms 5 --participants 8 --step-s 2
- * deno task bench:relay --steps 0.5,1,2 --budget-s 20 --no-ceiling
+ * deno task bench:relay --mode single --transport wt --rooms 5 --participants 8 --step-s 2
+ * deno task bench:relay --transport ws,mixed --steps 0.5,1,2 --budget-s 20 --no-ceiling
  * ```
  *
  * It prints a table per target (sent and delivered packets per second, p50/p99 latency, loss,
- * server drops, CPU and memory of the servers, CPU of nats-server, of the benchmark itself and of
- * the whole machine, and how late the benchmark's event loop ran), a `SUMMARY` line with the
- * highest load each target held and our ratio to the ceiling, and as its last line the whole
- * result as one JSON object (`deno task bench:relay | tail -n 1` gives just that).
+ * server drops, CPU and memory of the servers and their CPU time per delivery, CPU of
+ * nats-server, of the benchmark itself, of the whole machine and of everything else on it, and
+ * how late the benchmark's event loop ran), a `SUMMARY` line with the highest load each target
+ * held and our ratio to the ceiling, the same side by side as a Markdown table (for the README),
+ * and as its last line the whole result as one JSON object (`deno task bench:relay | tail -n 1`
+ * gives just that).
  *
  * Everything shares one machine: when `host cpu%` nears 100 × cores, the figures describe the
- * machine more than the relay; the benchmark's own `lag ms` shows when it was the bottleneck.
+ * machine more than the relay, and a high `other cpu%` means something else (a test run, say)
+ * disturbed the step. The benchmark's own `bench cpu%` and `lag ms` show when it was the
+ * bottleneck. With WebTransport it is: Deno's client spends two to three times the CPU per
+ * received stream that the server spends sending it, and runs out of its one core first.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { LoadGenerator, StepMeter } from "./load.ts";
+import { LoadGenerator } from "./load.ts";
 import { AUDIO_PAYLOAD_BYTES, VIDEO_PAYLOAD_BYTES } from "./media_packets.ts";
+import { Meters, minus } from "./meters.ts";
+import { type Mode, type Options, parseOptions, stepsFor } from "./options.ts";
 import { CpuMeter, findNatsServerPid, readRssBytes } from "./proc_stats.ts";
 import {
+  markdownSummary,
   ratioToCeiling,
+  receiverLines,
   type StepResult,
   summaryLine,
   tableHeader,
@@ -47,14 +64,14 @@ import {
 } from "./report.ts";
 import {
   emergencyStop,
-  type Population,
+  type MediaSink,
   startNatsCeiling,
   startRelayTarget,
   type Target,
+  type TransportMix,
 } from "./targets.ts";
 
 const BASE_RATE = { videoPerSecond: 30, audioPerSecond: 50 };
-const DEFAULT_STEPS = "0.25,0.5,0.625,0.75,0.875,1,1.25,1.5,2,3";
 const WARMUP_MS = 1500;
 const DRAIN_TIMEOUT_MS = 1500;
 // A failed step is repeated this many times in all before the climb stops.
@@ -64,83 +81,6 @@ const ATTEMPTS_PER_STEP = 2;
 const MIN_SENT_SHARE = 0.97;
 // Slack on top of the stepping budgets for starting, connecting and closing every target.
 const SETUP_ALLOWANCE_MS = 90_000;
-
-interface Options {
-  modes: ("single" | "nats")[];
-  ceiling: boolean;
-  population: Population;
-  stepMs: number;
-  steps: number[];
-  budgetMs: number;
-  p99LimitMs: number;
-  natsUrl: string;
-  queueDepth?: string;
-}
-
-function usage(message: string): never {
-  console.error(
-    `${message}\n\nUsage: deno task bench:relay [--mode single|nats|both] [--rooms N] ` +
-      `[--participants N] [--step-s S] [--steps 0.5,1,2] [--budget-s S] [--p99-ms MS] ` +
-      `[--queue-depth N] [--nats-url URL] [--no-ceiling]`,
-  );
-  Deno.exit(2);
-}
-
-function positive(name: string, raw: string, integer: boolean): number {
-  const value = Number(raw);
-  if (!(value > 0) || (integer && !Number.isInteger(value))) {
-    usage(`--${name} must be a positive ${integer ? "whole " : ""}number, got "${raw}"`);
-  }
-  return value;
-}
-
-function parseOptions(args: string[]): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        mode: { type: "string", default: "both" },
-        rooms: { type: "string", default: "10" },
-        participants: { type: "string", default: "10" },
-        "step-s": { type: "string", default: "4" },
-        steps: { type: "string", default: DEFAULT_STEPS },
-        "budget-s": { type: "string", default: "45" },
-        "p99-ms": { type: "string", default: "50" },
-        "queue-depth": { type: "string" },
-        "nats-url": { type: "string" },
-        "no-ceiling": { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    usage(error instanceof Error ? error.message : String(error));
-  }
-  const v = parsed.values;
-  const modes: ("single" | "nats")[] = [];
-  if (v.mode === "single" || v.mode === "both") modes.push("single");
-  if (v.mode === "nats" || v.mode === "both") modes.push("nats");
-  if (modes.length === 0) usage(`--mode must be single, nats or both, got "${v.mode}"`);
-  const perRoom = positive("participants", v.participants, true);
-  if (perRoom < 2) usage("--participants must be at least 2: someone has to receive");
-  const steps = v.steps.split(",").map((s) => positive("steps", s.trim(), false));
-  return {
-    modes,
-    ceiling: !v["no-ceiling"],
-    population: {
-      rooms: positive("rooms", v.rooms, true),
-      perRoom,
-      runId: crypto.randomUUID().slice(0, 8),
-    },
-    stepMs: positive("step-s", v["step-s"], false) * 1000,
-    steps: steps.toSorted((a, b) => a - b),
-    budgetMs: positive("budget-s", v["budget-s"], false) * 1000,
-    p99LimitMs: positive("p99-ms", v["p99-ms"], false),
-    natsUrl: v["nats-url"] ?? (Deno.env.get("NATS_URL") || "nats://127.0.0.1:4222"),
-    queueDepth: v["queue-depth"] === undefined
-      ? undefined
-      : String(positive("queue-depth", v["queue-depth"], true)),
-  };
-}
 
 function sum(values: (number | undefined)[]): number | undefined {
   return values.some((v) => v === undefined)
@@ -160,7 +100,7 @@ function dropDelta(after: Record<string, number>, before: Record<string, number>
 /** What a step needs besides its multiplier. */
 interface StepContext {
   target: Target;
-  meter: StepMeter;
+  meters: Meters;
   generator: LoadGenerator;
   cpu: CpuMeter;
   natsPid: number | undefined;
@@ -169,13 +109,16 @@ interface StepContext {
 
 /** Runs one load step and judges it. */
 async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult> {
-  const { target, meter, generator, cpu, options } = ctx;
+  const { target, meters, generator, cpu, options } = ctx;
+  const meter = meters.all;
   const serverCount = target.servers.length;
   const dropsBefore = await target.drops();
+  const expectedBefore = target.expectedByReceiver?.();
   await cpu.start();
-  meter.begin(performance.now());
+  meters.begin(performance.now());
   const sent = await generator.run(multiplier, options.stepMs);
   const cpuUse = await cpu.sample();
+  const expectedByReceiver = minus(target.expectedByReceiver?.(), expectedBefore);
   const expected = (sent.video + sent.audio) * (target.roomSize - 1);
   await meter.drain(expected, DRAIN_TIMEOUT_MS);
   const drops = dropDelta(await target.drops(), dropsBefore);
@@ -183,12 +126,16 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
   const seconds = sent.elapsedMs / 1000;
   const offered = generator.offeredPerSecond(multiplier);
   const sentPerSecond = (sent.video + sent.audio) / seconds;
+  const serverCpuPercent = serverCount > 0
+    ? sum(cpuUse.processes.slice(0, serverCount))
+    : undefined;
+  const deliveredPerSecond = meter.received / seconds;
   const step: StepResult = {
     multiplier,
     offeredPerSecond: offered,
     sentPerSecond,
     expectedPerSecond: expected / seconds,
-    deliveredPerSecond: meter.received / seconds,
+    deliveredPerSecond,
     deliveredVideoPerSecond: meter.video / seconds,
     deliveredMBps: (meter.video * VIDEO_PAYLOAD_BYTES + meter.audio * AUDIO_PAYLOAD_BYTES) /
       seconds / 1e6,
@@ -198,11 +145,17 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
     loss: expected === 0 ? 0 : Math.max(0, expected - meter.received) / expected,
     drops,
     dropsTotal: Object.values(drops).reduce((a, n) => a + n, 0),
-    serverCpuPercent: serverCount > 0 ? sum(cpuUse.processes.slice(0, serverCount)) : undefined,
+    serverCpuPercent,
     serverRssMB: serverCount > 0 ? (sum(rss) ?? 0) / 1024 / 1024 : undefined,
+    // Percent of a core is 10^4 µs per second.
+    serverUsPerDelivery: serverCpuPercent === undefined || deliveredPerSecond === 0
+      ? undefined
+      : serverCpuPercent * 1e4 / deliveredPerSecond,
+    byReceiver: meters.figures(expectedByReceiver, seconds),
     benchCpuPercent: cpuUse.processes[serverCount],
     natsCpuPercent: ctx.natsPid === undefined ? undefined : cpuUse.processes[serverCount + 1],
     hostCpuPercent: cpuUse.host,
+    otherCpuPercent: Math.max(0, cpuUse.host - (sum(cpuUse.processes.map((p) => p ?? 0)) ?? 0)),
     benchLagMs: sent.maxTickLagMs,
     held: false,
   };
@@ -222,7 +175,8 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
  */
 async function stepLoad(
   target: Target,
-  meter: StepMeter,
+  meters: Meters,
+  steps: number[],
   options: Options,
   natsPid: number | undefined,
   result: TargetResult,
@@ -230,14 +184,15 @@ async function stepLoad(
   const generator = new LoadGenerator(target.participants, BASE_RATE);
   const pids: (number | "self")[] = [...target.servers.map((s) => s.pid), "self"];
   if (natsPid !== undefined) pids.push(natsPid);
-  const ctx: StepContext = { target, meter, generator, cpu: new CpuMeter(pids), natsPid, options };
+  const cpu = new CpuMeter(pids);
+  const ctx: StepContext = { target, meters, generator, cpu, natsPid, options };
 
-  meter.begin(performance.now());
-  await generator.run(options.steps[0], WARMUP_MS);
-  await meter.drain(Number.POSITIVE_INFINITY, 200);
+  meters.begin(performance.now());
+  await generator.run(steps[0], WARMUP_MS);
+  await meters.all.drain(Number.POSITIVE_INFINITY, 200);
 
   const started = performance.now();
-  for (const multiplier of options.steps) {
+  for (const multiplier of steps) {
     for (let attempt = 1; attempt <= ATTEMPTS_PER_STEP; attempt++) {
       if (performance.now() - started + options.stepMs > options.budgetMs) {
         result.stoppedBy = "time budget";
@@ -248,6 +203,7 @@ async function stepLoad(
       result.steps.push(step);
       const last = attempt === ATTEMPTS_PER_STEP || target.lostConnections() > 0;
       console.log(tableRow(step) + (step.held || last ? "" : ", trying again"));
+      for (const line of receiverLines(step)) console.log(line);
       if (step.held) {
         if (step.deliveredPerSecond > (result.best?.deliveredPerSecond ?? -1)) result.best = step;
         break;
@@ -261,23 +217,25 @@ async function stepLoad(
   result.stoppedBy = "last step";
 }
 
-type Starter = (sink: StepMeter["onMedia"]) => Promise<Target>;
+/** What to measure: a name, how to start it, and its load ladder. */
+interface TargetPlan {
+  result: TargetResult;
+  steps: number[];
+  split: boolean;
+  start: (sink: MediaSink) => Promise<Target>;
+  natsPid: number | undefined;
+}
 
-async function measure(
-  name: string,
-  description: string,
-  start: Starter,
-  options: Options,
-  natsPid: number | undefined,
-): Promise<TargetResult> {
-  const result: TargetResult = { name, description, steps: [], stoppedBy: "" };
-  console.log(`\n== ${name}: ${description}`);
-  const meter = new StepMeter();
+async function measure(plan: TargetPlan, options: Options): Promise<TargetResult> {
+  const { result } = plan;
+  const started = performance.now();
+  console.log(`\n== ${result.name}: ${result.description}; steps ${plan.steps.join(", ")}x`);
+  const meters = new Meters(plan.split);
   let target: Target | undefined;
   try {
-    target = await start((media, atMs) => meter.onMedia(media, atMs));
+    target = await plan.start(meters.sink);
     console.log(tableHeader());
-    await stepLoad(target, meter, options, natsPid, result);
+    await stepLoad(target, meters, plan.steps, options, plan.natsPid, result);
     const warnings = target.serverWarnings();
     if (Object.keys(warnings).length > 0) {
       result.serverWarnings = warnings;
@@ -289,7 +247,65 @@ async function measure(
   } finally {
     await target?.close();
   }
+  result.seconds = (performance.now() - started) / 1000;
+  console.log(`(${result.name} took ${result.seconds.toFixed(0)} s)`);
   return result;
+}
+
+const MODE_DESCRIPTIONS: Record<Mode, string> = {
+  single: "one server, in-process bus",
+  nats: "two servers on NATS, each room split across both",
+};
+
+const MIX_DESCRIPTIONS: Record<TransportMix, string> = {
+  ws: "WebSocket participants",
+  wt: "WebTransport participants",
+  mixed: "half of each room on WebSocket, half on WebTransport",
+};
+
+function plans(
+  options: Options,
+  env: Record<string, string>,
+  natsPid: number | undefined,
+): TargetPlan[] {
+  const { population, natsUrl } = options;
+  const out: TargetPlan[] = options.targets.map(({ mode, mix }) => ({
+    result: {
+      name: `${mode}/${mix}`,
+      mode,
+      transport: mix,
+      description: `${MODE_DESCRIPTIONS[mode]}, ${MIX_DESCRIPTIONS[mix]}`,
+      steps: [],
+      stoppedBy: "",
+    },
+    steps: stepsFor(options, mix),
+    split: mix === "mixed",
+    start: (sink) =>
+      startRelayTarget({
+        population,
+        instances: mode === "single" ? 1 : 2,
+        mix,
+        natsUrl,
+        env,
+        sink,
+      }),
+    natsPid: mode === "nats" ? natsPid : undefined,
+  }));
+  if (options.ceiling) {
+    out.push({
+      result: {
+        name: "ceiling",
+        description: "raw NATS, one connection per participant, no relay",
+        steps: [],
+        stoppedBy: "",
+      },
+      steps: stepsFor(options, "ceiling"),
+      split: false,
+      start: (sink) => startNatsCeiling({ population, natsUrl, sink }),
+      natsPid,
+    });
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -299,54 +315,35 @@ async function main(): Promise<void> {
   const natsPid = await findNatsServerPid(natsPort);
   const env: Record<string, string> = { MAX_PACKETS_PER_SECOND: "100000" };
   if (options.queueDepth !== undefined) env.QUEUE_DEPTH = options.queueDepth;
-  const targets = options.modes.length + (options.ceiling ? 1 : 0);
+  const todo = plans(options, env, natsPid);
   const watchdog = setTimeout(async () => {
     console.error("The benchmark overran its time limit; stopping");
     await emergencyStop();
     Deno.exit(1);
-  }, options.budgetMs * targets + SETUP_ALLOWANCE_MS);
+  }, options.budgetMs * todo.length + SETUP_ALLOWANCE_MS);
 
   const perParticipant = BASE_RATE.videoPerSecond + BASE_RATE.audioPerSecond;
+  const participants = population.rooms * population.perRoom;
   console.log(
     `relay benchmark: ${population.rooms} rooms x ${population.perRoom} participants, ` +
       `1x = ${BASE_RATE.videoPerSecond} video (${VIDEO_PAYLOAD_BYTES} B) + ` +
       `${BASE_RATE.audioPerSecond} audio (${AUDIO_PAYLOAD_BYTES} B) packets/s each = ` +
-      `${population.rooms * population.perRoom * perParticipant} sent/s, ` +
-      `${population.rooms * population.perRoom * perParticipant * (population.perRoom - 1)} ` +
-      `deliveries/s; steps ${options.steps.join(", ")}x of ${options.stepMs / 1000} s; ` +
+      `${participants * perParticipant} sent/s, ` +
+      `${participants * perParticipant * (population.perRoom - 1)} deliveries/s; ` +
+      `steps of ${options.stepMs / 1000} s, budget ${options.budgetMs / 1000} s per target; ` +
+      `targets ${todo.map((p) => p.result.name).join(", ")}; ` +
       `nats ${options.natsUrl}${natsPid === undefined ? " (nats-server process not found)" : ""}`,
   );
 
+  const started = performance.now();
   const results: TargetResult[] = [];
-  for (const mode of options.modes) {
-    const instances = mode === "single" ? 1 : 2;
-    results.push(
-      await measure(
-        mode,
-        mode === "single"
-          ? "one server, in-process bus"
-          : "two servers on NATS, each room split across both",
-        (sink) => startRelayTarget({ population, instances, natsUrl: options.natsUrl, env, sink }),
-        options,
-        mode === "nats" ? natsPid : undefined,
-      ),
-    );
-  }
-  if (options.ceiling) {
-    results.push(
-      await measure(
-        "ceiling",
-        "raw NATS, one connection per participant, no relay",
-        (sink) => startNatsCeiling({ population, natsUrl: options.natsUrl, sink }),
-        options,
-        natsPid,
-      ),
-    );
-  }
+  for (const plan of todo) results.push(await measure(plan, options));
   clearTimeout(watchdog);
 
   const ceiling = results.find((r) => r.name === "ceiling");
   console.log(`\n${summaryLine(results, options.p99LimitMs)}`);
+  console.log(`\n${markdownSummary(results, options.p99LimitMs)}`);
+  console.log(`\n(measured in ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   console.log(JSON.stringify({
     config: {
       rooms: population.rooms,
@@ -355,7 +352,8 @@ async function main(): Promise<void> {
       videoPayloadBytes: VIDEO_PAYLOAD_BYTES,
       audioPayloadBytes: AUDIO_PAYLOAD_BYTES,
       stepSeconds: options.stepMs / 1000,
-      steps: options.steps,
+      steps: Object.fromEntries(todo.map((p) => [p.result.name, p.steps])),
+      budgetSeconds: options.budgetMs / 1000,
       p99LimitMs: options.p99LimitMs,
       natsUrl: options.natsUrl,
       serverEnv: env,

@@ -1,9 +1,25 @@
 /**
- * What the relay benchmark measured, and how it prints it: one table row per load step, one
- * summary line, and the whole result as JSON.
+ * What the relay benchmark measured, and how it prints it: one table row per load step (and,
+ * for mixed rooms, one line per receiving transport), a summary line, a Markdown table of the
+ * best step of every target, and the whole result as JSON.
  *
  * @module
  */
+import type { TransportKind } from "./participants.ts";
+
+/** What the receivers of one transport got during a step (mixed rooms only). */
+export interface ReceiverFigures {
+  /** Deliveries per second these receivers should have had. */
+  expectedPerSecond: number;
+  /** Deliveries per second that reached them. */
+  deliveredPerSecond: number;
+  /** Median send→receive latency. */
+  p50Ms: number;
+  /** 99th percentile send→receive latency. */
+  p99Ms: number;
+  /** (expected - delivered) / expected. */
+  loss: number;
+}
 
 /** The figures of one load step. */
 export interface StepResult {
@@ -37,12 +53,21 @@ export interface StepResult {
   serverCpuPercent?: number;
   /** Resident memory of our servers together, after the step. */
   serverRssMB?: number;
+  /** Server CPU time per delivered packet, in microseconds (our servers together). */
+  serverUsPerDelivery?: number;
+  /** The same figures split by the receivers' transport, for rooms that mix them. */
+  byReceiver?: Partial<Record<TransportKind, ReceiverFigures>>;
   /** CPU of the local nats-server, when it carries traffic and could be found. */
   natsCpuPercent?: number;
   /** CPU of this benchmark process (generator and receivers). */
   benchCpuPercent?: number;
   /** CPU of the whole machine (all processes, kernel included), in percent of one core. */
   hostCpuPercent: number;
+  /**
+   * The machine's CPU not used by the processes above: other programs sharing the machine, and
+   * kernel work not charged to a process. High values mean the step was disturbed.
+   */
+  otherCpuPercent: number;
   /** The longest this process's event loop was late for a send tick. */
   benchLagMs: number;
   /** 1, or 2 when the step is a second try after a failure. */
@@ -55,8 +80,12 @@ export interface StepResult {
 
 /** All steps of one target. */
 export interface TargetResult {
-  /** `single`, `nats` or `ceiling`. */
+  /** `single/ws`, `nats/wt`, `single/mixed`, … or `ceiling`. */
   name: string;
+  /** `single` or `nats`; absent for the ceiling. */
+  mode?: string;
+  /** `ws`, `wt` or `mixed`; absent for the ceiling. */
+  transport?: string;
   /** What the target is, in words. */
   description: string;
   /** Every step run, the last one the first that did not hold (unless stopped otherwise). */
@@ -69,6 +98,8 @@ export interface TargetResult {
   error?: string;
   /** Warnings and errors our servers logged, by level and event. */
   serverWarnings?: Record<string, number>;
+  /** Wall-clock time the target took, from starting it to having closed it. */
+  seconds?: number;
 }
 
 type Column = [title: string, width: number, cell: (s: StepResult) => string];
@@ -76,6 +107,7 @@ type Column = [title: string, width: number, cell: (s: StepResult) => string];
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (n: number) => n.toFixed(n < 10 ? 2 : 1);
 const opt = (n: number | undefined, digits = 0) => n === undefined ? "-" : n.toFixed(digits);
+const pct = (loss: number) => (loss * 100).toFixed(loss === 0 ? 0 : 3);
 
 const COLUMNS: Column[] = [
   ["load", 5, (s) => `${s.multiplier}x`],
@@ -85,13 +117,15 @@ const COLUMNS: Column[] = [
   ["MB/s", 5, (s) => s.deliveredMBps.toFixed(1)],
   ["p50 ms", 6, (s) => ms(s.p50Ms)],
   ["p99 ms", 6, (s) => ms(s.p99Ms)],
-  ["loss %", 6, (s) => (s.loss * 100).toFixed(s.loss === 0 ? 0 : 3)],
+  ["loss %", 6, (s) => pct(s.loss)],
   ["drops", 5, (s) => int(s.dropsTotal)],
   ["srv cpu%", 8, (s) => opt(s.serverCpuPercent)],
   ["srv MB", 6, (s) => opt(s.serverRssMB)],
+  ["srv µs/d", 8, (s) => opt(s.serverUsPerDelivery, 1)],
   ["nats cpu%", 9, (s) => opt(s.natsCpuPercent)],
   ["bench cpu%", 10, (s) => opt(s.benchCpuPercent)],
   ["host cpu%", 9, (s) => opt(s.hostCpuPercent)],
+  ["other cpu%", 10, (s) => opt(s.otherCpuPercent)],
   ["lag ms", 6, (s) => s.benchLagMs.toFixed(0)],
   ["held", 4, (s) => s.held ? "yes" : `no (${s.failure})`],
 ];
@@ -107,6 +141,14 @@ export function tableRow(step: StepResult): string {
   return COLUMNS.map(([, w, cell], i) =>
     i === COLUMNS.length - 1 ? cell(step) : cell(step).padStart(w)
   ).join("  ");
+}
+
+/** For a mixed-room step, one indented line per receiving transport; empty otherwise. */
+export function receiverLines(step: StepResult): string[] {
+  return Object.entries(step.byReceiver ?? {}).map(([kind, r]) =>
+    `      ${kind} receivers: ${int(r.deliveredPerSecond)} of ${int(r.expectedPerSecond)} ` +
+    `deliv/s, p50 ${ms(r.p50Ms)} ms, p99 ${ms(r.p99Ms)} ms, loss ${pct(r.loss)} %`
+  );
 }
 
 function describeBest(result: TargetResult): string {
@@ -133,4 +175,105 @@ export function summaryLine(results: TargetResult[], p99LimitMs: number): string
     return describeBest(r) + (ratio === undefined ? "" : `, ${ratio.toFixed(2)}x of ceiling`);
   });
   return `SUMMARY (max held with p99 < ${p99LimitMs} ms and no loss) ${parts.join(" | ")}`;
+}
+
+// Above this much CPU used by other processes, a step counts as disturbed.
+const DISTURBED_CPU_PERCENT = 25;
+
+const TRANSPORT_NAMES: Record<string, string> = {
+  ws: "WebSocket",
+  wt: "WebTransport",
+  mixed: "mixed (½ WS, ½ WT)",
+};
+
+const MODE_NAMES: Record<string, string> = {
+  single: "one server, in-process bus",
+  nats: "two servers on NATS",
+};
+
+// Why the climb stopped, as a table cell: the last step's load and figures if it failed.
+function limitCell(result: TargetResult): string {
+  const last = result.steps.at(-1);
+  const budget = result.stoppedBy === "time budget";
+  if (last === undefined || last.held) {
+    return budget ? "none (time budget spent)" : "none (ladder ended)";
+  }
+  const figures = [`p99 ${ms(last.p99Ms)} ms`];
+  if (last.loss > 0) figures.push(`loss ${pct(last.loss)} %`);
+  if (last.dropsTotal > 0) figures.push(`${int(last.dropsTotal)} drops`);
+  return `${last.multiplier}x: ${last.failure} (${figures.join(", ")})` +
+    (budget ? ", then time budget spent" : "");
+}
+
+function markdownRow(cells: string[]): string {
+  return `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+}
+
+/**
+ * The best step of every target as a Markdown table (for the README), with a line per mixed
+ * target giving each receiving transport's latency at that step.
+ */
+export function markdownSummary(results: TargetResult[], p99LimitMs: number): string {
+  const ceiling = results.find((r) => r.name === "ceiling");
+  const head = [
+    "target",
+    "transport",
+    "highest load held",
+    "delivered packets/s",
+    "of which 2 KB video/s",
+    "p50 / p99 ms",
+    "server CPU",
+    "server RSS",
+    "server µs / delivery",
+    "ours / ceiling",
+    "first step that failed",
+  ];
+  const lines = [markdownRow(head), markdownRow(head.map(() => "---"))];
+  const notes: string[] = [];
+  for (const r of results) {
+    const target = r === ceiling ? "raw NATS (ceiling)" : MODE_NAMES[r.mode ?? ""] ?? r.name;
+    const transport = r === ceiling ? "NATS client" : TRANSPORT_NAMES[r.transport ?? ""] ?? "";
+    const best = r.best;
+    if (best === undefined) {
+      const why = r.error === undefined ? "none" : `failed: ${r.error.split("\n")[0]}`;
+      const dashes = head.slice(3, -1).map(() => "—");
+      lines.push(markdownRow([target, transport, why, ...dashes, limitCell(r)]));
+      continue;
+    }
+    const both = r.mode === "nats" ? " (both)" : "";
+    const ratio = r === ceiling ? 1 : ratioToCeiling(r, ceiling);
+    lines.push(markdownRow([
+      target,
+      transport,
+      `${best.multiplier}x`,
+      int(best.deliveredPerSecond),
+      int(best.deliveredVideoPerSecond),
+      `${ms(best.p50Ms)} / ${ms(best.p99Ms)}`,
+      best.serverCpuPercent === undefined ? "—" : `${best.serverCpuPercent.toFixed(0)} %${both}`,
+      best.serverRssMB === undefined ? "—" : `${best.serverRssMB.toFixed(0)} MB${both}`,
+      best.serverUsPerDelivery === undefined ? "—" : best.serverUsPerDelivery.toFixed(1),
+      ratio === undefined ? "—" : ratio.toFixed(2),
+      limitCell(r),
+    ]));
+    const receivers = Object.entries(best.byReceiver ?? {}).map(([kind, f]) =>
+      `${TRANSPORT_NAMES[kind] ?? kind} receivers p50 / p99 ${ms(f.p50Ms)} / ${ms(f.p99Ms)} ms`
+    );
+    if (receivers.length > 0) {
+      notes.push(`${r.name} at ${best.multiplier}x: ${receivers.join(", ")}`);
+    }
+  }
+  const steps = results.flatMap((r) => r.steps);
+  const disturbed = steps.filter((s) => s.otherCpuPercent > DISTURBED_CPU_PERCENT).length;
+  const footer = [
+    "",
+    `Held = p99 send→receive latency under ${p99LimitMs} ms, no loss, no server drops.`,
+    ...notes.map((n) => `${n}.`),
+  ];
+  if (disturbed > 0) {
+    footer.push(
+      `Warning: in ${disturbed} of ${steps.length} steps other processes used more than ` +
+        `${DISTURBED_CPU_PERCENT} % CPU (\`other cpu%\`); those figures are unreliable.`,
+    );
+  }
+  return [...lines, ...footer].join("\n");
 }

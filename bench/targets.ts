@@ -1,20 +1,25 @@
 /**
  * The systems the relay benchmark measures: our relay (one server on the in-process bus, or two
- * on NATS) reached by WebSocket participants, and the ceiling, where the same participants talk
- * straight through NATS with no relay in between.
+ * on NATS) reached by WebSocket and/or WebTransport participants, and the ceiling, where the same
+ * participants talk straight through NATS with no relay in between.
  *
  * @module
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decodeMeetingPacket } from "../lib/protocol/codec.ts";
-import { MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 import { type ServerProcess, startServerProcess } from "../tests/support/server_process.ts";
-import { type Received, WireClient } from "../tests/support/wire_client.ts";
 import type { Sender } from "./load.ts";
 import { wrapperData } from "./media_packets.ts";
+import {
+  type MediaSink,
+  ParticipantFactory,
+  type RelayParticipant,
+  type TransportKind,
+  type TransportMix,
+  transportOf,
+} from "./participants.ts";
+import { withTimeout } from "./with_timeout.ts";
 
-/** Receives every media packet delivered to any participant (a serialized MediaPacket). */
-export type MediaSink = (media: Uint8Array, atMs: number) => void;
+export type { MediaSink, TransportKind, TransportMix } from "./participants.ts";
 
 /** A process whose CPU and memory the benchmark reports. */
 export interface Watched {
@@ -32,6 +37,11 @@ export interface Target {
   readonly roomSize: number;
   /** Our server processes (none for the ceiling). */
   readonly servers: Watched[];
+  /**
+   * Deliveries expected so far by the receivers' transport, from what every participant sent
+   * (absent for the ceiling).
+   */
+  expectedByReceiver?(): Record<TransportKind, number>;
   /** Packets the servers dropped so far, by reason. */
   drops(): Promise<Record<string, number>>;
   /** Participants whose connection ended unexpectedly. */
@@ -55,14 +65,6 @@ export interface Population {
 const READY_TIMEOUT_MS = 20_000;
 const CLOSE_TIMEOUT_MS = 3_000;
 const SERVER_STOP_TIMEOUT_MS = 8_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 // Every server and NATS connection not yet closed, for emergencyStop.
 const liveServers = new Set<ServerProcess>();
@@ -99,40 +101,6 @@ async function readDrops(server: ServerProcess, into: Record<string, number>): P
   }
 }
 
-/** A WebSocket participant and what it has learned of its room. */
-class RelayParticipant implements Sender {
-  readonly userId: string;
-  readonly client: WireClient;
-  readonly joined = new Set<bigint>();
-  closedEarly = false;
-
-  constructor(client: WireClient, sink: MediaSink) {
-    this.userId = client.userId;
-    this.client = client;
-    client.keep = false;
-    for (const r of client.received.splice(0)) this.#onPacket(r, sink);
-    client.onPacket = (r) => this.#onPacket(r, sink);
-  }
-
-  send(bytes: Uint8Array): void {
-    this.client.sendRaw(bytes);
-  }
-
-  #onPacket(r: Received, sink: MediaSink): void {
-    const type = r.wrapper.packetType;
-    if (type === PacketType.MEDIA) {
-      sink(r.wrapper.data, r.atMs);
-    } else if (type === PacketType.MEETING) {
-      const m = decodeMeetingPacket(r.wrapper.data);
-      if (m.ok && m.value.eventType === MeetingEventType.PARTICIPANT_JOINED) {
-        this.joined.add(m.value.sessionId);
-      } else if (m.ok && m.value.eventType === MeetingEventType.PARTICIPANT_LEFT) {
-        this.joined.delete(m.value.sessionId);
-      }
-    }
-  }
-}
-
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
@@ -142,37 +110,56 @@ async function waitFor(check: () => boolean, timeoutMs: number, what: string): P
 }
 
 /**
+ * Deliveries every receiver transport should have had, given what each participant sent: every
+ * packet goes to every other participant of its room.
+ */
+function expectedDeliveries(
+  rooms: RelayParticipant[][],
+): Record<TransportKind, number> {
+  const out: Record<TransportKind, number> = { ws: 0, wt: 0 };
+  for (const room of rooms) {
+    const count = { ws: 0, wt: 0 };
+    for (const p of room) count[p.kind]++;
+    for (const p of room) {
+      out.ws += p.sent * (count.ws - (p.kind === "ws" ? 1 : 0));
+      out.wt += p.sent * (count.wt - (p.kind === "wt" ? 1 : 0));
+    }
+  }
+  return out;
+}
+
+/**
  * Starts `instances` servers (two or more share `natsUrl`), connects the participants of each
- * room round-robin across them, and waits until every participant has seen every other one
- * join, which proves each server's room subscription is live.
+ * room round-robin across them over the transports `mix` asks for, and waits until every
+ * participant has seen every other one join, which proves each server's room subscription is
+ * live.
  */
 export async function startRelayTarget(options: {
   population: Population;
   instances: number;
+  mix: TransportMix;
   natsUrl: string;
   env: Record<string, string>;
   sink: MediaSink;
 }): Promise<Target> {
-  const { population, instances, sink } = options;
+  const { population, instances, mix } = options;
   const servers: ServerProcess[] = [];
+  const rooms: RelayParticipant[][] = [];
   const participants: RelayParticipant[] = [];
+  const factory = new ParticipantFactory(options.sink);
   let closing = false;
   const close = async () => {
     closing = true;
-    await Promise.all(participants.map(async (p) => {
-      try {
-        await withTimeout(p.client.close(), CLOSE_TIMEOUT_MS, "Closing a participant");
-      } catch {
-        await p.client.terminate();
-      }
-    }));
+    await Promise.all(participants.map((p) => p.close()));
     await Promise.all(servers.map(stopServer));
   };
   try {
     // LOG_LEVEL stays at info: startServerProcess waits for the "listening" line, an info line.
+    // WebTransport listens on loopback only, like HTTP (HOST=127.0.0.1 in startServerProcess).
     const env = {
       ...options.env,
       LOG_LEVEL: "info",
+      WT_HOST: "127.0.0.1",
       NATS_URL: instances > 1 ? options.natsUrl : "",
     };
     for (let i = 0; i < instances; i++) {
@@ -182,19 +169,28 @@ export async function startRelayTarget(options: {
     }
     for (let room = 0; room < population.rooms; room++) {
       const roomId = `bench-${population.runId}-r${room}`;
-      const clients = await Promise.all(
-        Array.from({ length: population.perRoom }, (_, i) => {
-          const server = servers[i % instances];
-          return WireClient.connect(server.wsUrl, `r${room}-p${i}`, roomId);
-        }),
+      const settled = await Promise.allSettled(
+        Array.from({ length: population.perRoom }, (_, i) =>
+          factory.connect(
+            servers[i % instances],
+            transportOf(mix, i, population.perRoom),
+            `r${room}-p${i}`,
+            roomId,
+          )),
       );
-      for (const client of clients) {
-        const p = new RelayParticipant(client, sink);
+      const members: RelayParticipant[] = [];
+      for (const outcome of settled) {
+        if (outcome.status === "rejected") continue;
+        const p = outcome.value;
+        members.push(p);
         participants.push(p);
-        client.closed.then(() => {
+        p.client.closed.then(() => {
           if (!closing) p.closedEarly = true;
         });
       }
+      rooms.push(members);
+      const failed = settled.find((o) => o.status === "rejected");
+      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
     }
     for (const p of participants) p.client.heartbeat();
     const others = population.perRoom - 1;
@@ -211,6 +207,7 @@ export async function startRelayTarget(options: {
     participants,
     roomSize: population.perRoom,
     servers: servers.map((s, i) => ({ label: `server${i + 1}`, pid: s.pid })),
+    expectedByReceiver: () => expectedDeliveries(rooms),
     async drops() {
       const out: Record<string, number> = {};
       for (const s of servers) await readDrops(s, out);

@@ -74,7 +74,9 @@ export class WtClient extends PacketClient {
   /** Sends one packet on the framed bidirectional stream. */
   sendRaw(bytes: Uint8Array | string): void {
     const packet = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-    this.#framedWriter().then((w) => w.write(encodeFrame(packet))).catch(() => {});
+    // Frame (and so copy) now: the caller may reuse its buffer before the stream is open.
+    const frame = encodeFrame(packet);
+    this.#framedWriter().then((w) => w.write(frame)).catch(() => {});
   }
 
   /** Sends one packet as a datagram. */
