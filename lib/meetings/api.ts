@@ -15,7 +15,7 @@
  * @module
  */
 import { validateId } from "../protocol/ids.ts";
-import { StoreConflictError, StoreUnavailableError } from "../store/store.ts";
+import { StoreConflictError, StoreInvalidError, StoreUnavailableError } from "../store/store.ts";
 import type { Meeting, Participant, ParticipantStatus, Role } from "../store/store.ts";
 import { type Caller, MeetingError, type MeetingService } from "./service.ts";
 
@@ -155,6 +155,7 @@ export function createMeetingApi(
       if (error instanceof BadRequest) return fail(400, "bad_request", error.message);
       if (error instanceof MeetingError) return fail(error.status, error.code, error.message);
       if (error instanceof StoreConflictError) return fail(409, "conflict", error.message);
+      if (error instanceof StoreInvalidError) return fail(400, "bad_request", error.message);
       if (error instanceof StoreUnavailableError) {
         return fail(503, "database_unavailable", "The database is unavailable; try again shortly");
       }

@@ -22,6 +22,7 @@ export interface WebSocketIdentity {
   roomId: string;
   displayName?: string;
   resumeSessionId?: bigint;
+  waiting?: boolean;
 }
 
 /**

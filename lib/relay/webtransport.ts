@@ -26,7 +26,7 @@
  */
 import { CloseCode } from "../protocol/close_codes.ts";
 import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
-import { validateId } from "../protocol/ids.ts";
+import { type Admit, parseLobbyUrl } from "./admission.ts";
 import type { Logger } from "../log.ts";
 import { PacketClass } from "./packet_class.ts";
 import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
@@ -79,6 +79,8 @@ export interface WebTransportServerOptions {
   relay: Relay;
   log: Logger;
   certificates: CertificateSource;
+  /** Who may join; the same decision as for WebSocket. */
+  admit: Admit;
   limits?: Partial<WebTransportLimits>;
 }
 
@@ -206,26 +208,41 @@ export class WebTransportServer {
     const wt = await Deno.upgradeWebTransport(conn);
     const { relay, log } = this.#options;
     const url = new URL(wt.url);
-    const identity = parseLobbyPath(url);
-    if ("error" in identity) {
-      relay.metrics.rejected.inc(identity.metric);
+    const refuse = (code: number, metric: string, reason: string) => {
+      relay.metrics.rejected.inc(metric);
       log.info("connection_rejected", {
         path: url.pathname.slice(0, 200),
-        code: identity.metric,
+        code: metric,
         transport: "webtransport",
       });
       // The upgrade has already answered 200; give the client a moment to see its session
       // open before it is told why it ends (Deno's client loses the reason otherwise).
-      setTimeout(
-        () => closeSession(wt, conn, CloseCode.BAD_REQUEST, identity.error),
-        REJECT_DELAY_MS,
-      );
-      return;
-    }
+      setTimeout(() => closeSession(wt, conn, code, reason), REJECT_DELAY_MS);
+    };
+    const parsed = parseLobbyUrl(url);
+    if (!parsed.ok) return refuse(CloseCode.BAD_REQUEST, parsed.code, parsed.message);
     if (!relay.accepting) {
       closeSession(wt, conn, CloseCode.GOING_AWAY, "Server is shutting down");
       return;
     }
+    const admitted = await this.#options.admit(parsed.request);
+    if (!admitted.ok) {
+      const code = admitted.status === 410
+        ? CloseCode.MEETING_ENDED
+        : admitted.status === 400
+        ? CloseCode.BAD_REQUEST
+        : admitted.status >= 500
+        ? CloseCode.INTERNAL_ERROR
+        : CloseCode.FORBIDDEN;
+      return refuse(code, admitted.code, admitted.message);
+    }
+    const identity = {
+      userId: admitted.userId,
+      roomId: admitted.roomId,
+      displayName: admitted.displayName,
+      waiting: admitted.waiting,
+      resumeSessionId: parsed.resumeSessionId,
+    };
     const connection = new WebTransportConnection(conn, wt, this, this.#limits);
     this.#connections.add(connection);
     connection.start(identity);
@@ -249,39 +266,6 @@ export class WebTransportServer {
   get relay(): Relay {
     return this.#options.relay;
   }
-}
-
-type LobbyPath =
-  | { userId: string; roomId: string; resumeSessionId?: bigint }
-  | { error: string; metric: string };
-
-function parseLobbyPath(url: URL): LobbyPath {
-  const segments = url.pathname.split("/");
-  if (segments.length !== 4 || segments[1] !== "lobby") {
-    return { error: "The path must be /lobby/<user>/<room>", metric: "bad_path" };
-  }
-  let user: string, room: string;
-  try {
-    user = decodeURIComponent(segments[2]);
-    room = decodeURIComponent(segments[3]);
-  } catch {
-    return { error: "The path has invalid percent-encoding", metric: "bad_path" };
-  }
-  const u = validateId("user id", user);
-  if (!u.ok) return { error: u.reason, metric: "invalid_user_id" };
-  const r = validateId("room id", room);
-  if (!r.ok) return { error: r.reason, metric: "invalid_room_id" };
-  const resume = url.searchParams.get("resume");
-  if (resume !== null && resume !== "") {
-    if (!/^[0-9]{1,20}$/.test(resume) || BigInt(resume) === 0n || BigInt(resume) >= 1n << 64n) {
-      return {
-        error: "resume must be a session id (a positive integer)",
-        metric: "invalid_resume",
-      };
-    }
-    return { userId: u.id, roomId: r.id, resumeSessionId: BigInt(resume) };
-  }
-  return { userId: u.id, roomId: r.id };
 }
 
 function closeSession(wt: WebTransport, conn: Deno.QuicConn, code: number, reason: string): void {
@@ -341,7 +325,13 @@ class WebTransportConnection implements Transport {
     );
   }
 
-  start(identity: { userId: string; roomId: string; resumeSessionId?: bigint }): void {
+  start(identity: {
+    userId: string;
+    roomId: string;
+    displayName: string;
+    waiting: boolean;
+    resumeSessionId?: bigint;
+  }): void {
     try {
       this.#datagramWriter = this.#wt.datagrams.writable.getWriter();
     } catch {
@@ -435,7 +425,9 @@ class WebTransportConnection implements Transport {
       await writer.write(concat(this.#uniHeader, packet));
       await writer.close();
     } catch {
-      // Abandoned, or the connection is gone.
+      // Abandoned streams were counted when abandoned; anything else is a loss to count.
+      const abandoned = writer !== undefined && isDelta && !this.#deltas.get(key)?.has(writer);
+      if (!abandoned && !this.#closed) this.#server.relay.metrics.drops.inc("stream_failed");
     } finally {
       if (isDelta && writer) {
         const set = this.#deltas.get(key);

@@ -24,6 +24,11 @@
  * | `WT_STREAM_TIMEOUT_MS` | `--wt-stream-timeout-ms` | 10000 |
  * | `MAX_DATAGRAMS_PER_SECOND` | `--max-datagrams-per-second` | 200 |
  * | `WT_IDLE_TIMEOUT_MS` | `--wt-idle-timeout-ms` | 10000 (QUIC idle timeout) |
+ * | `AUTH` | `--auth` | `open` (ids from the URL) or `required` (tokens only) |
+ * | `JWT_SECRET` | — | random per process in open mode; required (32+ bytes) with `AUTH=required` |
+ * | `DATABASE_URL` | `--database-url` | empty: embedded Postgres (PGlite) under `DATA_DIR` |
+ * | `DATABASE_SCHEMA` | `--database-schema` | the server's default search_path |
+ * | `DATA_DIR` | `--data-dir` | `./data` |
  *
  * @module
  */
@@ -52,6 +57,14 @@ export interface ServerConfig {
   maxDatagramsPerSecond: number;
   /** QUIC idle timeout: how soon a vanished WebTransport peer is noticed. */
   wtIdleTimeoutMs: number;
+  /** `open`: user ids from URLs and guest sessions; `required`: tokens only. */
+  auth: "open" | "required";
+  /** The token secret; undefined in open mode without one (a random one is made). */
+  jwtSecret: string | undefined;
+  /** Empty for the embedded PGlite store. */
+  databaseUrl: string;
+  databaseSchema: string | undefined;
+  dataDir: string;
 }
 
 /** Longest validity Chromium accepts for a certificate pinned by hash. */
@@ -87,6 +100,10 @@ const SETTINGS = {
   wtStreamTimeoutMs: { env: "WT_STREAM_TIMEOUT_MS", flag: "wt-stream-timeout-ms" },
   maxDatagramsPerSecond: { env: "MAX_DATAGRAMS_PER_SECOND", flag: "max-datagrams-per-second" },
   wtIdleTimeoutMs: { env: "WT_IDLE_TIMEOUT_MS", flag: "wt-idle-timeout-ms" },
+  auth: { env: "AUTH", flag: "auth" },
+  databaseUrl: { env: "DATABASE_URL", flag: "database-url" },
+  databaseSchema: { env: "DATABASE_SCHEMA", flag: "database-schema" },
+  dataDir: { env: "DATA_DIR", flag: "data-dir" },
 } satisfies Record<string, Setting>;
 
 const KNOWN_FLAGS = new Set(Object.values(SETTINGS).map((s) => s.flag));
@@ -193,6 +210,27 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   const wtStreamTimeoutMs = num(SETTINGS.wtStreamTimeoutMs, 10_000, 100, 600_000);
   const maxDatagramsPerSecond = num(SETTINGS.maxDatagramsPerSecond, 200, 1, 100_000);
   const wtIdleTimeoutMs = num(SETTINGS.wtIdleTimeoutMs, 10_000, 1000, 600_000);
+  const auth = (get(SETTINGS.auth) ?? "open").trim().toLowerCase();
+  if (auth !== "open" && auth !== "required") {
+    errors.push(`AUTH must be "open" or "required", got "${auth}"`);
+  }
+  const jwtSecret = env.JWT_SECRET === undefined || env.JWT_SECRET === ""
+    ? undefined
+    : env.JWT_SECRET;
+  if (auth === "required" && jwtSecret === undefined) {
+    errors.push("AUTH=required needs JWT_SECRET (at least 32 bytes)");
+  }
+  if (jwtSecret !== undefined && new TextEncoder().encode(jwtSecret).length < 32) {
+    errors.push("JWT_SECRET must be at least 32 bytes long");
+  }
+  const databaseUrl = get(SETTINGS.databaseUrl) ?? "";
+  if (databaseUrl !== "" && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    errors.push("DATABASE_URL must start with postgres:// or postgresql://");
+  }
+  const databaseSchema = get(SETTINGS.databaseSchema);
+  if (databaseSchema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(databaseSchema)) {
+    errors.push("DATABASE_SCHEMA may only contain letters, digits and _");
+  }
   const logLevel = get(SETTINGS.logLevel) ?? "info";
   if (!isLogLevel(logLevel)) {
     errors.push(`LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -222,6 +260,11 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       wtStreamTimeoutMs,
       maxDatagramsPerSecond,
       wtIdleTimeoutMs,
+      auth: auth as "open" | "required",
+      jwtSecret,
+      databaseUrl,
+      databaseSchema,
+      dataDir: get(SETTINGS.dataDir) ?? "./data",
       limits: {
         ...DEFAULT_RELAY_LIMITS,
         maxPacketBytes,

@@ -14,10 +14,10 @@
  *
  * @module
  */
-import { validateId } from "../protocol/ids.ts";
 import type { Logger } from "../log.ts";
 import type { Relay } from "../relay/relay.ts";
 import { acceptWebSocket } from "../relay/websocket.ts";
+import { type Admit, parseLobbyUrl } from "../relay/admission.ts";
 
 /** What `GET /api/v1/webtransport` answers. */
 export type WebTransportInfo =
@@ -31,6 +31,10 @@ export interface RouterOptions {
   version: string;
   /** WebTransport details for a request that reached us under `hostname`. */
   webTransport: (hostname: string) => WebTransportInfo;
+  /** Who may join a media connection. */
+  admit: Admit;
+  /** Further routes (the meeting API); undefined when a path is not theirs. */
+  api?: (request: Request, url: URL) => Promise<Response> | undefined;
 }
 
 /** A JSON error response. */
@@ -38,28 +42,17 @@ export function errorResponse(status: number, code: string, message: string): Re
   return Response.json({ success: false, result: { code, message } }, { status });
 }
 
-function decodeSegment(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseResume(value: string | null): bigint | undefined | "invalid" {
-  if (value === null || value === "") return undefined;
-  if (!/^[0-9]{1,20}$/.test(value)) return "invalid";
-  const id = BigInt(value);
-  return id > 0n && id < 1n << 64n ? id : "invalid";
-}
-
 /** Makes the request handler for `Deno.serve`. */
-export function createRouter(options: RouterOptions): (request: Request) => Response {
+export function createRouter(
+  options: RouterOptions,
+): (request: Request) => Response | Promise<Response> {
   const { relay, log, version } = options;
-  return (request: Request): Response => {
+  return (request: Request): Response | Promise<Response> => {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path.startsWith("/lobby/")) return lobby(request, url);
+    if (path === "/lobby" || path.startsWith("/lobby/")) return lobby(request, url);
+    const api = options.api?.(request, url);
+    if (api !== undefined) return api;
     if (request.method !== "GET" && request.method !== "HEAD") {
       if (["/healthz", "/readyz", "/version", "/metrics", "/api/v1/webtransport"].includes(path)) {
         return errorResponse(
@@ -97,7 +90,7 @@ export function createRouter(options: RouterOptions): (request: Request) => Resp
     }
   };
 
-  function lobby(request: Request, url: URL): Response {
+  async function lobby(request: Request, url: URL): Promise<Response> {
     const reject = (status: number, code: string, message: string) => {
       relay.metrics.rejected.inc(code);
       log.info("connection_rejected", { path: url.pathname.slice(0, 200), code });
@@ -106,31 +99,24 @@ export function createRouter(options: RouterOptions): (request: Request) => Resp
     if (request.method !== "GET") {
       return reject(405, "method_not_allowed", "Use GET with a WebSocket upgrade");
     }
-    const segments = url.pathname.split("/").slice(2);
-    if (segments.length !== 2) {
-      return reject(400, "bad_path", "The path must be /lobby/<user>/<room>");
-    }
-    const rawUser = decodeSegment(segments[0]);
-    const rawRoom = decodeSegment(segments[1]);
-    if (rawUser === undefined || rawRoom === undefined) {
-      return reject(400, "bad_path", "The path has invalid percent-encoding");
-    }
-    const user = validateId("user id", rawUser);
-    if (!user.ok) return reject(400, "invalid_user_id", user.reason);
-    const room = validateId("room id", rawRoom);
-    if (!room.ok) return reject(400, "invalid_room_id", room.reason);
-    const resume = parseResume(url.searchParams.get("resume"));
-    if (resume === "invalid") {
-      return reject(400, "invalid_resume", "resume must be a session id (a positive integer)");
-    }
+    const parsed = parseLobbyUrl(url);
+    if (!parsed.ok) return reject(400, parsed.code, parsed.message);
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return reject(426, "upgrade_required", "This endpoint speaks WebSocket only");
     }
     if (!relay.accepting) return reject(503, "shutting_down", "The server is shutting down");
+    const admitted = await options.admit(parsed.request);
+    if (!admitted.ok) return reject(admitted.status, admitted.code, admitted.message);
     return acceptWebSocket(
       request,
       relay,
-      { userId: user.id, roomId: room.id, resumeSessionId: resume },
+      {
+        userId: admitted.userId,
+        roomId: admitted.roomId,
+        displayName: admitted.displayName,
+        waiting: admitted.waiting,
+        resumeSessionId: parsed.resumeSessionId,
+      },
       log,
     );
   }

@@ -17,6 +17,14 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { CertificateManager } from "../relay/certificate_manager.ts";
 import { quicAvailable, WebTransportServer } from "../relay/webtransport.ts";
 import type { WebTransportInfo } from "./router.ts";
+import type { Admit } from "../relay/admission.ts";
+import { hashPassword, verifyPassword } from "../auth/password.ts";
+import { createMeetingApi } from "../meetings/api.ts";
+import { MeetingService } from "../meetings/service.ts";
+import { openStore as openDriver } from "../store/open_store.ts";
+import type { Store } from "../store/store.ts";
+import { createIdentity } from "./identity.ts";
+import { lazyStore } from "./lazy_store.ts";
 
 /** The project's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -52,12 +60,41 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
     metrics: createRelayMetrics(),
     log: logger,
   });
-  const webTransport = await startWebTransport(config, relay, logger);
+  const store = openStore(config, logger);
+  const service = new MeetingService(
+    store,
+    { publish: (event) => relay.publishControl(event) },
+    verifyPassword,
+  );
+  const identity = createIdentity({
+    mode: config.auth,
+    secret: config.jwtSecret !== undefined
+      ? new TextEncoder().encode(config.jwtSecret)
+      : crypto.getRandomValues(new Uint8Array(32)),
+    service,
+    log: logger,
+  });
+  if (config.auth === "open" && config.jwtSecret === undefined) {
+    logger.info("jwt_secret_generated", {
+      note: "guest sessions last until restart; set JWT_SECRET for several instances",
+    });
+  }
+  const meetingApi = createMeetingApi({
+    service,
+    authenticate: identity.authenticate,
+    hashPassword: (password) => hashPassword(password),
+  });
+  const webTransport = await startWebTransport(config, relay, identity.admit, logger);
   const handler = createRouter({
     relay,
     log: logger,
     version: VERSION,
     webTransport: webTransport.info,
+    admit: identity.admit,
+    api: (request, url) => {
+      if (url.pathname === "/api/v1/session") return identity.guestSession(request);
+      return meetingApi(request, url);
+    },
   });
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
@@ -96,6 +133,7 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
         });
         await Promise.race([server.shutdown(), timeout]);
         await bus.close();
+        await store.close();
         logger.info("stopped");
       })();
       return stopping;
@@ -114,6 +152,7 @@ interface WebTransportRuntime {
 async function startWebTransport(
   config: ServerConfig,
   relay: Relay,
+  admit: Admit,
   log: Logger,
 ): Promise<WebTransportRuntime> {
   const unavailable = (reason: string): WebTransportRuntime => {
@@ -147,6 +186,7 @@ async function startWebTransport(
       port: config.wtPort,
       relay,
       log,
+      admit,
       certificates: {
         current: () => certificates.current(),
         hashes: () => certificates.hashesBase64(),
@@ -175,4 +215,19 @@ async function startWebTransport(
       running.close();
     },
   };
+}
+
+// The meeting store: PostgreSQL at DATABASE_URL, or the embedded PGlite under DATA_DIR; opened
+// (and its driver loaded) on first use.
+function openStore(config: ServerConfig, log: Logger): Store {
+  return lazyStore(
+    config.databaseUrl !== "" ? "postgres" : "pglite",
+    () =>
+      openDriver({
+        databaseUrl: config.databaseUrl || undefined,
+        schema: config.databaseSchema,
+        dataDir: config.dataDir,
+      }),
+    log,
+  );
 }

@@ -69,6 +69,15 @@ export class StoreConflictError extends Error {
   override name = "StoreConflictError";
 }
 
+/**
+ * Thrown when the database refuses a value its constraints forbid (an id outside
+ * `^[A-Za-z0-9_-]{1,64}$`, a display name longer than the cap, a NUL character). Callers should
+ * validate first; this is the last line of defence, and the HTTP layer answers 400.
+ */
+export class StoreInvalidError extends Error {
+  override name = "StoreInvalidError";
+}
+
 /** Thrown when the database cannot be reached or fails; the HTTP layer answers 503. */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
@@ -94,10 +103,13 @@ export interface Store {
   getParticipant(meetingId: string, userId: string): Promise<Participant | undefined>;
   /**
    * Inserts or updates a participant in one statement (concurrent joins of one user are safe).
-   * `role` is only set on insert unless `updateRole` is true.
+   * `role` is only set on insert unless `updateRole` is true. Throws
+   * {@linkcode StoreConflictError} when the meeting does not exist or is deleted.
    */
   upsertParticipant(
-    p: Pick<Participant, "meetingId" | "userId" | "displayName" | "role" | "status">,
+    p: Pick<Participant, "meetingId" | "userId" | "displayName" | "role" | "status"> & {
+      updateRole?: boolean;
+    },
   ): Promise<Participant>;
   /** Sets a participant's status if it is currently one of `from`; undefined otherwise. */
   transitionParticipant(

@@ -5,6 +5,7 @@
  * @module
  */
 import { TextLineStream } from "./text_lines.ts";
+import { testDatabase } from "./database.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 /** What `deno task start` grants the server. */
@@ -34,13 +35,22 @@ export interface ServerProcess {
  * Starts a server with `env` added to the environment (PORT defaults to 0: any free port).
  */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const database = env.DATABASE_URL !== undefined || env.DATA_DIR !== undefined
+    ? undefined
+    : await testDatabase();
+  env = { ...database?.env, ...env };
   // The port is read from the "listening" line, which is logged at info level.
   const level = env.LOG_LEVEL ?? "info";
   if (level !== "info" && level !== "debug") {
     throw new Error(`startServerProcess() needs LOG_LEVEL info or debug, got "${level}"`);
   }
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, "main.ts"],
+    args: [
+      "run",
+      ...SERVER_PERMISSIONS,
+      ...(env.DATA_DIR ? [`--allow-write=${env.DATA_DIR}`] : []),
+      "main.ts",
+    ],
     cwd: ROOT,
     env: { PORT: "0", HOST: "127.0.0.1", WT_PORT: "0", LOG_LEVEL: "info", NATS_URL: "", ...env },
     stdin: "null",
@@ -85,6 +95,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }
     await child.status;
     await reading.catch(() => {});
+    await database?.cleanup();
     throw error;
   } finally {
     clearTimeout(timer);
@@ -95,6 +106,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     exited ??= (async () => {
       const status = await child.status;
       await reading;
+      await database?.cleanup();
       return status.code;
     })();
     return exited;

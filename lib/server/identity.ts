@@ -1,0 +1,156 @@
+/**
+ * Who is calling: tokens for API calls and media connections, guest sessions in open mode, and
+ * the admission decision for media connections (token or URL identity, then the meeting rules).
+ *
+ * @module
+ */
+import { sessionCookie, tokenFromRequest } from "../auth/request_token.ts";
+import { mintToken, verifyToken } from "../auth/tokens.ts";
+import type { Logger } from "../log.ts";
+import { fail, ok } from "../meetings/api.ts";
+import { type Caller, MeetingError, type MeetingService } from "../meetings/service.ts";
+import { validateId } from "../protocol/ids.ts";
+import type { AdmissionResult, Admit } from "../relay/admission.ts";
+import { StoreUnavailableError } from "../store/store.ts";
+
+/** How long a guest session (open mode) lasts. */
+export const GUEST_SESSION_SECONDS = 12 * 3600;
+
+/** What identity needs. */
+export interface IdentityOptions {
+  mode: "open" | "required";
+  secret: Uint8Array;
+  service: MeetingService;
+  log: Logger;
+}
+
+/** The server's identity functions. */
+export interface Identity {
+  /** The caller of an API request, or a 401. */
+  authenticate(request: Request): Promise<Caller | Response>;
+  /** The admission decision for media connections. */
+  admit: Admit;
+  /** `POST /api/v1/session`: a guest session in open mode. */
+  guestSession(request: Request): Promise<Response>;
+}
+
+/** Builds the identity functions for a mode and secret. */
+export function createIdentity(options: IdentityOptions): Identity {
+  const { mode, secret, service, log } = options;
+
+  const refuse = (status: number, code: string, message: string): AdmissionResult => ({
+    ok: false,
+    status,
+    code,
+    message,
+  });
+
+  return {
+    async authenticate(request) {
+      const found = tokenFromRequest(request);
+      if (found === undefined) {
+        return fail(
+          401,
+          "unauthenticated",
+          mode === "open"
+            ? "Sign in first: POST /api/v1/session with your user_id, or send a token"
+            : "This server needs a token (Authorization: Bearer <token>)",
+        );
+      }
+      const verified = await verifyToken(secret, found.token);
+      if (!verified.ok) {
+        log.info("token_refused", { code: verified.code, detail: verified.detail });
+        return fail(401, `token_${verified.code}`, verified.reason);
+      }
+      return { userId: verified.identity.userId, displayName: verified.identity.displayName };
+    },
+
+    async admit(request) {
+      let caller: Caller;
+      let room: string;
+      if (request.token !== undefined) {
+        const verified = await verifyToken(secret, request.token);
+        if (!verified.ok) {
+          log.info("token_refused", { code: verified.code, detail: verified.detail });
+          return refuse(401, `token_${verified.code}`, verified.reason);
+        }
+        if (verified.identity.room === undefined) {
+          return refuse(400, "token_without_room", "The token names no meeting to join");
+        }
+        caller = { userId: verified.identity.userId, displayName: verified.identity.displayName };
+        room = verified.identity.room;
+      } else {
+        if (mode === "required") {
+          return refuse(
+            401,
+            "token_required",
+            "This server needs a token: use /lobby?token=<token>",
+          );
+        }
+        if (request.userId === undefined || request.roomId === undefined) {
+          return refuse(400, "bad_path", "The path must be /lobby/<user>/<room>");
+        }
+        caller = { userId: request.userId, displayName: request.userId };
+        room = request.roomId;
+      }
+      try {
+        const joined = await service.join(caller, room);
+        return {
+          ok: true,
+          userId: caller.userId,
+          roomId: room,
+          displayName: joined.participant.displayName,
+          waiting: joined.participant.status === "waiting",
+        };
+      } catch (error) {
+        if (error instanceof MeetingError) return refuse(error.status, error.code, error.message);
+        if (error instanceof StoreUnavailableError) {
+          return refuse(
+            503,
+            "database_unavailable",
+            "The database is unavailable; try again shortly",
+          );
+        }
+        log.error("admission_failed", { error: String(error) });
+        return refuse(500, "internal_error", "Something went wrong on the server");
+      }
+    },
+
+    async guestSession(request) {
+      if (mode !== "open") {
+        return fail(403, "tokens_only", "This server admits only tokens issued by its operator");
+      }
+      if (request.method !== "POST") return fail(405, "method_not_allowed", "Use POST");
+      let body: Record<string, unknown>;
+      try {
+        const text = await request.text();
+        if (text.length > 4096) return fail(400, "bad_request", "The body is too large");
+        body = JSON.parse(text);
+        if (typeof body !== "object" || body === null) throw new Error();
+      } catch {
+        return fail(400, "bad_request", "The body must be a JSON object");
+      }
+      const userId = typeof body.user_id === "string" ? body.user_id : "";
+      const check = validateId("user id", userId);
+      if (!check.ok) return fail(400, "invalid_user_id", check.reason);
+      const rawName = typeof body.display_name === "string" ? body.display_name.trim() : userId;
+      if ([...rawName].length > 100) {
+        return fail(400, "bad_request", "display_name is longer than 100 characters");
+      }
+      let token: string;
+      try {
+        token = await mintToken(secret, {
+          userId,
+          displayName: rawName || userId,
+          ttlSeconds: GUEST_SESSION_SECONDS,
+        });
+      } catch (error) {
+        return fail(400, "bad_request", error instanceof Error ? error.message : String(error));
+      }
+      const response = ok({ user_id: userId, token, expires_in: GUEST_SESSION_SECONDS });
+      const secure = new URL(request.url).protocol === "https:";
+      response.headers.set("set-cookie", sessionCookie(token, GUEST_SESSION_SECONDS, secure));
+      return response;
+    },
+  };
+}

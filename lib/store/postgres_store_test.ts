@@ -1,0 +1,291 @@
+// PostgresStore against the real server: concurrent start-up, refused and silent servers, and
+// recovery after the server goes away and comes back (through a TCP proxy this test starts on
+// loopback, so the shared server is never stopped).
+import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
+import {
+  adminQuery,
+  createTestSchema,
+  dropTestSchema,
+  postgresTestStore,
+  sharedDatabaseUrl,
+} from "../../tests/support/store_fixtures.ts";
+import { PostgresStore } from "./postgres_store.ts";
+import { StoreInvalidError, StoreUnavailableError } from "./store.ts";
+
+const databaseUrl = await sharedDatabaseUrl();
+const ignore = databaseUrl === undefined;
+
+/** Forwards loopback TCP connections to a target; can drop everything and come back. */
+class TcpProxy {
+  port = 0;
+  readonly #target: Deno.ConnectOptions;
+  #listener: Deno.TcpListener | undefined;
+  #accepting: Promise<void> | undefined;
+  readonly #conns = new Set<Deno.TcpConn>();
+  readonly #pipes = new Set<Promise<void>>();
+
+  constructor(target: Deno.ConnectOptions) {
+    this.#target = target;
+  }
+
+  /** Listens (again) on `port`, or on a free port the first time. */
+  start(): void {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.port = listener.addr.port;
+    this.#listener = listener;
+    this.#accepting = this.#accept(listener);
+  }
+
+  /** Closes the listener and every connection, as a crashed server would. */
+  async stop(): Promise<void> {
+    this.#listener?.close();
+    this.#listener = undefined;
+    await this.#accepting;
+    for (const conn of this.#conns) close(conn);
+    this.#conns.clear();
+    await Promise.all(this.#pipes);
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const client of listener) {
+        const pipe = this.#pipe(client);
+        this.#pipes.add(pipe);
+        pipe.finally(() => this.#pipes.delete(pipe));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  async #pipe(client: Deno.TcpConn): Promise<void> {
+    this.#conns.add(client);
+    let upstream: Deno.TcpConn;
+    try {
+      upstream = await Deno.connect(this.#target);
+    } catch {
+      this.#conns.delete(client);
+      close(client);
+      return;
+    }
+    this.#conns.add(upstream);
+    await Promise.race([copy(client, upstream), copy(upstream, client)]);
+    for (const conn of [client, upstream]) {
+      if (this.#conns.delete(conn)) close(conn);
+    }
+  }
+}
+
+const closed = new WeakSet<Deno.Conn>();
+
+function close(conn: Deno.Conn): void {
+  if (closed.has(conn)) return;
+  closed.add(conn);
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+async function copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    while (true) {
+      const n = await from.read(buffer);
+      if (n === null) return;
+      let written = 0;
+      while (written < n) written += await to.write(buffer.subarray(written, n));
+    }
+  } catch {
+    // One side was closed.
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+function viaPort(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.hostname = "127.0.0.1";
+  parsed.port = String(port);
+  return parsed.href;
+}
+
+async function unavailable(fn: () => Promise<unknown>, what: string): Promise<Error> {
+  const error = await assertRejects(fn, `Expected ${what} to fail`);
+  assert(error instanceof StoreUnavailableError, `${what}: ${error.name}: ${error.message}`);
+  return error;
+}
+
+Deno.test({
+  name: "PostgresStore recovers by itself when the server goes away and comes back",
+  ignore,
+  async fn() {
+    const target = new URL(databaseUrl!);
+    const proxy = new TcpProxy({
+      hostname: target.hostname,
+      port: Number(target.port || 5432),
+    });
+    proxy.start();
+    const { store, dispose } = await postgresTestStore(databaseUrl!, {
+      connectUrl: viaPort(databaseUrl!, proxy.port),
+      connectTimeoutSeconds: 1,
+    });
+    try {
+      await store.createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
+      await proxy.stop();
+      // Every call during the outage fails as unavailable (503), promptly.
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        await unavailable(() => store.getMeeting("m"), "a read during the outage");
+        assert(performance.now() - started < 5000, "outage errors come within seconds");
+      }
+      await unavailable(
+        () => store.createMeeting({ id: "n", hostUserId: "ada", hostDisplayName: "Ada" }),
+        "a write during the outage",
+      );
+      proxy.start();
+      // The next call reconnects; allow postgres.js's reconnect backoff a few seconds.
+      const deadline = Date.now() + 10_000;
+      let meeting;
+      while (meeting === undefined) {
+        try {
+          meeting = await store.getMeeting("m");
+        } catch (error) {
+          assert(error instanceof StoreUnavailableError, String(error));
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      assertEquals(meeting.id, "m");
+      assertEquals(await store.getMeeting("n"), undefined, "the failed write left nothing");
+      await store.createMeeting({ id: "n", hostUserId: "ada", hostDisplayName: "Ada" });
+      assertEquals((await store.listMeetings("ada", 10, 0)).map((m) => m.id), ["n", "m"]);
+    } finally {
+      // Takes POSTGRES_CLOSE_TIMEOUT_S: postgres.js never ends a connection whose query died
+      // with it (porsager/postgres#1097), so close() waits out its timeout, then destroys it.
+      await dispose();
+      await proxy.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgresStore.connect() fails as unavailable when nothing listens",
+  ignore,
+  async fn() {
+    const error = await unavailable(
+      () => PostgresStore.connect(viaPort(databaseUrl!, freePort()), { connectTimeoutSeconds: 1 }),
+      "connecting to a closed port",
+    );
+    assert(error.message.startsWith("Cannot "), error.message);
+  },
+});
+
+Deno.test({
+  name: "PostgresStore.connect() times out on a server that never answers",
+  ignore,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      try {
+        for await (const conn of listener) held.push(conn);
+      } catch {
+        // Closed below.
+      }
+    })();
+    try {
+      const started = performance.now();
+      await unavailable(
+        () =>
+          PostgresStore.connect(viaPort(databaseUrl!, listener.addr.port), {
+            connectTimeoutSeconds: 1,
+          }),
+        "connecting to a silent server",
+      );
+      const elapsed = performance.now() - started;
+      assert(elapsed >= 900 && elapsed < 5000, `timed out after ${elapsed} ms`);
+    } finally {
+      listener.close();
+      await accepting;
+      for (const conn of held) close(conn);
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgresStore.connect() migrates once when several servers start at once",
+  ignore,
+  async fn() {
+    const schema = await createTestSchema(databaseUrl!);
+    const stores: PostgresStore[] = [];
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, () => PostgresStore.connect(databaseUrl!, { schema })),
+      );
+      for (const r of results) if (r.status === "fulfilled") stores.push(r.value);
+      for (const r of results) if (r.status === "rejected") throw r.reason;
+      const rows = await adminQuery(
+        databaseUrl!,
+        `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+      assertEquals(rows.map((r) => r.version), ["0001_meetings"]);
+      for (const store of stores) assertEquals(await store.migrate(), []);
+      await stores[0].createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
+      assertEquals((await stores[5].getMeeting("m"))?.id, "m");
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await dropTestSchema(databaseUrl!, schema);
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgresStore.connect() keeps each schema's tables apart",
+  ignore,
+  async fn() {
+    const a = await postgresTestStore(databaseUrl!);
+    const b = await postgresTestStore(databaseUrl!);
+    try {
+      await a.store.createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
+      assertEquals(await b.store.getMeeting("m"), undefined);
+      await b.store.createMeeting({ id: "m", hostUserId: "bob", hostDisplayName: "Bob" });
+      assertEquals((await a.store.getMeeting("m"))?.hostUserId, "ada");
+      const tables = await adminQuery(
+        databaseUrl!,
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
+        [a.schema],
+      );
+      assertEquals(tables.map((t) => t.tablename), [
+        "meetings",
+        "participants",
+        "schema_migrations",
+      ]);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  },
+});
+
+Deno.test({
+  name: "PostgresStore.connect() refuses odd schema names and missing schemas",
+  ignore,
+  async fn() {
+    for (const schema of ["", "Public", "a;b", 'x" CASCADE', "t-1", "a".repeat(64)]) {
+      const error = await assertRejects(() => PostgresStore.connect(databaseUrl!, { schema }));
+      assert(error instanceof StoreInvalidError, `${schema}: ${error}`);
+    }
+    const error = await unavailable(
+      () => PostgresStore.connect(databaseUrl!, { schema: "t_does_not_exist" }),
+      "a missing schema",
+    );
+    assert(error.message.includes("no schema"), error.message);
+  },
+});
