@@ -347,3 +347,53 @@ Deno.test("meetings persist in the embedded Postgres across a restart", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("room-scoped tokens act on their meeting only; an operator's host token makes a co-host", async () => {
+  await withServer({ AUTH: "required", JWT_SECRET: SECRET }, async (server) => {
+    const room = uniqueRoom();
+    const ownerToken = await mintToken(secretBytes, {
+      userId: "olga",
+      room,
+      role: "host",
+      ttlSeconds: 60,
+    });
+    const owner = new ApiClient(server.httpUrl, ownerToken);
+    await owner.call("POST", "/meetings", { meeting_id: room, waiting_room_enabled: true });
+    const elsewhere = await owner.call("GET", `/meetings/${uniqueRoom()}`);
+    assertEquals([elsewhere.status, elsewhere.body.result.message], [
+      403,
+      "The token is for another meeting",
+    ]);
+
+    const modToken = await mintToken(secretBytes, {
+      userId: "mo",
+      room,
+      role: "host",
+      ttlSeconds: 60,
+    });
+    const mod = new ApiClient(server.httpUrl, modToken);
+    const joined = await mod.call("POST", `/meetings/${room}/join`);
+    assertEquals(joined.body.result.participant.role, "cohost");
+    assertEquals(
+      joined.body.result.participant.status,
+      "admitted",
+      "managers skip the waiting room",
+    );
+
+    const guestToken = await mintToken(secretBytes, { userId: "gus", room, ttlSeconds: 60 });
+    const guest = new ApiClient(server.httpUrl, guestToken);
+    assertEquals(
+      (await guest.call("POST", `/meetings/${room}/join`)).body.result.participant.status,
+      "waiting",
+    );
+    // Two managers decide about the same person at once: exactly one decision wins.
+    const [admit, remove] = await Promise.all([
+      mod.call("POST", `/meetings/${room}/admit`, { user_id: "gus" }),
+      owner.call("POST", `/meetings/${room}/reject`, { user_id: "gus" }),
+    ]);
+    const statuses = [admit.status, remove.status].sort();
+    assertEquals(statuses, [200, 409], JSON.stringify([admit.body, remove.body]));
+    const status = await guest.call("GET", `/meetings/${room}/status`);
+    assertEquals(status.body.result.status, admit.status === 200 ? "admitted" : "rejected");
+  });
+});

@@ -181,6 +181,9 @@ export function createMeetingApi(
     const method = request.method;
     const caller = await options.authenticate(request);
     if (caller instanceof Response) return caller;
+    if (caller.room !== undefined && id !== undefined && caller.room !== id) {
+      return fail(403, "wrong_room", "The token is for another meeting");
+    }
 
     if (id === undefined) {
       if (method === "GET") {

@@ -45,6 +45,10 @@ export type PasswordCheck = (password: string, hash: string) => Promise<boolean>
 export interface Caller {
   userId: string;
   displayName: string;
+  /** The meeting a room-scoped token is for; such a caller may act on that meeting only. */
+  room?: string;
+  /** A role an operator's token grants in `room` (host tokens make a co-host of an existing meeting). */
+  grantedRole?: Role;
 }
 
 /** The outcome of a join: the participant and the meeting. */
@@ -113,7 +117,11 @@ export class MeetingService {
       throw new MeetingError(410, "meeting_ended", "This meeting has ended");
     }
     const existing = await this.#store.getParticipant(id, caller.userId);
-    const role: Role = existing?.role ?? (meeting.hostUserId === caller.userId ? "host" : "guest");
+    let role: Role = existing?.role ?? (meeting.hostUserId === caller.userId ? "host" : "guest");
+    // An operator's host or co-host token makes its holder a manager of this meeting.
+    const granted = caller.room === id && caller.grantedRole !== undefined &&
+      caller.grantedRole !== "guest";
+    if (granted && role === "guest") role = "cohost";
     const manager = MANAGERS.includes(role);
     if (existing?.status === "removed") {
       throw new MeetingError(403, "removed", "A host removed you from this meeting");
@@ -138,6 +146,7 @@ export class MeetingService {
       displayName: caller.displayName,
       role,
       status,
+      updateRole: granted,
     });
     if (meeting.state === "idle" && status === "admitted") {
       meeting = (await this.#store.updateMeeting(id, { state: "active" })) ?? meeting;

@@ -62,7 +62,12 @@ export function createIdentity(options: IdentityOptions): Identity {
         log.info("token_refused", { code: verified.code, detail: verified.detail });
         return fail(401, `token_${verified.code}`, verified.reason);
       }
-      return { userId: verified.identity.userId, displayName: verified.identity.displayName };
+      return {
+        userId: verified.identity.userId,
+        displayName: verified.identity.displayName,
+        room: verified.identity.room,
+        grantedRole: verified.identity.role,
+      };
     },
 
     async admit(request) {
@@ -77,7 +82,12 @@ export function createIdentity(options: IdentityOptions): Identity {
         if (verified.identity.room === undefined) {
           return refuse(400, "token_without_room", "The token names no meeting to join");
         }
-        caller = { userId: verified.identity.userId, displayName: verified.identity.displayName };
+        caller = {
+          userId: verified.identity.userId,
+          displayName: verified.identity.displayName,
+          room: verified.identity.room,
+          grantedRole: verified.identity.role,
+        };
         room = verified.identity.room;
       } else {
         if (mode === "required") {
