@@ -397,3 +397,92 @@ Deno.test("room-scoped tokens act on their meeting only; an operator's host toke
     assertEquals(status.body.result.status, admit.status === 200 ? "admitted" : "rejected");
   });
 });
+
+Deno.test({
+  name: "the API answers 503 while the database is away and recovers when it returns",
+  ignore: Deno.env.get("CI") !== "true" && !(await databaseReachable()),
+  async fn() {
+    const { TcpProxy, viaPort } = await import("./support/tcp_proxy.ts");
+    const { testDatabase } = await import("./support/database.ts");
+    const db = await testDatabase();
+    const target = new URL(db.env.DATABASE_URL);
+    const proxy = new TcpProxy({ hostname: target.hostname, port: Number(target.port || 5432) });
+    proxy.start();
+    const server = await startServerProcess({
+      ...db.env,
+      DATABASE_URL: viaPort(db.env.DATABASE_URL, proxy.port),
+    });
+    try {
+      const room = uniqueRoom();
+      const host = await ApiClient.guest(server, "hana");
+      assertEquals((await host.call("POST", "/meetings", { meeting_id: room })).status, 201);
+      await proxy.stop();
+      const down = await host.call("GET", `/meetings/${room}`);
+      assertEquals([down.status, down.body.result.code], [503, "database_unavailable"]);
+      // The server itself carries on.
+      const health = await fetch(`${server.httpUrl}/healthz`);
+      assertEquals([health.status, await health.text()], [200, "ok\n"]);
+      proxy.start();
+      await eventually(
+        async () => (await host.call("GET", `/meetings/${room}`)).status === 200,
+        10_000,
+        "recovery",
+      );
+    } finally {
+      await server.stop();
+      await proxy.stop();
+      await db.cleanup();
+    }
+  },
+});
+
+async function databaseReachable(): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: 5432 });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("the host changes settings and roles; participants leave; the host deletes the meeting", async () => {
+  await withServer({}, async (server) => {
+    const room = uniqueRoom();
+    const host = await ApiClient.guest(server, "hana");
+    await host.call("POST", "/meetings", { meeting_id: room });
+    const patched = await host.call("PATCH", `/meetings/${room}`, {
+      waiting_room_enabled: true,
+      password: "pw",
+    });
+    assertEquals([patched.body.result.waiting_room_enabled, patched.body.result.has_password], [
+      true,
+      true,
+    ]);
+    const gus = await ApiClient.guest(server, "gus");
+    assertEquals(
+      (await gus.call("POST", `/meetings/${room}/join`, { password: "pw" })).body.result.participant
+        .status,
+      "waiting",
+    );
+    assertEquals((await host.call("POST", `/meetings/${room}/admit-all`)).body.result.length, 1);
+    const promoted = await host.call("POST", `/meetings/${room}/role`, {
+      user_id: "gus",
+      role: "cohost",
+    });
+    assertEquals(promoted.body.result.role, "cohost");
+    // A co-host manages, but cannot change roles or delete.
+    assertEquals((await gus.call("POST", `/meetings/${room}/lock`)).body.result.locked, true);
+    assertEquals(
+      (await gus.call("POST", `/meetings/${room}/role`, { user_id: "hana", role: "guest" })).status,
+      403,
+    );
+    assertEquals((await gus.call("DELETE", `/meetings/${room}`)).status, 403);
+    const left = await gus.call("POST", `/meetings/${room}/leave`);
+    assertEquals(left.body.result.status, "left");
+    const listed = await host.call("GET", "/meetings");
+    assert(listed.body.result.some((m: { meeting_id: string }) => m.meeting_id === room));
+    assertEquals((await host.call("DELETE", `/meetings/${room}`)).status, 200);
+    assertEquals((await host.call("GET", `/meetings/${room}`)).status, 404);
+  });
+});

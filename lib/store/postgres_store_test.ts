@@ -9,111 +9,18 @@ import {
   postgresTestStore,
   sharedDatabaseUrl,
 } from "../../tests/support/store_fixtures.ts";
+import { closeQuietly, TcpProxy, viaPort } from "../../tests/support/tcp_proxy.ts";
 import { PostgresStore } from "./postgres_store.ts";
 import { StoreInvalidError, StoreUnavailableError } from "./store.ts";
 
 const databaseUrl = await sharedDatabaseUrl();
 const ignore = databaseUrl === undefined;
 
-/** Forwards loopback TCP connections to a target; can drop everything and come back. */
-class TcpProxy {
-  port = 0;
-  readonly #target: Deno.ConnectOptions;
-  #listener: Deno.TcpListener | undefined;
-  #accepting: Promise<void> | undefined;
-  readonly #conns = new Set<Deno.TcpConn>();
-  readonly #pipes = new Set<Promise<void>>();
-
-  constructor(target: Deno.ConnectOptions) {
-    this.#target = target;
-  }
-
-  /** Listens (again) on `port`, or on a free port the first time. */
-  start(): void {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
-    this.port = listener.addr.port;
-    this.#listener = listener;
-    this.#accepting = this.#accept(listener);
-  }
-
-  /** Closes the listener and every connection, as a crashed server would. */
-  async stop(): Promise<void> {
-    this.#listener?.close();
-    this.#listener = undefined;
-    await this.#accepting;
-    for (const conn of this.#conns) close(conn);
-    this.#conns.clear();
-    await Promise.all(this.#pipes);
-  }
-
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    try {
-      for await (const client of listener) {
-        const pipe = this.#pipe(client);
-        this.#pipes.add(pipe);
-        pipe.finally(() => this.#pipes.delete(pipe));
-      }
-    } catch {
-      // The listener was closed.
-    }
-  }
-
-  async #pipe(client: Deno.TcpConn): Promise<void> {
-    this.#conns.add(client);
-    let upstream: Deno.TcpConn;
-    try {
-      upstream = await Deno.connect(this.#target);
-    } catch {
-      this.#conns.delete(client);
-      close(client);
-      return;
-    }
-    this.#conns.add(upstream);
-    await Promise.race([copy(client, upstream), copy(upstream, client)]);
-    for (const conn of [client, upstream]) {
-      if (this.#conns.delete(conn)) close(conn);
-    }
-  }
-}
-
-const closed = new WeakSet<Deno.Conn>();
-
-function close(conn: Deno.Conn): void {
-  if (closed.has(conn)) return;
-  closed.add(conn);
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-async function copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
-  const buffer = new Uint8Array(64 * 1024);
-  try {
-    while (true) {
-      const n = await from.read(buffer);
-      if (n === null) return;
-      let written = 0;
-      while (written < n) written += await to.write(buffer.subarray(written, n));
-    }
-  } catch {
-    // One side was closed.
-  }
-}
-
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
   return port;
-}
-
-function viaPort(url: string, port: number): string {
-  const parsed = new URL(url);
-  parsed.hostname = "127.0.0.1";
-  parsed.port = String(port);
-  return parsed.href;
 }
 
 async function unavailable(fn: () => Promise<unknown>, what: string): Promise<Error> {
@@ -214,7 +121,7 @@ Deno.test({
     } finally {
       listener.close();
       await accepting;
-      for (const conn of held) close(conn);
+      for (const conn of held) closeQuietly(conn);
     }
   },
 });

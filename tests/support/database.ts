@@ -6,7 +6,7 @@
  *
  * @module
  */
-import postgres from "postgres";
+import { createTestSchema, dropTestSchema } from "./store_fixtures.ts";
 
 /** The environment to give the server, and how to clean up. */
 export interface TestDatabase {
@@ -32,23 +32,10 @@ async function reachable(url: string): Promise<boolean> {
 export async function testDatabase(): Promise<TestDatabase> {
   const url = Deno.env.get("DATABASE_URL") || DEFAULT_URL;
   if (await reachable(url)) {
-    const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(`CREATE SCHEMA ${schema}`);
-    } finally {
-      await sql.end();
-    }
+    const schema = await createTestSchema(url);
     return {
       env: { DATABASE_URL: url, DATABASE_SCHEMA: schema },
-      async cleanup() {
-        const sql = postgres(url, { max: 1, onnotice: () => {} });
-        try {
-          await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-        } finally {
-          await sql.end();
-        }
-      },
+      cleanup: () => dropTestSchema(url, schema),
     };
   }
   if (Deno.env.get("CI") === "true") {

@@ -1,0 +1,102 @@
+/**
+ * A loopback TCP proxy that tests put between a client and a server (PostgreSQL, say) to make the
+ * server "go away" and "come back" without stopping the shared server.
+ *
+ * @module
+ */
+
+/** Forwards loopback TCP connections to a target; can drop everything and come back. */
+export class TcpProxy {
+  port = 0;
+  readonly #target: Deno.ConnectOptions;
+  #listener: Deno.TcpListener | undefined;
+  #accepting: Promise<void> | undefined;
+  readonly #conns = new Set<Deno.TcpConn>();
+  readonly #pipes = new Set<Promise<void>>();
+
+  constructor(target: Deno.ConnectOptions) {
+    this.#target = target;
+  }
+
+  /** Listens (again) on `port`, or on a free port the first time. */
+  start(): void {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.port = listener.addr.port;
+    this.#listener = listener;
+    this.#accepting = this.#accept(listener);
+  }
+
+  /** Closes the listener and every connection, as a crashed server would. */
+  async stop(): Promise<void> {
+    this.#listener?.close();
+    this.#listener = undefined;
+    await this.#accepting;
+    for (const conn of this.#conns) closeQuietly(conn);
+    this.#conns.clear();
+    await Promise.all(this.#pipes);
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const client of listener) {
+        const pipe = this.#pipe(client);
+        this.#pipes.add(pipe);
+        pipe.finally(() => this.#pipes.delete(pipe));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  async #pipe(client: Deno.TcpConn): Promise<void> {
+    this.#conns.add(client);
+    let upstream: Deno.TcpConn;
+    try {
+      upstream = await Deno.connect(this.#target);
+    } catch {
+      this.#conns.delete(client);
+      closeQuietly(client);
+      return;
+    }
+    this.#conns.add(upstream);
+    await Promise.race([copy(client, upstream), copy(upstream, client)]);
+    for (const conn of [client, upstream]) {
+      if (this.#conns.delete(conn)) closeQuietly(conn);
+    }
+  }
+}
+
+const closed = new WeakSet<Deno.Conn>();
+
+/** Closes a connection once, ignoring one that is already closed. */
+export function closeQuietly(conn: Deno.Conn): void {
+  if (closed.has(conn)) return;
+  closed.add(conn);
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+async function copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(64 * 1024);
+  try {
+    while (true) {
+      const n = await from.read(buffer);
+      if (n === null) return;
+      let written = 0;
+      while (written < n) written += await to.write(buffer.subarray(written, n));
+    }
+  } catch {
+    // One side was closed.
+  }
+}
+
+/** `url` with its host and port replaced by the proxy's loopback address. */
+export function viaPort(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.hostname = "127.0.0.1";
+  parsed.port = String(port);
+  return parsed.href;
+}
