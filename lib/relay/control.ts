@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { parseJsonObject } from "./_json.ts";
 import { validateId } from "../protocol/ids.ts";
 
 /** A role in a meeting. */
@@ -26,7 +27,6 @@ export type ControlEvent =
   | { type: "locked" | "unlocked" | "ended" | "waiting_changed"; meetingId: string };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const USER_EVENTS = new Set(["admitted", "rejected", "removed", "role"]);
 const MEETING_EVENTS = new Set(["locked", "unlocked", "ended", "waiting_changed"]);
 const ROLES = new Set(["host", "cohost", "guest"]);
@@ -38,14 +38,8 @@ export function encodeControl(event: ControlEvent): Uint8Array {
 
 /** Parses a control event; undefined for anything malformed. */
 export function parseControl(bytes: Uint8Array): ControlEvent | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const m = raw as Record<string, unknown>;
+  const m = parseJsonObject(bytes);
+  if (m === undefined) return undefined;
   if (typeof m.type !== "string" || typeof m.meetingId !== "string") return undefined;
   if (!validateId("room id", m.meetingId).ok) return undefined;
   if (MEETING_EVENTS.has(m.type)) {

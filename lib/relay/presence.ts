@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { parseJsonObject } from "./_json.ts";
 
 /** A participant as all instances know it. */
 export interface Participant {
@@ -26,7 +27,6 @@ export type PresenceMessage =
   | { t: "roster"; i: string; started: number; p: Participant[] };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const MAX_ROSTER = 10_000;
 
 type WireParticipant = [string, string, string];
@@ -71,14 +71,8 @@ function parseParticipant(value: unknown, instance: string): Participant | undef
 
 /** Parses a presence message; returns undefined for anything malformed. */
 export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const m = raw as Record<string, unknown>;
+  const m = parseJsonObject(bytes);
+  if (m === undefined) return undefined;
   const i = m.i;
   if (typeof i !== "string" || i.length === 0 || i.length > 64) return undefined;
   switch (m.t) {
