@@ -364,6 +364,8 @@ Deno.test("room-scoped tokens act on their meeting only; an operator's host toke
       403,
       "The token is for another meeting",
     ]);
+    const createElsewhere = await owner.call("POST", "/meetings", { meeting_id: uniqueRoom() });
+    assertEquals([createElsewhere.status, createElsewhere.body.result.code], [403, "wrong_room"]);
 
     const modToken = await mintToken(secretBytes, {
       userId: "mo",

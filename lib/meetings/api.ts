@@ -181,7 +181,9 @@ export function createMeetingApi(
     const method = request.method;
     const caller = await options.authenticate(request);
     if (caller instanceof Response) return caller;
-    if (caller.room !== undefined && id !== undefined && caller.room !== id) {
+    // A room-scoped token acts on its meeting only.
+    const wrongRoom = (meetingId: string) => caller.room !== undefined && meetingId !== caller.room;
+    if (id !== undefined && wrongRoom(id)) {
       return fail(403, "wrong_room", "The token is for another meeting");
     }
 
@@ -194,6 +196,9 @@ export function createMeetingApi(
       if (method === "POST") {
         const body = await readBody(request);
         const meetingId = requiredId(body, "meeting_id", "meeting id");
+        if (wrongRoom(meetingId)) {
+          return fail(403, "wrong_room", "The token is for another meeting");
+        }
         const password = optionalString(body, "password", MAX_PASSWORD_LENGTH);
         const attendees = body.attendees;
         if (

@@ -148,6 +148,13 @@ export class MeetingService {
       status,
       updateRole: granted,
     });
+    // A host removed or declined them while this join was on its way: their decision stands.
+    if (participant.status === "removed") {
+      throw new MeetingError(403, "removed", "A host removed you from this meeting");
+    }
+    if (participant.status === "rejected") {
+      throw new MeetingError(403, "rejected", "A host declined your request to join");
+    }
     if (meeting.state === "idle" && status === "admitted") {
       meeting = (await this.#store.updateMeeting(id, { state: "active" })) ?? meeting;
     }

@@ -99,6 +99,17 @@ export class OutboundQueue {
   }
 
   /**
+   * Records a packet that goes to the receiver, queued or not: a key frame repairs its stream,
+   * so the stream's delta frames are wanted again.
+   */
+  noteSent(cls: PacketClass, sender: bigint): void {
+    if (cls !== PacketClass.VIDEO_KEY && cls !== PacketClass.SCREEN_KEY) return;
+    const bits = (this.#broken.get(sender) ?? 0) & ~streamBit(cls);
+    if (bits === 0) this.#broken.delete(sender);
+    else this.#broken.set(sender, bits);
+  }
+
+  /**
    * Appends a packet, dropping by policy when the bounds are exceeded. Returns `"overflow"`
    * when only control packets are left and the bounds are still exceeded: the receiver cannot
    * keep up and should be disconnected.
@@ -108,11 +119,7 @@ export class OutboundQueue {
       this.#onDrop(sender, cls, "stale_delta");
       return "dropped";
     }
-    if (cls === PacketClass.VIDEO_KEY || cls === PacketClass.SCREEN_KEY) {
-      const bits = (this.#broken.get(sender) ?? 0) & ~streamBit(cls);
-      if (bits === 0) this.#broken.delete(sender);
-      else this.#broken.set(sender, bits);
-    }
+    this.noteSent(cls, sender);
     this.#entries.push({ bytes, cls, sender, dropped: false, atMs: nowMs });
     this.#count++;
     this.#bytes += bytes.length;

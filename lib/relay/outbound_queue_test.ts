@@ -122,3 +122,12 @@ Deno.test("OutboundQueue drops video that waited too long, and that stream's del
   assertEquals(drops, ["1:too_late", "1:stale_delta"]);
   assertEquals(out, [`2:${PacketClass.AUDIO}`, `3:${PacketClass.VIDEO_DELTA}`]);
 });
+
+Deno.test("OutboundQueue takes a stream's deltas again once a key frame went out past the queue", () => {
+  const { queue, push } = setup(1);
+  push(PacketClass.VIDEO_DELTA, 7n);
+  push(PacketClass.VIDEO_DELTA, 7n); // the first is dropped: the stream is broken
+  assertEquals(queue.isStale(PacketClass.VIDEO_DELTA, 7n), true);
+  queue.noteSent(PacketClass.VIDEO_KEY, 7n); // a key frame written straight to the socket
+  assertEquals(queue.isStale(PacketClass.VIDEO_DELTA, 7n), false);
+});

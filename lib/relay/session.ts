@@ -227,6 +227,7 @@ export class Session {
         this.#host.onDrop(this, sender, cls, "stale_delta");
         return;
       }
+      this.#queue.noteSent(cls, sender);
       this.#write(packet, cls, sender);
       return;
     }

@@ -11,7 +11,7 @@ import { fail, ok } from "../meetings/api.ts";
 import { type Caller, MeetingError, type MeetingService } from "../meetings/service.ts";
 import { validateId } from "../protocol/ids.ts";
 import type { AdmissionResult, Admit } from "../relay/admission.ts";
-import { StoreUnavailableError } from "../store/store.ts";
+import { StoreConflictError, StoreUnavailableError } from "../store/store.ts";
 
 /** How long a guest session (open mode) lasts. */
 export const GUEST_SESSION_SECONDS = 12 * 3600;
@@ -114,6 +114,9 @@ export function createIdentity(options: IdentityOptions): Identity {
         };
       } catch (error) {
         if (error instanceof MeetingError) return refuse(error.status, error.code, error.message);
+        if (error instanceof StoreConflictError) {
+          return refuse(409, "conflict", "The meeting changed while you joined; try again");
+        }
         if (error instanceof StoreUnavailableError) {
           return refuse(
             503,

@@ -198,10 +198,14 @@ export class SqlStore implements Store {
          status = EXCLUDED.status,
          role = CASE WHEN $6::boolean THEN EXCLUDED.role ELSE p.role END,
          updated_at = now()
+       WHERE p.status NOT IN ('removed', 'rejected')
        RETURNING ${PARTICIPANT_COLUMNS}`,
       [p.meetingId, p.userId, p.displayName, p.role, p.status, p.updateRole ?? false],
     );
     if (rows.length === 0) {
+      // A host's removal or refusal stands even against a join racing with it.
+      const barred = await this.getParticipant(p.meetingId, p.userId);
+      if (barred !== undefined) return barred;
       throw new StoreConflictError(`Meeting "${printable(p.meetingId)}" does not exist`);
     }
     return toParticipant(rows[0]);

@@ -103,7 +103,8 @@ export interface Store {
   getParticipant(meetingId: string, userId: string): Promise<Participant | undefined>;
   /**
    * Inserts or updates a participant in one statement (concurrent joins of one user are safe).
-   * `role` is only set on insert unless `updateRole` is true. Throws
+   * `role` is only set on insert unless `updateRole` is true. A participant a host removed or
+   * rejected is never revived: it is returned unchanged, and the caller must refuse. Throws
    * {@linkcode StoreConflictError} when the meeting does not exist or is deleted.
    */
   upsertParticipant(

@@ -513,3 +513,15 @@ contract("a closed store fails calls as unavailable", async (store) => {
     "a create after close",
   );
 });
+
+contract("upsertParticipant() never revives someone a host removed or declined", async (store) => {
+  await store.createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
+  await join(store, "m", "bob", "admitted");
+  await store.transitionParticipant("m", "bob", ["admitted"], "removed");
+  await join(store, "m", "cy", "waiting");
+  await store.transitionParticipant("m", "cy", ["waiting"], "rejected");
+  // A join that raced with the host's decision writes "admitted": the decision stands.
+  assertEquals((await join(store, "m", "bob", "admitted")).status, "removed");
+  assertEquals((await join(store, "m", "cy", "admitted")).status, "rejected");
+  assertEquals((await store.getParticipant("m", "bob"))?.status, "removed");
+});
