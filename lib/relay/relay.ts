@@ -210,7 +210,7 @@ export class Relay implements SessionHost {
       code,
       reason,
     });
-    this.#rooms.get(session.roomId)?.removeLocal(session);
+    this.#rooms.get(session.roomId)?.removeLocal(session, code);
   }
 
   /**

@@ -129,12 +129,20 @@ export class Room {
     return this.#pendingLeaves.get(sessionId)?.participant.userId === userId;
   }
 
-  /** Removes a closed local session; its leave is announced after the grace period. */
-  removeLocal(session: Session): void {
+  /**
+   * Removes a closed local session; its leave is announced after the grace period, or at once
+   * when a host removed it or the meeting ended (it is not coming back).
+   */
+  removeLocal(session: Session, code = 0): void {
     if (this.#local.get(session.id) !== session) return;
     this.#local.delete(session.id);
     const participant = this.roster.get(session.id);
     if (participant === undefined || participant.instance !== this.#ctx.instanceId) {
+      this.#checkEmpty();
+      return;
+    }
+    if (code === CloseCode.FORBIDDEN || code === CloseCode.MEETING_ENDED) {
+      this.#leave(session.id, true);
       this.#checkEmpty();
       return;
     }

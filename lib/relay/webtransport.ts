@@ -90,6 +90,8 @@ const WT_BIDI_STREAM = 0x41n;
 // Largest heartbeat or RTT echo sent as a datagram (DESIGN.md §5: design for <= 1100 bytes).
 const MAX_DATAGRAM_PAYLOAD_BYTES = 1100;
 const PING = new TextEncoder().encode("ping");
+// Longest a server-side close waits for streams in flight.
+const CLOSE_FLUSH_MS = 500;
 // Pause between accepting a session and closing it for a bad request.
 const REJECT_DELAY_MS = 100;
 
@@ -205,7 +207,13 @@ export class WebTransportServer {
 
   async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
     const conn = await incoming.accept();
-    const wt = await Deno.upgradeWebTransport(conn);
+    let wt: WebTransport & { url: string };
+    try {
+      wt = await Deno.upgradeWebTransport(conn);
+    } catch (error) {
+      conn.close({ closeCode: CloseCode.BAD_REQUEST, reason: "WebTransport handshake failed" });
+      throw error;
+    }
     const { relay, log } = this.#options;
     const url = new URL(wt.url);
     const refuse = (code: number, metric: string, reason: string) => {
@@ -226,6 +234,10 @@ export class WebTransportServer {
       return;
     }
     const admitted = await this.#options.admit(parsed.request);
+    if (!relay.accepting) {
+      closeSession(wt, conn, CloseCode.GOING_AWAY, "Server is shutting down");
+      return;
+    }
     if (!admitted.ok) {
       const code = admitted.status === 410
         ? CloseCode.MEETING_ENDED
@@ -367,7 +379,16 @@ class WebTransportConnection implements Transport {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSession(this.#wt, this.#conn, code, reason);
+    // Let streams already on their way (MEETING_ENDED before a 4410, say) leave first.
+    const deadline = performance.now() + CLOSE_FLUSH_MS;
+    const attempt = () => {
+      if (this.#inflightStreams > 0 && performance.now() < deadline) {
+        setTimeout(attempt, 10);
+        return;
+      }
+      closeSession(this.#wt, this.#conn, code, reason);
+    };
+    attempt();
   }
 
   closedByPeer(code: number, reason: string): void {
