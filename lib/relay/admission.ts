@@ -15,9 +15,23 @@ export interface AdmissionRequest {
   token?: string;
 }
 
+/** Where a participant stands with a meeting, as far as a live connection cares. */
+export type Standing = "admitted" | "waiting" | "removed" | "rejected" | "ended";
+
 /** The answer. */
 export type AdmissionResult =
-  | { ok: true; userId: string; roomId: string; displayName: string; waiting: boolean }
+  | {
+    ok: true;
+    userId: string;
+    roomId: string;
+    displayName: string;
+    waiting: boolean;
+    /**
+     * Reads the participant's standing again. Transports call it once the session is in its
+     * room: a host decision made between admission and attach is applied then.
+     */
+    standing?: () => Promise<Standing | undefined>;
+  }
   | { ok: false; status: number; code: string; message: string };
 
 /** Decides whether a connection may join. */

@@ -12,6 +12,7 @@ import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import type { Logger } from "../log.ts";
 import { type Bus, controlSubject } from "./bus.ts";
 import { type ControlEvent, encodeControl } from "./control.ts";
+import type { Standing } from "./admission.ts";
 import { BUS_HEADER_BYTES } from "./bus_frame.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -188,6 +189,31 @@ export class Relay implements SessionHost {
   publishControl(event: ControlEvent): void {
     this.#rooms.get(event.meetingId)?.applyControl(event);
     this.bus.publish(controlSubject(event.meetingId), encodeControl(event));
+  }
+
+  /**
+   * Applies a participant's current standing to a just-attached session: a removal, refusal or
+   * end decided while the connection was being admitted closes it; an admission lets it in.
+   */
+  applyStanding(session: Session, standing: Standing): void {
+    if (session.closed) return;
+    switch (standing) {
+      case "removed":
+        return session.close(CloseCode.FORBIDDEN, "A host removed you from this meeting");
+      case "rejected":
+        return session.close(CloseCode.FORBIDDEN, "A host declined your request to join");
+      case "ended":
+        return session.close(CloseCode.MEETING_ENDED, "The meeting has ended");
+      case "admitted":
+        if (session.waiting) {
+          this.#rooms.get(session.roomId)?.applyControl({
+            type: "admitted",
+            meetingId: session.roomId,
+            userId: session.userId,
+          });
+        }
+        return;
+    }
   }
 
   onPacket(session: Session, packet: InboundPacket): void {

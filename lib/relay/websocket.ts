@@ -7,6 +7,7 @@
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
+import type { Standing } from "./admission.ts";
 import type { Session, Transport } from "./session.ts";
 
 let openSockets = 0;
@@ -23,6 +24,8 @@ export interface WebSocketIdentity {
   displayName?: string;
   resumeSessionId?: bigint;
   waiting?: boolean;
+  /** Re-reads the participant's standing once attached (see `AdmissionResult`). */
+  standing?: () => Promise<Standing | undefined>;
 }
 
 /**
@@ -61,7 +64,11 @@ export function acceptWebSocket(
       socket.close(CloseCode.GOING_AWAY, "Server is shutting down");
       return;
     }
-    session = relay.attach({ ...identity, transport });
+    const attached = relay.attach({ ...identity, transport });
+    session = attached;
+    identity.standing?.().then((standing) => {
+      if (standing !== undefined) relay.applyStanding(attached, standing);
+    }).catch(() => {});
   };
   socket.onmessage = (event: MessageEvent) => {
     lastMessageMs = performance.now();

@@ -26,7 +26,7 @@
  */
 import { CloseCode } from "../protocol/close_codes.ts";
 import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
-import { type Admit, parseLobbyUrl } from "./admission.ts";
+import { type Admit, parseLobbyUrl, type Standing } from "./admission.ts";
 import type { Logger } from "../log.ts";
 import { PacketClass } from "./packet_class.ts";
 import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
@@ -254,6 +254,7 @@ export class WebTransportServer {
       displayName: admitted.displayName,
       waiting: admitted.waiting,
       resumeSessionId: parsed.resumeSessionId,
+      standing: admitted.standing,
     };
     const connection = new WebTransportConnection(conn, wt, this, this.#limits);
     this.#connections.add(connection);
@@ -343,13 +344,18 @@ class WebTransportConnection implements Transport {
     displayName: string;
     waiting: boolean;
     resumeSessionId?: bigint;
+    standing?: () => Promise<Standing | undefined>;
   }): void {
     try {
       this.#datagramWriter = this.#wt.datagrams.writable.getWriter();
     } catch {
       this.#datagramWriter = undefined;
     }
-    this.#session = this.#server.relay.attach({ ...identity, transport: this });
+    const session = this.#server.relay.attach({ ...identity, transport: this });
+    this.#session = session;
+    identity.standing?.().then((standing) => {
+      if (standing !== undefined) this.#server.relay.applyStanding(session, standing);
+    }).catch(() => {});
     this.#readUnidirectional();
     this.#readBidirectional();
     this.#readDatagrams();

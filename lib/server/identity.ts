@@ -111,6 +111,12 @@ export function createIdentity(options: IdentityOptions): Identity {
           roomId: room,
           displayName: joined.participant.displayName,
           waiting: joined.participant.status === "waiting",
+          standing: async () => {
+            const meeting = await service.get(room);
+            if (meeting.state === "ended") return "ended";
+            const status = (await service.status(caller, room)).status;
+            return status === "left" ? undefined : status;
+          },
         };
       } catch (error) {
         if (error instanceof MeetingError) return refuse(error.status, error.code, error.message);

@@ -116,6 +116,7 @@ export function createRouter(
         displayName: admitted.displayName,
         waiting: admitted.waiting,
         resumeSessionId: parsed.resumeSessionId,
+        standing: admitted.standing,
       },
       log,
     );
