@@ -193,16 +193,16 @@ export class OutboundQueue {
   // keep dropping until a key frame of that stream arrives.
   #purgeStream(lost: Entry): void {
     const bit = streamBit(lost.cls);
-    this.#broken.set(lost.sender, (this.#broken.get(lost.sender) ?? 0) | bit);
-    for (let i = this.#head; i < this.#entries.length; i++) {
+    // The frames after the lost one, up to the stream's next queued key frame, cannot be
+    // decoded; from that key frame on they can. Entries are in arrival order.
+    let i = this.#entries.indexOf(lost) + 1;
+    for (; i < this.#entries.length; i++) {
       const entry = this.#entries[i];
-      if (
-        !entry.dropped && entry.sender === lost.sender && isDelta(entry.cls) &&
-        streamBit(entry.cls) === bit
-      ) {
-        this.#drop(entry, "stale_delta");
-      }
+      if (entry.dropped || entry.sender !== lost.sender || streamBit(entry.cls) !== bit) continue;
+      if (!isDelta(entry.cls)) return; // A newer key frame is queued: the stream recovers there.
+      this.#drop(entry, "stale_delta");
     }
+    this.#broken.set(lost.sender, (this.#broken.get(lost.sender) ?? 0) | bit);
   }
 
   #compact(): void {

@@ -131,3 +131,23 @@ Deno.test("OutboundQueue takes a stream's deltas again once a key frame went out
   queue.noteSent(PacketClass.VIDEO_KEY, 7n); // a key frame written straight to the socket
   assertEquals(queue.isStale(PacketClass.VIDEO_DELTA, 7n), false);
 });
+
+Deno.test("OutboundQueue keeps the deltas that follow a newer queued key frame of the same stream", () => {
+  const { drops, push, drain } = setup(6);
+  push(PacketClass.VIDEO_KEY, 7n);
+  push(PacketClass.VIDEO_DELTA, 7n);
+  push(PacketClass.VIDEO_KEY, 7n);
+  push(PacketClass.VIDEO_DELTA, 7n);
+  push(PacketClass.AUDIO, 8n);
+  push(PacketClass.AUDIO, 8n);
+  push(PacketClass.AUDIO, 8n); // over the bound: the oldest delta goes, the rest of its GOP is fine
+  assertEquals(drops.map((d) => d.reason), ["queue_full"]);
+  assertEquals(drain(), [
+    PacketClass.VIDEO_KEY,
+    PacketClass.VIDEO_KEY,
+    PacketClass.VIDEO_DELTA,
+    PacketClass.AUDIO,
+    PacketClass.AUDIO,
+    PacketClass.AUDIO,
+  ]);
+});
