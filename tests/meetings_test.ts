@@ -488,3 +488,18 @@ Deno.test("the host changes settings and roles; participants leave; the host del
     assertEquals((await host.call("GET", `/meetings/${room}`)).status, 404);
   });
 });
+
+Deno.test("leaving through the API closes the media connection and tells the others at once", async () => {
+  await withServer({ LEAVE_GRACE_MS: "60000" }, async (server, pool) => {
+    const room = uniqueRoom();
+    const hana = await pool.joinActive(server.wsUrl, "hana", room);
+    const gus = await pool.joinActive(server.wsUrl, "gus", room, [hana]);
+    const api = await ApiClient.guest(server, "gus");
+    const left = await api.call("POST", `/meetings/${room}/leave`);
+    assertEquals(left.body.result.status, "left");
+    const closed = await gus.closed;
+    assertEquals([closed.code, closed.reason], [1000, "You left the meeting"]);
+    // Not after the 60 s grace: now.
+    await hana.nextMeetingEvent(MeetingEventType.PARTICIPANT_LEFT, gus.sessionId, 3000);
+  });
+});

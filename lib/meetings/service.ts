@@ -173,6 +173,9 @@ export class MeetingService {
     if (p === undefined) {
       throw new MeetingError(404, "not_participant", "You are not in this meeting");
     }
+    // Close their media connections everywhere now: a browser's WebTransport close is not seen
+    // by Deno 2.9.6 until the connection idles out, so the page leaves through the API.
+    this.#events.publish({ type: "left", meetingId: id, userId: caller.userId });
     return p;
   }
 

@@ -5,6 +5,8 @@
  * @module
  */
 export const CloseCode = {
+  /** The participant left the meeting (through the API); do not reconnect. */
+  NORMAL: 1000,
   /** The server is shutting down; reconnect elsewhere or later. */
   GOING_AWAY: 1001,
   /** A text frame arrived where only binary packets are allowed. */

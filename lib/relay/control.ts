@@ -22,12 +22,12 @@ export type ControlRole = "host" | "cohost" | "guest";
 
 /** A host decision about a meeting. */
 export type ControlEvent =
-  | { type: "admitted" | "rejected" | "removed"; meetingId: string; userId: string }
+  | { type: "admitted" | "rejected" | "removed" | "left"; meetingId: string; userId: string }
   | { type: "role"; meetingId: string; userId: string; role: ControlRole }
   | { type: "locked" | "unlocked" | "ended" | "waiting_changed"; meetingId: string };
 
 const encoder = new TextEncoder();
-const USER_EVENTS = new Set(["admitted", "rejected", "removed", "role"]);
+const USER_EVENTS = new Set(["admitted", "rejected", "removed", "left", "role"]);
 const MEETING_EVENTS = new Set(["locked", "unlocked", "ended", "waiting_changed"]);
 const ROLES = new Set(["host", "cohost", "guest"]);
 

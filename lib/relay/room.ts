@@ -131,7 +131,8 @@ export class Room {
 
   /**
    * Removes a closed local session; its leave is announced after the grace period, or at once
-   * when a host removed it or the meeting ended (it is not coming back).
+   * when it left for good: 1000 (the server closed it because the participant left through the
+   * API, or the client closed normally), 4403 (removed) or 4410 (meeting ended).
    */
   removeLocal(session: Session, code = 0): void {
     if (this.#local.get(session.id) !== session) return;
@@ -141,7 +142,9 @@ export class Room {
       this.#checkEmpty();
       return;
     }
-    if (code === CloseCode.FORBIDDEN || code === CloseCode.MEETING_ENDED) {
+    if (
+      code === CloseCode.FORBIDDEN || code === CloseCode.MEETING_ENDED || code === CloseCode.NORMAL
+    ) {
       this.#leave(session.id, true);
       this.#checkEmpty();
       return;
@@ -434,6 +437,11 @@ export class Room {
       case "removed":
         for (const session of sessionsOf(event.userId)) {
           session.close(CloseCode.FORBIDDEN, "A host removed you from this meeting");
+        }
+        return;
+      case "left":
+        for (const session of sessionsOf(event.userId)) {
+          session.close(CloseCode.NORMAL, "You left the meeting");
         }
         return;
       case "ended": {
