@@ -34,6 +34,27 @@ export type AdmissionResult =
   }
   | { ok: false; status: number; code: string; message: string };
 
+/** Who a connection turned out to be, as the relay attaches it (see `Relay.attach`). */
+export interface AdmittedIdentity {
+  userId: string;
+  roomId: string;
+  displayName: string;
+  waiting: boolean;
+  /** A session id from an earlier connection to take over, if its leave is still pending. */
+  resumeSessionId?: bigint;
+  /** Re-reads the participant's standing once the session is in its room. */
+  standing?: () => Promise<Standing | undefined>;
+}
+
+/** The identity to attach for an admitted connection that asked to resume `resumeSessionId`. */
+export function admittedIdentity(
+  admitted: Extract<AdmissionResult, { ok: true }>,
+  resumeSessionId: bigint | undefined,
+): AdmittedIdentity {
+  const { userId, roomId, displayName, waiting, standing } = admitted;
+  return { userId, roomId, displayName, waiting, standing, resumeSessionId };
+}
+
 /** Decides whether a connection may join. */
 export type Admit = (request: AdmissionRequest) => Promise<AdmissionResult>;
 

@@ -1,17 +1,9 @@
+import { withTempDir } from "../../tests/support/temp_dir.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
 import { certificateHash, generateCertificate } from "./certificate.ts";
 import { CertificateManager, type ServingCertificate } from "./certificate_manager.ts";
 
 const DAY_MS = 86_400_000;
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "videocall_cert_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function fromPem(pem: string): Uint8Array {
   return Uint8Array.fromBase64(pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""));

@@ -1,3 +1,4 @@
+import { withTempDir } from "../../tests/support/temp_dir.ts";
 import {
   assert,
   assertEquals,
@@ -23,15 +24,6 @@ const decoder = new TextDecoder();
 async function openssl(args: string[]): Promise<{ code: number; out: string }> {
   const { code, stdout, stderr } = await new Deno.Command("/usr/bin/openssl", { args }).output();
   return { code, out: decoder.decode(stdout) + decoder.decode(stderr) };
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "videocall_cert_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function toPem(label: string, der: Uint8Array): string {

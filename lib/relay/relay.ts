@@ -41,6 +41,11 @@ export interface AttachRequest {
   resumeSessionId?: bigint;
   /** Put the session in the waiting room: it hears nothing until a host admits it. */
   waiting?: boolean;
+  /**
+   * Re-reads the participant's standing once the session is in its room, so a host decision
+   * made while the connection was being admitted still applies.
+   */
+  standing?: () => Promise<Standing | undefined>;
 }
 
 // Room ids and user ids are validated before they get here; leave room for the bus header and
@@ -179,6 +184,9 @@ export class Relay implements SessionHost {
       transport: request.transport.kind,
       resumed: id === resume,
     });
+    request.standing?.().then((standing) => {
+      if (standing !== undefined) this.#applyStanding(session, standing);
+    }).catch(() => {});
     return session;
   }
 
@@ -191,11 +199,9 @@ export class Relay implements SessionHost {
     this.bus.publish(controlSubject(event.meetingId), encodeControl(event));
   }
 
-  /**
-   * Applies a participant's current standing to a just-attached session: a removal, refusal or
-   * end decided while the connection was being admitted closes it; an admission lets it in.
-   */
-  applyStanding(session: Session, standing: Standing): void {
+  // Applies a participant's current standing to a just-attached session: a removal, refusal or
+  // end decided while the connection was being admitted closes it; an admission lets it in.
+  #applyStanding(session: Session, standing: Standing): void {
     if (session.closed) return;
     switch (standing) {
       case "removed":

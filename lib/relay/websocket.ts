@@ -7,7 +7,7 @@
 import { CloseCode } from "../protocol/close_codes.ts";
 import type { Logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
-import type { Standing } from "./admission.ts";
+import type { AdmittedIdentity } from "./admission.ts";
 import type { Session, Transport } from "./session.ts";
 
 let openSockets = 0;
@@ -17,17 +17,6 @@ export function openWebSocketCount(): number {
   return openSockets;
 }
 
-/** Who the connection belongs to; validated by the caller. */
-export interface WebSocketIdentity {
-  userId: string;
-  roomId: string;
-  displayName?: string;
-  resumeSessionId?: bigint;
-  waiting?: boolean;
-  /** Re-reads the participant's standing once attached (see `AdmissionResult`). */
-  standing?: () => Promise<Standing | undefined>;
-}
-
 /**
  * Upgrades `request` to a WebSocket whose packets go through `relay`. The caller has checked
  * that it is an upgrade request and that the identity is valid.
@@ -35,7 +24,7 @@ export interface WebSocketIdentity {
 export function acceptWebSocket(
   request: Request,
   relay: Relay,
-  identity: WebSocketIdentity,
+  identity: AdmittedIdentity,
   log: Logger,
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(request, {
@@ -64,11 +53,7 @@ export function acceptWebSocket(
       socket.close(CloseCode.GOING_AWAY, "Server is shutting down");
       return;
     }
-    const attached = relay.attach({ ...identity, transport });
-    session = attached;
-    identity.standing?.().then((standing) => {
-      if (standing !== undefined) relay.applyStanding(attached, standing);
-    }).catch(() => {});
+    session = relay.attach({ ...identity, transport });
   };
   socket.onmessage = (event: MessageEvent) => {
     lastMessageMs = performance.now();

@@ -26,7 +26,7 @@
  */
 import { CloseCode } from "../protocol/close_codes.ts";
 import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
-import { type Admit, parseLobbyUrl, type Standing } from "./admission.ts";
+import { type Admit, type AdmittedIdentity, admittedIdentity, parseLobbyUrl } from "./admission.ts";
 import type { Logger } from "../log.ts";
 import { PacketClass } from "./packet_class.ts";
 import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
@@ -248,14 +248,7 @@ export class WebTransportServer {
         : CloseCode.FORBIDDEN;
       return refuse(code, admitted.code, admitted.message);
     }
-    const identity = {
-      userId: admitted.userId,
-      roomId: admitted.roomId,
-      displayName: admitted.displayName,
-      waiting: admitted.waiting,
-      resumeSessionId: parsed.resumeSessionId,
-      standing: admitted.standing,
-    };
+    const identity = admittedIdentity(admitted, parsed.resumeSessionId);
     const connection = new WebTransportConnection(conn, wt, this, this.#limits);
     this.#connections.add(connection);
     connection.start(identity);
@@ -338,24 +331,13 @@ class WebTransportConnection implements Transport {
     );
   }
 
-  start(identity: {
-    userId: string;
-    roomId: string;
-    displayName: string;
-    waiting: boolean;
-    resumeSessionId?: bigint;
-    standing?: () => Promise<Standing | undefined>;
-  }): void {
+  start(identity: AdmittedIdentity): void {
     try {
       this.#datagramWriter = this.#wt.datagrams.writable.getWriter();
     } catch {
       this.#datagramWriter = undefined;
     }
-    const session = this.#server.relay.attach({ ...identity, transport: this });
-    this.#session = session;
-    identity.standing?.().then((standing) => {
-      if (standing !== undefined) this.#server.relay.applyStanding(session, standing);
-    }).catch(() => {});
+    this.#session = this.#server.relay.attach({ ...identity, transport: this });
     this.#readUnidirectional();
     this.#readBidirectional();
     this.#readDatagrams();

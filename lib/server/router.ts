@@ -17,7 +17,7 @@
 import type { Logger } from "../log.ts";
 import type { Relay } from "../relay/relay.ts";
 import { acceptWebSocket } from "../relay/websocket.ts";
-import { type Admit, parseLobbyUrl } from "../relay/admission.ts";
+import { type Admit, admittedIdentity, parseLobbyUrl } from "../relay/admission.ts";
 
 /** What `GET /api/v1/webtransport` answers. */
 export type WebTransportInfo =
@@ -110,14 +110,7 @@ export function createRouter(
     return acceptWebSocket(
       request,
       relay,
-      {
-        userId: admitted.userId,
-        roomId: admitted.roomId,
-        displayName: admitted.displayName,
-        waiting: admitted.waiting,
-        resumeSessionId: parsed.resumeSessionId,
-        standing: admitted.standing,
-      },
+      admittedIdentity(admitted, parsed.resumeSessionId),
       log,
     );
   }

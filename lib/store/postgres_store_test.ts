@@ -9,19 +9,13 @@ import {
   postgresTestStore,
   sharedDatabaseUrl,
 } from "../../tests/support/store_fixtures.ts";
+import { freePort } from "../../tests/support/nats.ts";
 import { closeQuietly, TcpProxy, viaPort } from "../../tests/support/tcp_proxy.ts";
 import { PostgresStore } from "./postgres_store.ts";
 import { StoreInvalidError, StoreUnavailableError } from "./store.ts";
 
 const databaseUrl = await sharedDatabaseUrl();
 const ignore = databaseUrl === undefined;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
 
 async function unavailable(fn: () => Promise<unknown>, what: string): Promise<Error> {
   const error = await assertRejects(fn, `Expected ${what} to fail`);
