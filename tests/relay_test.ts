@@ -31,7 +31,7 @@ Deno.test("a new session gets SESSION_ASSIGNED, then MEETING_STARTED, from the s
     const first = alice.received[0];
     assertEquals(first.wrapper.packetType, PacketType.SESSION_ASSIGNED);
     assertEquals(first.userId, SYSTEM_USER_ID);
-    assertGreater(Number(alice.sessionId > 0n), 0);
+    assert(alice.sessionId > 0n, "a non-zero session id");
     const started = await alice.next((r) => r.wrapper.packetType === PacketType.MEETING);
     const meeting = decodeMeetingPacket(started.wrapper.data);
     assert(meeting.ok);
