@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { eventually, type Harness, uniqueRoom, withServer } from "./support/harness.ts";
-import { encodeMediaPacket, encodePacketWrapper } from "../lib/protocol/codec.ts";
+import { encodeChatPacket, encodeMediaPacket, encodePacketWrapper } from "../lib/protocol/codec.ts";
 import { MediaType, PacketType } from "../lib/protocol/packets.ts";
 import type { WireClient } from "./support/wire_client.ts";
 
@@ -104,6 +104,32 @@ const cases: Case[] = [
     code: 4029,
     reason: "More than 50 packets per second",
     counter: "rate_limited",
+  },
+  {
+    name: "a CHAT packet that is not a ChatPacket",
+    offend: (c) => c.send(PacketType.CHAT, new Uint8Array([0x12, 0x50, 1])),
+    code: 1007,
+    reason: "Cannot decode ChatPacket",
+    counter: "malformed",
+  },
+  {
+    name: "an overlong chat message",
+    offend: (c) =>
+      c.send(
+        PacketType.CHAT,
+        encodeChatPacket({ messageId: "m1", text: "x".repeat(2001), sentAtMs: 0n }),
+      ),
+    code: 1007,
+    reason: "longer than 2000 characters",
+    counter: "malformed",
+  },
+  {
+    name: "a chat message without an id",
+    offend: (c) =>
+      c.send(PacketType.CHAT, encodeChatPacket({ messageId: "", text: "hi", sentAtMs: 0n })),
+    code: 1007,
+    reason: "chat message id must have 1 to 64 characters",
+    counter: "malformed",
   },
   {
     name: "a text frame",

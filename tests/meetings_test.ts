@@ -8,7 +8,7 @@ import { sharedNatsUrl } from "./support/nats.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import { mintToken } from "../lib/auth/tokens.ts";
-import { decodeMediaPacket } from "../lib/protocol/codec.ts";
+import { decodeMediaPacket, decodeMeetingPacket } from "../lib/protocol/codec.ts";
 import { MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 import type { Received } from "./support/packet_client.ts";
 
@@ -501,5 +501,39 @@ Deno.test("leaving through the API closes the media connection and tells the oth
     assertEquals([closed.code, closed.reason], [1000, "You left the meeting"]);
     // Not after the 60 s grace: now.
     await hana.nextMeetingEvent(MeetingEventType.PARTICIPANT_LEFT, gus.sessionId, 3000);
+  });
+});
+
+Deno.test("a guest session's token on /lobby/<user>/<room> carries the display name; another user's is refused", async () => {
+  await withServer({}, async (server, pool) => {
+    const room = uniqueRoom();
+    const response = await fetch(`${server.httpUrl}/api/v1/session`, {
+      method: "POST",
+      body: JSON.stringify({ user_id: "ada", display_name: "Ada Lovelace" }),
+    });
+    const token = (await response.json()).result.token;
+    const bob = await pool.joinActive(server.wsUrl, "bob", room);
+    const ada = await pool.join(server.wsUrl, "ada", room, `?token=${token}`);
+    ada.heartbeat();
+    const joined = await bob.next((r) => {
+      if (r.wrapper.packetType !== PacketType.MEETING) return false;
+      const m = decodeMeetingPacket(r.wrapper.data);
+      return m.ok && m.value.eventType === MeetingEventType.PARTICIPANT_JOINED &&
+        new TextDecoder().decode(m.value.displayName) === "Ada Lovelace";
+    });
+    assertEquals(joined.userId, "system-&^%$#@!");
+    const participants = await (await ApiClient.guest(server, "bob")).call(
+      "GET",
+      `/meetings/${room}/participants`,
+    );
+    const names = participants.body.result.map((p: { display_name: string }) => p.display_name);
+    assert(names.includes("Ada Lovelace"), JSON.stringify(names));
+
+    const refused = await fetch(`${server.httpUrl}/lobby/mallory/${room}?token=${token}`, {
+      headers: { upgrade: "websocket", connection: "upgrade" },
+    });
+    const body = await refused.json();
+    assertEquals(refused.status, 403);
+    assertEquals(body.result.message, 'The token is for "ada", not "mallory"');
   });
 });

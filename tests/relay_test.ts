@@ -3,7 +3,12 @@
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { delay, eventually, uniqueRoom, withServer } from "./support/harness.ts";
-import { decodeMediaPacket, decodeMeetingPacket } from "../lib/protocol/codec.ts";
+import {
+  decodeChatPacket,
+  decodeMediaPacket,
+  decodeMeetingPacket,
+  encodeChatPacket,
+} from "../lib/protocol/codec.ts";
 import { MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 import { SYSTEM_USER_ID } from "../lib/protocol/limits.ts";
 import type { Received, WireClient } from "./support/wire_client.ts";
@@ -57,6 +62,27 @@ Deno.test("packets reach everyone else in the room, stamped with the sender's id
     sendVideo(bob, 43);
     await alice.next(isVideoWith(43));
     assertEquals(alice.received.filter(isVideoWith(42)).length, 0);
+  });
+});
+
+Deno.test("a chat message reaches everyone else in the room, stamped with its sender", async () => {
+  await withServer({}, async (h) => {
+    const room = uniqueRoom();
+    const alice = await h.joinActive("alice", room);
+    const bob = await h.joinActive("bob", room, [alice]);
+    const carol = await h.joinActive("carol", room, [alice, bob]);
+    const text = "Hello 👋 <b>not html</b>";
+    alice.send(PacketType.CHAT, encodeChatPacket({ messageId: "a-1", text, sentAtMs: 1234n }));
+    for (const receiver of [bob, carol]) {
+      const got = await receiver.next((r) => r.wrapper.packetType === PacketType.CHAT);
+      assertEquals(got.userId, "alice");
+      assertEquals(got.wrapper.sessionId, alice.sessionId);
+      const chat = decodeChatPacket(got.wrapper.data);
+      assert(chat.ok);
+      assertEquals(chat.value, { messageId: "a-1", text, sentAtMs: 1234n });
+    }
+    await delay(100);
+    assertEquals(alice.received.filter((r) => r.wrapper.packetType === PacketType.CHAT).length, 0);
   });
 });
 

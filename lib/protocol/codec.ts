@@ -25,6 +25,7 @@ import protobuf from "protobufjs/minimal.js";
 import type {
   AesPacket,
   AudioMetadata,
+  ChatPacket,
   ConnectionPacket,
   DiagnosticsPacket,
   HeartbeatMetadata,
@@ -183,6 +184,11 @@ const AES_PACKET = message("AesPacket", [
   [2, "iv", "bytes"],
 ]);
 const CONNECTION_PACKET = message("ConnectionPacket", [[1, "meetingId", "string"]]);
+const CHAT_PACKET = message("ChatPacket", [
+  [1, "messageId", "string"],
+  [2, "text", "string"],
+  [3, "sentAtMs", "uint64"],
+]);
 const DIAGNOSTICS_PACKET = message("DiagnosticsPacket", [
   [1, "streamId", "string"],
   [2, "senderId", "string"],
@@ -369,6 +375,7 @@ const rsaPacket = makeCodec<RsaPacket>(RSA_PACKET);
 const aesPacket = makeCodec<AesPacket>(AES_PACKET);
 const connectionPacket = makeCodec<ConnectionPacket>(CONNECTION_PACKET);
 const diagnosticsPacket = makeCodec<DiagnosticsPacket>(DIAGNOSTICS_PACKET);
+const chatPacket = makeCodec<ChatPacket>(CHAT_PACKET);
 
 /** Serializes a {@linkcode PacketWrapper}. */
 export const encodePacketWrapper = packetWrapper.encode;
@@ -399,9 +406,15 @@ export const encodeDiagnosticsPacket = diagnosticsPacket.encode;
 /** Parses a {@linkcode DiagnosticsPacket}. */
 export const decodeDiagnosticsPacket = diagnosticsPacket.decode;
 
+/** Serializes a {@linkcode ChatPacket}. */
+export const encodeChatPacket = chatPacket.encode;
+/** Parses a {@linkcode ChatPacket}. */
+export const decodeChatPacket = chatPacket.decode;
+
 export type {
   AesPacket,
   AudioMetadata,
+  ChatPacket,
   ConnectionPacket,
   DiagnosticsPacket,
   HeartbeatMetadata,

@@ -18,3 +18,9 @@ export const MAX_ID_LENGTH = 64;
 
 /** What a room or user id may look like before it touches a NATS subject or a database row. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Longest chat message text, in characters (UTF-16 code units). */
+export const MAX_CHAT_TEXT_LENGTH = 2000;
+
+/** Longest chat message id, in characters. */
+export const MAX_CHAT_ID_LENGTH = 64;

@@ -17,6 +17,7 @@ export const PacketType = {
   MEETING: 7,
   SESSION_ASSIGNED: 8,
   CONGESTION: 9,
+  CHAT: 10,
 } as const;
 /** A {@linkcode PacketType} value; unknown values from the wire are kept as plain numbers. */
 export type PacketType = number;
@@ -131,6 +132,13 @@ export interface AesPacket {
 /** Sent by some clients right after connecting. */
 export interface ConnectionPacket {
   meetingId: string;
+}
+
+/** A text chat message; its sender is the wrapper's server-stamped identity. */
+export interface ChatPacket {
+  messageId: string;
+  text: string;
+  sentAtMs: bigint;
 }
 
 /** Receive-side figures of one media stream. */

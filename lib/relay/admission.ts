@@ -8,10 +8,13 @@ import { validateId } from "../protocol/ids.ts";
 
 /** What a connection presented. */
 export interface AdmissionRequest {
-  /** From `/lobby/<user>/<room>` (open mode). */
+  /** From `/lobby/<user>/<room>`: the identity in open mode, or what a token must match. */
   userId?: string;
   roomId?: string;
-  /** From `/lobby?token=…`. */
+  /**
+   * From `?token=…`: the identity. With `/lobby?token=…` the token names the room; with
+   * `/lobby/<user>/<room>?token=…` (a guest session joining a meeting) its user must be `<user>`.
+   */
   token?: string;
 }
 
@@ -98,7 +101,8 @@ export type LobbyUrl =
   | { ok: false; code: string; message: string };
 
 /**
- * Reads `/lobby/<user>/<room>` or `/lobby?token=…` (plus an optional `resume=<session id>`),
+ * Reads `/lobby/<user>/<room>` or `/lobby?token=…` (plus an optional `resume=<session id>`,
+ * and on the first form an optional `token=…` that must name the same user),
  * the media URL of both transports.
  */
 export function parseLobbyUrl(url: URL): LobbyUrl {
@@ -134,5 +138,10 @@ export function parseLobbyUrl(url: URL): LobbyUrl {
   if (!user.ok) return { ok: false, code: "invalid_user_id", message: user.reason };
   const room = validateId("room id", rawRoom);
   if (!room.ok) return { ok: false, code: "invalid_room_id", message: room.reason };
-  return { ok: true, request: { userId: user.id, roomId: room.id }, resumeSessionId: resume };
+  const token = url.searchParams.get("token") || undefined;
+  return {
+    ok: true,
+    request: { userId: user.id, roomId: room.id, token },
+    resumeSessionId: resume,
+  };
 }

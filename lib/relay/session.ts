@@ -6,7 +6,8 @@
  * @module
  */
 import { CloseCode } from "../protocol/close_codes.ts";
-import { decodeMediaPacket, decodePacketWrapper } from "../protocol/codec.ts";
+import { decodeChatPacket, decodeMediaPacket, decodePacketWrapper } from "../protocol/codec.ts";
+import { MAX_CHAT_ID_LENGTH, MAX_CHAT_TEXT_LENGTH } from "../protocol/limits.ts";
 import { type MediaPacket, MediaType, PacketType } from "../protocol/packets.ts";
 import { encodeIdentity } from "../protocol/wire.ts";
 import type { RelayLimits } from "./limits.ts";
@@ -67,6 +68,7 @@ const CLIENT_TYPES = new Set<number>([
   PacketType.DIAGNOSTICS,
   PacketType.HEALTH,
   PacketType.CONGESTION,
+  PacketType.CHAT,
 ]);
 
 const TYPE_NAMES = Object.fromEntries(
@@ -210,6 +212,12 @@ export class Session {
         );
       }
     }
+    if (packetType === PacketType.CHAT) {
+      const problem = chatProblem(data);
+      if (problem !== undefined) {
+        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", problem);
+      }
+    }
     this.#host.onPacket(this, { packetType, data, raw: bytes, media });
   }
 
@@ -318,4 +326,19 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function printable(bytes: Uint8Array): string {
   return decoder.decode(bytes.subarray(0, 64)).replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** Why a CHAT payload is unacceptable, or undefined when it is fine. */
+function chatProblem(data: Uint8Array): string | undefined {
+  const decoded = decodeChatPacket(data);
+  if (!decoded.ok) return decoded.error.message;
+  const { text, messageId } = decoded.value;
+  if (text.length === 0) return "A chat message has no text";
+  if (text.length > MAX_CHAT_TEXT_LENGTH) {
+    return `A chat message is longer than ${MAX_CHAT_TEXT_LENGTH} characters`;
+  }
+  if (messageId.length === 0 || messageId.length > MAX_CHAT_ID_LENGTH) {
+    return `A chat message id must have 1 to ${MAX_CHAT_ID_LENGTH} characters`;
+  }
+  return undefined;
 }

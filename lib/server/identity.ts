@@ -79,16 +79,30 @@ export function createIdentity(options: IdentityOptions): Identity {
           log.info("token_refused", { code: verified.code, detail: verified.detail });
           return refuse(401, `token_${verified.code}`, verified.reason);
         }
-        if (verified.identity.room === undefined) {
+        const named = verified.identity;
+        if (request.userId !== undefined && request.userId !== named.userId) {
+          return refuse(
+            403,
+            "token_user_mismatch",
+            `The token is for "${named.userId}", not "${request.userId}"`,
+          );
+        }
+        if (
+          named.room !== undefined && request.roomId !== undefined && named.room !== request.roomId
+        ) {
+          return refuse(403, "token_room_mismatch", `The token is for meeting "${named.room}"`);
+        }
+        const tokenRoom = named.room ?? request.roomId;
+        if (tokenRoom === undefined) {
           return refuse(400, "token_without_room", "The token names no meeting to join");
         }
         caller = {
-          userId: verified.identity.userId,
-          displayName: verified.identity.displayName,
-          room: verified.identity.room,
-          grantedRole: verified.identity.role,
+          userId: named.userId,
+          displayName: named.displayName,
+          room: named.room,
+          grantedRole: named.role,
         };
-        room = verified.identity.room;
+        room = tokenRoom;
       } else {
         if (mode === "required") {
           return refuse(
