@@ -1,0 +1,629 @@
+/**
+ * A participant's side of a meeting, without media devices: joins through the meeting API,
+ * connects (WebTransport or WebSocket), keeps the roster from the server's MEETING packets and
+ * everyone's heartbeats, sends heartbeats, RTT probes, chat and media packets, and reconnects
+ * with backoff into the same session after a network drop. Capture, encoding and playback
+ * (the browser's part) plug in through {@linkcode CallEvents} and {@linkcode Call.sendMedia}.
+ *
+ * Runs in browsers and in Deno (over WebSocket), which is how it is tested.
+ *
+ * @module
+ */
+import {
+  decodeChatPacket,
+  decodeMediaPacket,
+  decodeMeetingPacket,
+  decodePacketWrapper,
+  encodeChatPacket,
+  encodeMediaPacket,
+  encodePacketWrapper,
+} from "../protocol/codec.ts";
+import {
+  type HeartbeatMetadata,
+  type MediaPacket,
+  MediaType,
+  MeetingEventType,
+  PacketType,
+} from "../protocol/packets.ts";
+import { MAX_CHAT_TEXT_LENGTH } from "../protocol/limits.ts";
+import { Backoff } from "./backoff.ts";
+import {
+  type CloseInfo,
+  connect,
+  ConnectError,
+  type Connection,
+  type TransportChoice,
+} from "./transport.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CODES: Record<number, string> = {
+  1000: "You left the meeting",
+  4400: "The server refused the connection",
+  4403: "A host removed you from the meeting",
+  4410: "The meeting has ended",
+};
+
+/** Someone else in the meeting (one session: the same user may be here twice). */
+export interface Peer {
+  sessionId: string;
+  userId: string;
+  displayName: string;
+  video: boolean;
+  audio: boolean;
+  screen: boolean;
+  speaking: boolean;
+  joinedAtMs: number;
+}
+
+/** A chat message, sent or received. */
+export interface ChatMessage {
+  id: string;
+  fromSessionId: string;
+  fromUserId: string;
+  fromName: string;
+  text: string;
+  sentAtMs: number;
+  mine: boolean;
+}
+
+/** Where the call stands. */
+export type CallState =
+  | { kind: "connecting"; attempt: number }
+  | { kind: "waiting" }
+  | { kind: "connected"; transport: "webtransport" | "websocket" }
+  | { kind: "reconnecting"; attempt: number; inMs: number; reason: string }
+  | { kind: "ended"; reason: string; code: number; error?: boolean };
+
+/** What the call reports. Every member is optional. */
+export interface CallEvents {
+  state?(state: CallState): void;
+  /** The roster or someone's state changed. */
+  peers?(peers: Peer[]): void;
+  chat?(message: ChatMessage): void;
+  /** Something to tell the user briefly ("Ada joined"). */
+  notice?(text: string): void;
+  /** A media packet (video, audio, screen) from a peer. */
+  media?(peer: Peer, media: MediaPacket): void;
+  /** Someone asked this participant for a key frame of `mediaType`. */
+  keyframeRequest?(mediaType: number): void;
+  /** The relay reports that receivers of this participant's video are congested. */
+  congestion?(): void;
+  rtt?(ms: number): void;
+  /** A waiting-room change (hosts refetch the waiting list). */
+  waitingRoom?(): void;
+}
+
+/** How to join. */
+export interface CallOptions {
+  /** The server's HTTP origin. */
+  origin: string;
+  userId: string;
+  meetingId: string;
+  displayName: string;
+  /** An operator-issued token; without one, a guest session is made (open servers). */
+  token?: string;
+  password?: string;
+  transport?: TransportChoice;
+  events?: CallEvents;
+  /** Heartbeat period in milliseconds. */
+  heartbeatMs?: number;
+  /** Gives up reconnecting after this many failed attempts in a row. */
+  maxReconnectAttempts?: number;
+}
+
+/** What `POST /api/v1/meetings/{id}/join` said about us. */
+export interface JoinInfo {
+  status: "admitted" | "waiting";
+  role: "host" | "cohost" | "guest";
+  hostUserId: string;
+  locked: boolean;
+  waitingRoomEnabled: boolean;
+}
+
+/** A refusal from the meeting API, with its code and message. */
+export class JoinError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = "JoinError";
+  }
+}
+
+/** One participant's connection to a meeting. */
+export class Call {
+  readonly options: CallOptions;
+  readonly peers = new Map<string, Peer>();
+  sessionId = 0n;
+  token = "";
+  join: JoinInfo | undefined;
+  state: CallState = { kind: "connecting", attempt: 0 };
+  /** Our own flags, sent in every heartbeat. */
+  readonly local: HeartbeatMetadata = {
+    videoEnabled: false,
+    audioEnabled: false,
+    screenEnabled: false,
+    isSpeaking: false,
+  };
+  rttMs: number | undefined;
+  /** Packets received and sent, for the diagnostics panel. */
+  readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
+
+  #connection: Connection | undefined;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #backoff = new Backoff({ baseMs: 300, maxMs: 8000 });
+  #leaving = false;
+  #chatSeq = 0;
+  #seenChat = new Set<string>();
+  #userIdBytes: Uint8Array;
+  #lastHeartbeatMs = 0;
+
+  constructor(options: CallOptions) {
+    this.options = options;
+    this.#userIdBytes = encoder.encode(options.userId);
+  }
+
+  get #events(): CallEvents {
+    return this.options.events ?? {};
+  }
+
+  /** The transport in use, if connected. */
+  get transport(): "webtransport" | "websocket" | undefined {
+    return this.#connection?.kind;
+  }
+
+  /** Whether the current connection is open. */
+  get connected(): boolean {
+    return this.state.kind === "connected" || this.state.kind === "waiting";
+  }
+
+  /** Gets an identity and a place in the meeting (API), then connects. Throws JoinError. */
+  async start(): Promise<void> {
+    await this.#signIn();
+    await this.#joinMeeting();
+    await this.#connectLoop();
+  }
+
+  async #api(method: string, path: string, body?: unknown): Promise<unknown> {
+    const response = await fetch(`${this.options.origin}/api/v1${path}`, {
+      method,
+      headers: {
+        "content-type": "application/json",
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const json = await response.json().catch(() => undefined) as
+      | { success: boolean; result: { code?: string; message?: string } }
+      | undefined;
+    if (!response.ok || json?.success !== true) {
+      throw new JoinError(
+        response.status,
+        json?.result?.code ?? "http_error",
+        json?.result?.message ?? `The server answered ${response.status}`,
+      );
+    }
+    return json.result;
+  }
+
+  /** Calls the meeting API as this participant (host controls use it). */
+  api(method: string, path: string, body?: unknown): Promise<unknown> {
+    return this.#api(method, path, body);
+  }
+
+  async #signIn(): Promise<void> {
+    if (this.options.token) {
+      this.token = this.options.token;
+      return;
+    }
+    const result = await this.#api("POST", "/session", {
+      user_id: this.options.userId,
+      display_name: this.options.displayName,
+    }) as { token: string };
+    this.token = result.token;
+  }
+
+  async #joinMeeting(): Promise<void> {
+    const body: Record<string, string> = { display_name: this.options.displayName };
+    if (this.options.password) body.password = this.options.password;
+    const result = await this.#api(
+      "POST",
+      `/meetings/${encodeURIComponent(this.options.meetingId)}/join`,
+      body,
+    ) as {
+      meeting: { host: string; locked: boolean; waiting_room_enabled: boolean };
+      participant: { status: "admitted" | "waiting"; role: "host" | "cohost" | "guest" };
+    };
+    this.join = {
+      status: result.participant.status,
+      role: result.participant.role,
+      hostUserId: result.meeting.host,
+      locked: result.meeting.locked,
+      waitingRoomEnabled: result.meeting.waiting_room_enabled,
+    };
+  }
+
+  #setState(state: CallState): void {
+    this.state = state;
+    this.#events.state?.(state);
+  }
+
+  async #connectLoop(): Promise<void> {
+    for (;;) {
+      if (this.#leaving) return;
+      const attempt = this.#backoff.attempts;
+      if (this.state.kind !== "reconnecting") this.#setState({ kind: "connecting", attempt });
+      const query = new URLSearchParams({ token: this.token });
+      if (this.sessionId !== 0n) query.set("resume", this.sessionId.toString());
+      const path = `/lobby/${encodeURIComponent(this.options.userId)}/${
+        encodeURIComponent(this.options.meetingId)
+      }?${query}`;
+      let connection: Connection;
+      try {
+        connection = await connect({
+          origin: this.options.origin,
+          path,
+          transport: this.options.transport,
+        });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        if (!(error instanceof ConnectError) || !this.#retry(reason)) return;
+        await this.#sleepForRetry(reason);
+        continue;
+      }
+      if (this.#leaving) {
+        connection.close(1000, "left");
+        return;
+      }
+      const info = await this.#run(connection);
+      if (this.#leaving) return;
+      const final = FINAL_CODES[info.code];
+      if (final !== undefined) {
+        this.#end(info.reason || final, info.code);
+        return;
+      }
+      this.counters.reconnects++;
+      const reason = info.reason || `connection lost (${info.code})`;
+      if (!this.#retry(reason)) return;
+      await this.#sleepForRetry(reason);
+    }
+  }
+
+  #retry(reason: string): boolean {
+    const max = this.options.maxReconnectAttempts ?? 12;
+    if (this.#backoff.attempts >= max) {
+      this.#end(`Cannot reach the meeting: ${reason}`, 1006, true);
+      return false;
+    }
+    return true;
+  }
+
+  async #sleepForRetry(reason: string): Promise<void> {
+    const inMs = this.#backoff.next();
+    this.#setState({ kind: "reconnecting", attempt: this.#backoff.attempts, inMs, reason });
+    await new Promise((r) => {
+      const t = setTimeout(r, inMs);
+      this.#timers.push(t);
+    });
+  }
+
+  #end(reason: string, code: number, error = false): void {
+    this.#stopTimers();
+    this.#setState({ kind: "ended", reason, code, error });
+    this.peers.clear();
+    this.#events.peers?.([]);
+  }
+
+  /** Runs one connection until it closes. */
+  async #run(connection: Connection): Promise<CloseInfo> {
+    this.#connection = connection;
+    let assigned = false;
+    const opened = performance.now();
+    connection.listen((bytes) => {
+      this.counters.packetsIn++;
+      this.counters.bytesIn += bytes.length;
+      const wrapper = decodePacketWrapper(bytes);
+      if (!wrapper.ok) return;
+      const { packetType, data, sessionId, userId } = wrapper.value;
+      if (packetType === PacketType.SESSION_ASSIGNED) {
+        if (this.sessionId !== 0n && this.sessionId !== sessionId) {
+          // A fresh session: whoever we knew may have changed; the server resends the roster.
+          this.peers.clear();
+          this.#events.peers?.([]);
+        }
+        this.sessionId = sessionId;
+        assigned = true;
+        this.#setState(
+          this.join?.status === "waiting"
+            ? { kind: "waiting" }
+            : { kind: "connected", transport: connection.kind },
+        );
+        this.sendHeartbeat();
+        return;
+      }
+      if (!assigned) return;
+      this.#onPacket(packetType, data, sessionId, decoder.decode(userId));
+    });
+    this.#startTimers();
+    const info = await connection.closed;
+    this.#stopTimers();
+    this.#connection = undefined;
+    // A connection that lasted resets the backoff.
+    if (assigned && performance.now() - opened > 5000) this.#backoff.reset();
+    return info;
+  }
+
+  #startTimers(): void {
+    this.#stopTimers();
+    const hb = this.options.heartbeatMs ?? 1000;
+    this.#timers.push(setInterval(() => this.sendHeartbeat(), hb));
+    this.#timers.push(setInterval(() => this.#sendRtt(), 2000));
+  }
+
+  #stopTimers(): void {
+    for (const t of this.#timers) {
+      clearInterval(t);
+      clearTimeout(t);
+    }
+    this.#timers = [];
+  }
+
+  #onPacket(packetType: number, data: Uint8Array, sessionId: bigint, userId: string): void {
+    switch (packetType) {
+      case PacketType.MEETING:
+        return this.#onMeeting(data);
+      case PacketType.MEDIA: {
+        const media = decodeMediaPacket(data);
+        if (!media.ok) return;
+        return this.#onMedia(media.value, sessionId, userId);
+      }
+      case PacketType.CHAT: {
+        const chat = decodeChatPacket(data);
+        if (!chat.ok) return;
+        const key = `${sessionId}:${chat.value.messageId}`;
+        if (this.#seenChat.has(key)) return;
+        this.#seenChat.add(key);
+        const peer = this.peers.get(sessionId.toString());
+        this.#events.chat?.({
+          id: key,
+          fromSessionId: sessionId.toString(),
+          fromUserId: userId,
+          fromName: peer?.displayName ?? userId,
+          text: chat.value.text,
+          sentAtMs: Number(chat.value.sentAtMs),
+          mine: false,
+        });
+        return;
+      }
+      case PacketType.CONGESTION:
+        if (sessionId === this.sessionId) this.#events.congestion?.();
+        return;
+    }
+  }
+
+  #onMeeting(data: Uint8Array): void {
+    const decoded = decodeMeetingPacket(data);
+    if (!decoded.ok) return;
+    const m = decoded.value;
+    const sessionId = m.sessionId.toString();
+    const userId = decoder.decode(m.targetUserId);
+    switch (m.eventType) {
+      case MeetingEventType.PARTICIPANT_JOINED: {
+        if (m.sessionId === this.sessionId || m.sessionId === 0n) return;
+        const known = this.peers.get(sessionId);
+        const displayName = decoder.decode(m.displayName) || userId;
+        if (known) {
+          known.displayName = displayName;
+        } else {
+          this.peers.set(sessionId, this.#newPeer(sessionId, userId, displayName));
+          this.#events.notice?.(`${displayName} joined`);
+        }
+        this.#events.peers?.(this.peerList());
+        return;
+      }
+      case MeetingEventType.PARTICIPANT_LEFT: {
+        const peer = this.peers.get(sessionId);
+        if (!peer) return;
+        this.peers.delete(sessionId);
+        this.#events.notice?.(`${peer.displayName} left`);
+        this.#events.peers?.(this.peerList());
+        return;
+      }
+      case MeetingEventType.PARTICIPANT_ADMITTED:
+        if (userId === this.options.userId && this.join?.status === "waiting") {
+          this.join.status = "admitted";
+          if (this.#connection) {
+            this.#setState({ kind: "connected", transport: this.#connection.kind });
+          }
+          this.sendHeartbeat();
+        }
+        return;
+      case MeetingEventType.WAITING_ROOM_UPDATED:
+        this.#events.waitingRoom?.();
+        return;
+      case MeetingEventType.MEETING_ENDED:
+        this.#events.notice?.("The meeting has ended");
+        return;
+    }
+  }
+
+  #newPeer(sessionId: string, userId: string, displayName: string): Peer {
+    return {
+      sessionId,
+      userId,
+      displayName,
+      video: false,
+      audio: false,
+      screen: false,
+      speaking: false,
+      joinedAtMs: Date.now(),
+    };
+  }
+
+  #onMedia(media: MediaPacket, sessionId: bigint, userId: string): void {
+    if (media.mediaType === MediaType.RTT) {
+      if (sessionId === this.sessionId || userId === this.options.userId) {
+        this.rttMs = Math.max(0, Date.now() - media.timestamp);
+        this.#events.rtt?.(this.rttMs);
+      }
+      return;
+    }
+    if (media.mediaType === MediaType.KEYFRAME_REQUEST) {
+      this.#events.keyframeRequest?.(
+        media.data[0] === MediaType.SCREEN ? MediaType.SCREEN : MediaType.VIDEO,
+      );
+      return;
+    }
+    const key = sessionId.toString();
+    let peer = this.peers.get(key);
+    if (peer === undefined) {
+      // Media before the join notice (it travels another way): learn of them now.
+      peer = this.#newPeer(key, userId, userId);
+      this.peers.set(key, peer);
+      this.#events.peers?.(this.peerList());
+    }
+    if (media.mediaType === MediaType.HEARTBEAT) {
+      const hb = media.heartbeatMetadata;
+      if (!hb) return;
+      const changed = peer.video !== hb.videoEnabled || peer.audio !== hb.audioEnabled ||
+        peer.screen !== hb.screenEnabled || peer.speaking !== hb.isSpeaking;
+      peer.video = hb.videoEnabled;
+      peer.audio = hb.audioEnabled;
+      peer.screen = hb.screenEnabled;
+      peer.speaking = hb.isSpeaking;
+      if (changed) this.#events.peers?.(this.peerList());
+      return;
+    }
+    this.#events.media?.(peer, media);
+  }
+
+  /** Everyone else, in order of arrival. */
+  peerList(): Peer[] {
+    return [...this.peers.values()].sort((a, b) => a.joinedAtMs - b.joinedAtMs);
+  }
+
+  #send(packetType: number, data: Uint8Array): boolean {
+    const connection = this.#connection;
+    if (connection === undefined || this.sessionId === 0n) return false;
+    const bytes = encodePacketWrapper({
+      packetType,
+      userId: this.#userIdBytes,
+      data,
+      sessionId: this.sessionId,
+    });
+    connection.send(bytes);
+    this.counters.packetsOut++;
+    this.counters.bytesOut += bytes.length;
+    return true;
+  }
+
+  /** Packets (WebTransport) or bytes (WebSocket) not yet written; senders skip frames when high. */
+  backlog(): number {
+    return this.#connection?.backlog() ?? 0;
+  }
+
+  /** Sends a media packet (user id filled in). False when not connected. */
+  sendMedia(media: Omit<MediaPacket, "userId">): boolean {
+    return this.#send(
+      PacketType.MEDIA,
+      encodeMediaPacket({ ...media, userId: this.#userIdBytes }),
+    );
+  }
+
+  /** Sends our flags now (also called every second). */
+  sendHeartbeat(): void {
+    this.#lastHeartbeatMs = Date.now();
+    this.sendMedia({
+      mediaType: MediaType.HEARTBEAT,
+      data: new Uint8Array(0),
+      frameType: "",
+      timestamp: this.#lastHeartbeatMs,
+      duration: 0,
+      heartbeatMetadata: { ...this.local },
+    });
+  }
+
+  /** Changes our flags and tells everyone at once. */
+  setLocal(flags: Partial<HeartbeatMetadata>): void {
+    Object.assign(this.local, flags);
+    this.sendHeartbeat();
+  }
+
+  #sendRtt(): void {
+    this.sendMedia({
+      mediaType: MediaType.RTT,
+      data: new Uint8Array(0),
+      frameType: "",
+      timestamp: Date.now(),
+      duration: 0,
+    });
+  }
+
+  /**
+   * Asks `peer` for a key frame of `mediaType` (VIDEO or SCREEN). The relay delivers it to the
+   * sessions of the user named in the packet only; `data` is one byte, the media type wanted.
+   */
+  requestKeyframe(peer: Peer, mediaType: number): void {
+    this.#send(
+      PacketType.MEDIA,
+      encodeMediaPacket({
+        mediaType: MediaType.KEYFRAME_REQUEST,
+        userId: encoder.encode(peer.userId),
+        data: new Uint8Array([mediaType]),
+        frameType: "",
+        timestamp: Date.now(),
+        duration: 0,
+      }),
+    );
+  }
+
+  /** Sends a chat message; returns it (for the sender's own list), or undefined if not sent. */
+  sendChat(text: string): ChatMessage | undefined {
+    const trimmed = text.trim().slice(0, MAX_CHAT_TEXT_LENGTH);
+    if (trimmed.length === 0) return undefined;
+    const id = `${Date.now().toString(36)}-${++this.#chatSeq}`;
+    const sentAtMs = Date.now();
+    const ok = this.#send(
+      PacketType.CHAT,
+      encodeChatPacket({ messageId: id, text: trimmed, sentAtMs: BigInt(sentAtMs) }),
+    );
+    if (!ok) return undefined;
+    return {
+      id: `${this.sessionId}:${id}`,
+      fromSessionId: this.sessionId.toString(),
+      fromUserId: this.options.userId,
+      fromName: this.options.displayName,
+      text: trimmed,
+      sentAtMs,
+      mine: true,
+    };
+  }
+
+  /**
+   * Leaves: tells the meeting API (so every server closes our connections at once), then closes.
+   * `keepalive` lets the request outlive a closing page.
+   */
+  async leave(): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    this.#stopTimers();
+    const request = fetch(
+      `${this.options.origin}/api/v1/meetings/${encodeURIComponent(this.options.meetingId)}/leave`,
+      {
+        method: "POST",
+        keepalive: true,
+        headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      },
+    ).then((r) => r.body?.cancel()).catch(() => {});
+    this.#connection?.close(1000, "left");
+    await request;
+    if (this.state.kind !== "ended") this.#end("You left the meeting", 1000);
+  }
+
+  /** Drops the connection without leaving (a test of reconnecting, or going offline). */
+  dropConnection(): void {
+    this.#connection?.close(4000, "dropped by the client");
+  }
+}
