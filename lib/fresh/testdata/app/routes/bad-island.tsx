@@ -1,0 +1,5 @@
+import { Badge } from "../islands/widgets/Badge.tsx";
+
+export default function BadIsland() {
+  return <Badge text="bad" data={{ onPick: () => {} }} />;
+}
