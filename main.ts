@@ -1,9 +1,11 @@
 /**
- * The composition root: configuration from the environment and flags, then the server. Stops
- * gracefully on SIGINT and SIGTERM.
+ * The composition root: configuration from the environment and flags, the web app (routes,
+ * islands, static files), then the server. Stops gracefully on SIGINT and SIGTERM.
  *
  * @module
  */
+import { createApp } from "fresh";
+import { createLogger } from "./lib/log.ts";
 import { loadConfig } from "./lib/server/config.ts";
 import { startServer } from "./lib/server/server.ts";
 
@@ -12,7 +14,12 @@ if (!result.ok) {
   console.error(`Invalid configuration: ${result.error}`);
   Deno.exit(2);
 }
-const server = await startServer(result.config);
+const log = createLogger(result.config.logLevel);
+const app = await createApp({
+  root: new URL(".", import.meta.url),
+  log: (event, fields) => log.info(event, fields),
+});
+const server = await startServer(result.config, log, { pages: (request) => app.handler(request) });
 const stop = async () => {
   await server.shutdown();
   Deno.exit(0);

@@ -42,3 +42,32 @@ export function validateId(kind: string, value: string): IdCheck {
 function printable(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, "?");
 }
+
+/**
+ * Makes a user id from a display name: accents dropped, anything else outside the id alphabet
+ * becomes "-", at most 32 characters; `"guest"` when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { userIdFromName } from "./ids.ts";
+ *
+ * if (userIdFromName("  Ada Lovelace ") !== "Ada-Lovelace") throw new Error();
+ * if (userIdFromName("Zoë O'Brien") !== "Zoe-O-Brien") throw new Error();
+ * if (userIdFromName("山田") !== "guest") throw new Error();
+ * ```
+ */
+export function userIdFromName(name: string): string {
+  const id = name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 32).replace(/-+$/, "");
+  return id || "guest";
+}
+
+/**
+ * A fresh meeting id that is easy to read out: three groups of lowercase letters, `abc-defg-hij`.
+ */
+export function newMeetingId(random: () => number = Math.random): string {
+  const letters = "abcdefghijkmnopqrstuvwxyz";
+  const group = (n: number) =>
+    Array.from({ length: n }, () => letters[Math.floor(random() * letters.length)]).join("");
+  return `${group(3)}-${group(4)}-${group(3)}`;
+}

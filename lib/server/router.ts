@@ -9,6 +9,7 @@
  * | `GET /version` | name, version, instance id and bus kind as JSON |
  * | `GET /metrics` | Prometheus text |
  * | `GET /api/v1/webtransport` | where and how to connect by WebTransport (URL, certificate hashes) |
+ * | anything else outside `/api/` | the web pages (`routes/`, `static/`), when given |
  *
  * Errors are JSON: `{"success": false, "result": {"code": "...", "message": "..."}}`.
  *
@@ -35,6 +36,8 @@ export interface RouterOptions {
   admit: Admit;
   /** Further routes (the meeting API); undefined when a path is not theirs. */
   api?: (request: Request, url: URL) => Promise<Response> | undefined;
+  /** Everything else outside `/api/`: the web pages and their assets. */
+  pages?: (request: Request) => Promise<Response>;
 }
 
 /** A JSON error response. */
@@ -86,6 +89,9 @@ export function createRouter(
           headers: { "cache-control": "no-store" },
         });
       default:
+        if (options.pages !== undefined && !path.startsWith("/api/")) {
+          return options.pages(request);
+        }
         return errorResponse(404, "not_found", `Nothing at ${path}`);
     }
   };

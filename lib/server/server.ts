@@ -42,8 +42,18 @@ export interface RunningServer {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/** What the server serves besides the relay and the API. */
+export interface ServerExtras {
+  /** The web pages and their assets (requests outside `/api/` that nothing else claims). */
+  pages?: (request: Request) => Promise<Response>;
+}
+
 /** Connects the bus, builds the relay and starts serving HTTP. */
-export async function startServer(config: ServerConfig, log?: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log?: Logger,
+  extras: ServerExtras = {},
+): Promise<RunningServer> {
   const logger = log ?? createLogger(config.logLevel);
   let bus: Bus;
   if (config.natsUrl === "") {
@@ -91,6 +101,7 @@ export async function startServer(config: ServerConfig, log?: Logger): Promise<R
     version: VERSION,
     webTransport: webTransport.info,
     admit: identity.admit,
+    pages: extras.pages,
     api: (request, url) => {
       if (url.pathname === "/api/v1/session") return identity.guestSession(request);
       return meetingApi(request, url);

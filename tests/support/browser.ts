@@ -37,6 +37,9 @@ export const CHROMIUM_ARGS: readonly string[] = [
   // A camera test pattern and a beep instead of real devices, granted without a prompt.
   "--use-fake-device-for-media-stream",
   "--use-fake-ui-for-media-stream",
+  // Audio plays without a click (pages join by ?autojoin=1), and screen capture picks a screen.
+  "--autoplay-policy=no-user-gesture-required",
+  "--auto-select-desktop-capture-source=Entire screen",
 ];
 
 /** Whether Chromium is installed at {@linkcode CHROMIUM_PATH}. */

@@ -1,0 +1,158 @@
+/**
+ * Microphone → `AudioEncoder` (Opus, 20 ms frames) → media packets, with the speaking flag
+ * computed from the captured level. Muting stops encoding (nothing is sent) but keeps the
+ * track, so unmuting is instant.
+ *
+ * Browser only.
+ *
+ * @module
+ */
+import { MediaType } from "../protocol/packets.ts";
+import { OPUS } from "./codecs.ts";
+import { rms, SpeakingDetector } from "./speaking.ts";
+import type { SendMedia } from "./video_sender.ts";
+
+interface AudioProcessorCtor {
+  new (init: { track: MediaStreamTrack }): { readable: ReadableStream<AudioData> };
+}
+
+/** How to run an {@linkcode AudioSender}. */
+export interface AudioSenderOptions {
+  track: MediaStreamTrack;
+  send: SendMedia;
+  /** Called when the speaking flag changes. */
+  onSpeaking?: (speaking: boolean) => void;
+}
+
+/** Sends one microphone track. */
+export class AudioSender {
+  readonly options: AudioSenderOptions;
+  readonly #speaking = new SpeakingDetector();
+  #encoder: AudioEncoder | undefined;
+  #reader: ReadableStreamDefaultReader<AudioData> | undefined;
+  #sequence = 0;
+  #stopped = false;
+  #captureTimes = new Map<number, number>();
+  /** When false, nothing is encoded or sent. */
+  enabled = true;
+  /** The last captured level (RMS, 0..1), for a meter. */
+  level = 0;
+  readonly stats = { framesEncoded: 0, bytes: 0, encodeErrors: 0 };
+
+  constructor(options: AudioSenderOptions) {
+    this.options = options;
+  }
+
+  /** Starts pulling and encoding; false when this browser cannot capture audio frames. */
+  start(): boolean {
+    const Processor = (globalThis as { MediaStreamTrackProcessor?: AudioProcessorCtor })
+      .MediaStreamTrackProcessor;
+    if (Processor === undefined || typeof AudioEncoder === "undefined") return false;
+    this.#encoder = this.#newEncoder();
+    this.#reader = new Processor({ track: this.options.track }).readable.getReader();
+    this.#pump(this.#reader).catch(() => {});
+    return true;
+  }
+
+  #newEncoder(): AudioEncoder {
+    const encoder = new AudioEncoder({
+      output: (chunk) => this.#output(chunk),
+      error: () => {
+        this.stats.encodeErrors++;
+        this.#encoder = this.#stopped ? undefined : this.#newEncoder();
+      },
+    });
+    encoder.configure({
+      codec: OPUS.codec,
+      sampleRate: OPUS.sampleRate,
+      numberOfChannels: OPUS.numberOfChannels,
+      bitrate: 32_000,
+      opus: { frameDuration: OPUS.frameMs * 1000, complexity: 5, usedtx: false },
+    } as AudioEncoderConfig);
+    return encoder;
+  }
+
+  async #pump(reader: ReadableStreamDefaultReader<AudioData>): Promise<void> {
+    let samples = new Float32Array(0);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || this.#stopped) {
+        value?.close();
+        return;
+      }
+      const now = performance.now();
+      if (samples.length !== value.numberOfFrames) samples = new Float32Array(value.numberOfFrames);
+      try {
+        value.copyTo(samples, { planeIndex: 0, format: "f32-planar" });
+        this.level = rms(samples);
+      } catch {
+        this.level = 0;
+      }
+      if (!this.enabled) {
+        if (this.#speaking.speaking) {
+          this.#speaking.reset();
+          this.options.onSpeaking?.(false);
+        }
+        value.close();
+        continue;
+      }
+      if (this.#speaking.update(this.level, now)) {
+        this.options.onSpeaking?.(this.#speaking.speaking);
+      }
+      const encoder = this.#encoder;
+      if (encoder && encoder.state === "configured") {
+        this.#captureTimes.set(value.timestamp, performance.timeOrigin + now);
+        if (this.#captureTimes.size > 200) {
+          this.#captureTimes.delete(this.#captureTimes.keys().next().value!);
+        }
+        try {
+          encoder.encode(value);
+        } catch {
+          this.stats.encodeErrors++;
+        }
+      }
+      value.close();
+    }
+  }
+
+  #output(chunk: EncodedAudioChunk): void {
+    const data = new Uint8Array(chunk.byteLength);
+    chunk.copyTo(data);
+    // Opus frames span several captured chunks; the nearest earlier capture time is close enough.
+    let captured = Date.now();
+    for (const [ts, wall] of this.#captureTimes) {
+      if (ts <= chunk.timestamp) captured = wall;
+      else break;
+    }
+    const sent = this.options.send({
+      mediaType: MediaType.AUDIO,
+      data,
+      frameType: "key",
+      timestamp: captured,
+      duration: OPUS.frameMs,
+      audioMetadata: {
+        audioFormat: "opus",
+        audioNumberOfChannels: OPUS.numberOfChannels,
+        audioNumberOfFrames: (OPUS.sampleRate * OPUS.frameMs) / 1000,
+        audioSampleRate: OPUS.sampleRate,
+        sequence: BigInt(this.#sequence++),
+      },
+    });
+    if (sent) {
+      this.stats.framesEncoded++;
+      this.stats.bytes += data.length;
+    }
+  }
+
+  /** Whether the microphone is being heard as speech. */
+  get speaking(): boolean {
+    return this.#speaking.speaking;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#reader?.cancel().catch(() => {});
+    if (this.#encoder && this.#encoder.state !== "closed") this.#encoder.close();
+    this.#encoder = undefined;
+  }
+}

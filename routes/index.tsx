@@ -1,0 +1,79 @@
+import { HttpError, page } from "fresh";
+import { define } from "../components/define.ts";
+import { newMeetingId, userIdFromName, validateId } from "../lib/protocol/ids.ts";
+
+interface Data {
+  meetingId: string;
+  name: string;
+  error?: string;
+}
+
+/** Longest display name accepted on the form. */
+const MAX_NAME = 100;
+
+export const handler = define.handlers({
+  GET(ctx) {
+    const meetingId = ctx.url.searchParams.get("meeting") ?? newMeetingId();
+    return page<Data>({ meetingId, name: "" });
+  },
+  async POST(ctx) {
+    let form: FormData;
+    try {
+      form = await ctx.req.formData();
+    } catch {
+      throw new HttpError(400, "The form could not be read");
+    }
+    const name = String(form.get("name") ?? "").trim();
+    const meetingId = String(form.get("meeting") ?? "").trim();
+    const problem = name.length === 0
+      ? "Type your name"
+      : [...name].length > MAX_NAME
+      ? `Your name may have at most ${MAX_NAME} characters`
+      : (() => {
+        const check = validateId("meeting id", meetingId);
+        return check.ok ? undefined : check.reason;
+      })();
+    if (problem) return page<Data>({ meetingId, name, error: problem }, { status: 400 });
+    const user = userIdFromName(name);
+    const target = `/meeting/${user}/${meetingId}?name=${encodeURIComponent(name)}`;
+    return ctx.redirect(target, 303);
+  },
+});
+
+export default define.page<typeof handler>(function Home({ data }) {
+  return (
+    <main class="home">
+      <section class="hero">
+        <h1>Meet in your browser</h1>
+        <p class="muted">
+          Video meetings on a server you run. Type your name, pick a meeting, and share the link.
+        </p>
+      </section>
+      <form class="card join-form" method="post" action="/">
+        <label class="field">
+          <span>Your name</span>
+          <input
+            name="name"
+            required
+            maxLength={MAX_NAME}
+            autocomplete="name"
+            value={data.name}
+            autofocus
+          />
+        </label>
+        <label class="field">
+          <span>Meeting</span>
+          <input
+            name="meeting"
+            required
+            pattern="[A-Za-z0-9_\-]{1,64}"
+            title="Letters, digits, _ and -"
+            value={data.meetingId}
+          />
+        </label>
+        {data.error && <p class="warning" role="alert">{data.error}</p>}
+        <button type="submit" class="button primary wide">Join meeting</button>
+      </form>
+    </main>
+  );
+});

@@ -1,0 +1,262 @@
+/**
+ * Real calls in headless Chromium: two pages join one meeting through the app's own pages and
+ * decode each other's camera and microphone (Chromium's fake devices), then use the controls a
+ * person would — mute, camera off, screen share, chat, leave — and each sees the other's.
+ * The same call runs over WebTransport, over WebSocket with WebTransport off, and across two
+ * servers on NATS.
+ */
+import type { Browser, Page } from "playwright-core";
+import { assert, assertEquals, assertGreater } from "./support/assert.ts";
+import { browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
+import { uniqueRoom } from "./support/harness.ts";
+import { sharedNatsUrl } from "./support/nats.ts";
+import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
+
+const ignore = browserTestsIgnored();
+const natsUrl = await sharedNatsUrl();
+/** Where screenshots go (ignored by git). */
+const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
+
+interface Joined {
+  page: Page;
+  messages: string[];
+  close(): Promise<void>;
+}
+
+/** Opens the meeting page as a person would and joins (the page's ?autojoin skips the click). */
+async function join(
+  browser: Browser,
+  server: ServerProcess,
+  user: string,
+  name: string,
+  room: string,
+  extra = "",
+): Promise<Joined> {
+  const url = `${server.httpUrl}/meeting/${user}/${room}?name=${
+    encodeURIComponent(name)
+  }&autojoin=1&height=240${extra}`;
+  const opened = await openPage(browser, url);
+  await opened.page.setViewportSize({ width: 1100, height: 700 });
+  try {
+    await waitInPage(opened.page, "in the call", () => vc().snapshot.phase === "in-call", 20_000);
+  } catch (error) {
+    await opened.close();
+    throw new Error(`${user} did not join: ${error}\n${opened.messages.join("\n")}`);
+  }
+  return opened;
+}
+
+// deno-lint-ignore no-explicit-any
+declare const vc: () => any;
+
+/** Polls `predicate` inside the page (where `vc()` is the page's meeting client). */
+async function waitInPage(
+  page: Page,
+  what: string,
+  predicate: () => unknown,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const source = `(() => { const vc = () => globalThis.__videocall; return (${predicate})(); })()`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate(source)) return;
+    if (Date.now() > deadline) {
+      const state = await page.evaluate(() =>
+        JSON.stringify({
+          // deno-lint-ignore no-explicit-any
+          snapshot: { ...(globalThis as any).__videocall?.snapshot, devices: undefined },
+          // deno-lint-ignore no-explicit-any
+          received: (globalThis as any).__videocall?.diagnostics().received,
+        })
+      );
+      throw new Error(`Timed out waiting for ${what}; page state: ${state}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** What one page receives from the (only) other person. */
+async function received(page: Page) {
+  return await page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const c = (globalThis as any).__videocall;
+    return c.diagnostics().received[0];
+  });
+}
+
+/** How much of the first remote camera canvas is not flat (0 for blank or one colour). */
+async function canvasDetail(page: Page, testId = "tile-camera"): Promise<number> {
+  return await page.evaluate((id) => {
+    const canvas = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement;
+    if (!canvas || canvas.width === 0) return 0;
+    const ctx = canvas.getContext("2d")!;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const seen = new Set<number>();
+    for (let i = 0; i < data.length; i += 4 * 97) {
+      seen.add((data[i] >> 4) << 8 | (data[i + 1] >> 4) << 4 | data[i + 2] >> 4);
+    }
+    return seen.size;
+  }, testId);
+}
+
+/** Both see each other's video move and hear each other's audio. */
+async function assertMediaFlows(a: Joined, b: Joined): Promise<void> {
+  for (const [who, p] of [["a", a.page], ["b", b.page]] as const) {
+    await waitInPage(
+      p,
+      `${who} to decode video and audio`,
+      () => {
+        const r = vc().diagnostics().received[0];
+        return r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
+      },
+      20_000,
+    );
+    const r = await received(p);
+    assertEquals(r.video.decodeErrors, 0);
+    assertEquals(r.audio.decodeErrors, 0);
+    assertGreater(await canvasDetail(p), 3, `${who}'s canvas shows a picture`);
+  }
+}
+
+async function closeAll(...pages: (Joined | undefined)[]): Promise<void> {
+  for (const p of pages) await p?.close();
+}
+
+Deno.test({
+  name:
+    "two people in a call over WebTransport see and hear each other, and see mute, camera off, screen share, chat and leave",
+  ignore,
+  async fn() {
+    const server = await startServerProcess();
+    let ada: Joined | undefined;
+    let bob: Joined | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("call");
+        ada = await join(browser, server, "ada", "Ada Lovelace", room);
+        bob = await join(browser, server, "bob", "Bob", room);
+        for (const p of [ada.page, bob.page]) {
+          await waitInPage(p, "the other person", () => vc().snapshot.peers.length === 1);
+          const shown = await p.textContent('[data-testid="transport"]');
+          assert(shown?.startsWith("WebTransport"), `the transport shown: ${shown}`);
+        }
+        assertEquals(
+          await bob.page.getAttribute('[data-testid="tile-camera"]', "data-name"),
+          "Ada Lovelace",
+        );
+        await assertMediaFlows(ada, bob);
+
+        await Deno.mkdir(ARTIFACTS, { recursive: true });
+        await bob.page.screenshot({ path: new URL("call-two-people.png", ARTIFACTS).pathname });
+
+        // Mute and camera off are seen by the other.
+        await ada.page.click('[data-testid="toggle-mic"]');
+        await bob.page.waitForSelector('[data-testid="tile-camera"][data-mic="off"]');
+        await ada.page.click('[data-testid="toggle-camera"]');
+        await bob.page.waitForSelector('[data-testid="tile-camera"][data-video="off"]');
+        await ada.page.click('[data-testid="toggle-camera"]');
+        await bob.page.waitForSelector('[data-testid="tile-camera"][data-video="on"]');
+
+        // Screen share: its own tile, decoded, on both sides.
+        await ada.page.click('[data-testid="toggle-screen"]');
+        await ada.page.waitForSelector('[data-testid="tile-local-screen"]');
+        await bob.page.waitForSelector('[data-testid="tile-screen"]');
+        await waitInPage(
+          bob.page,
+          "the shared screen to render",
+          () => vc().diagnostics().received[0]?.screen.framesRendered >= 5,
+          15_000,
+        );
+        assertGreater(await canvasDetail(bob.page, "tile-screen"), 3, "the screen tile shows it");
+        await bob.page.screenshot({ path: new URL("call-screen-share.png", ARTIFACTS).pathname });
+        await ada.page.click('[data-testid="toggle-screen"]');
+        await bob.page.waitForSelector('[data-testid="tile-screen"]', { state: "detached" });
+
+        // Chat, typed and sent with Enter; markup arrives as text.
+        await ada.page.click('[data-testid="open-chat"]');
+        await ada.page.fill('[data-testid="chat-input"]', "Hello Bob <b>!</b>");
+        await ada.page.press('[data-testid="chat-input"]', "Enter");
+        await bob.page.waitForSelector('[data-testid="open-chat"] .dot');
+        await bob.page.click('[data-testid="open-chat"]');
+        await bob.page.waitForSelector('[data-testid="chat-messages"] >> text=Hello Bob <b>!</b>');
+        const from = await bob.page.textContent('[data-testid="chat-messages"] li strong');
+        assertEquals(from, "Ada Lovelace");
+
+        // Leaving empties the other's grid.
+        await ada.page.click('[data-testid="leave"]');
+        await ada.page.waitForSelector('[data-testid="ended"]');
+        await bob.page.waitForSelector('[data-testid="tile-camera"]', {
+          state: "detached",
+          timeout: 5000,
+        });
+        await waitInPage(bob.page, "the roster to empty", () => vc().snapshot.peers.length === 0);
+        const errors = [...ada.messages, ...bob.messages].filter((m) =>
+          m.startsWith("[pageerror]")
+        );
+        assertEquals(errors, []);
+      });
+    } finally {
+      await closeAll(ada, bob);
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "with WebTransport off the page falls back to WebSocket and the call works",
+  ignore,
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off" });
+    let ada: Joined | undefined;
+    let bob: Joined | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("ws");
+        ada = await join(browser, server, "ada", "Ada", room);
+        bob = await join(browser, server, "bob", "Bob", room);
+        await assertMediaFlows(ada, bob);
+        for (const p of [ada.page, bob.page]) {
+          assertEquals(
+            // deno-lint-ignore no-explicit-any
+            await p.evaluate(() => (globalThis as any).__videocall.snapshot.transport),
+            "websocket",
+          );
+        }
+      });
+    } finally {
+      await closeAll(ada, bob);
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a page on instance A and a page on instance B (NATS) see and hear each other",
+  ignore: ignore || natsUrl === undefined,
+  async fn() {
+    const { testDatabase } = await import("./support/database.ts");
+    const db = await testDatabase();
+    const env = {
+      NATS_URL: natsUrl!,
+      JWT_SECRET: "browser-cluster-test-secret-0123456789",
+      ...db.env,
+    };
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    let ada: Joined | undefined;
+    let bob: Joined | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("nats");
+        ada = await join(browser, a, "ada", "Ada", room);
+        bob = await join(browser, b, "bob", "Bob", room);
+        await assertMediaFlows(ada, bob);
+        assert(
+          (await bob.page.getAttribute('[data-testid="tile-camera"]', "data-name")) === "Ada",
+        );
+      });
+    } finally {
+      await closeAll(ada, bob);
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  },
+});
