@@ -53,7 +53,7 @@ declare const vc: () => any;
 async function waitInPage(
   page: Page,
   what: string,
-  predicate: () => unknown,
+  predicate: (() => unknown) | string,
   timeoutMs = 10_000,
 ): Promise<void> {
   const source = `(() => { const vc = () => globalThis.__videocall; return (${predicate})(); })()`;
@@ -215,6 +215,28 @@ Deno.test({
         ada = await join(browser, server, "ada", "Ada", room);
         bob = await join(browser, server, "bob", "Bob", room);
         await assertMediaFlows(ada, bob);
+        // A network drop: Bob's page reconnects into the same session; Ada never sees him go.
+        const before = (await received(ada.page)).video.framesRendered;
+        await bob.page.evaluate(() => {
+          // deno-lint-ignore no-explicit-any
+          (globalThis as any).__videocall.call.dropConnection();
+        });
+        await waitInPage(bob.page, "a reconnect", () => vc().diagnostics().reconnects === 1);
+        await waitInPage(
+          bob.page,
+          "the call again",
+          () => vc().snapshot.state.kind === "connected",
+        );
+        await waitInPage(
+          ada.page,
+          "more of Bob's video after the reconnect",
+          `() => vc().diagnostics().received[0].video.framesRendered > ${before + 10}`,
+          15_000,
+        );
+        assertEquals(
+          await ada.page.evaluate(() => document.body.innerText.includes("Bob left")),
+          false,
+        );
         for (const p of [ada.page, bob.page]) {
           assertEquals(
             // deno-lint-ignore no-explicit-any
@@ -257,6 +279,84 @@ Deno.test({
     } finally {
       await closeAll(ada, bob);
       await Promise.all([a.stop(), b.stop()]);
+    }
+  },
+});
+
+Deno.test({
+  name: "when the server cannot be reached, or no transport connects, the page says so plainly",
+  ignore,
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off" });
+    let lobby: Awaited<ReturnType<typeof openPage>> | undefined;
+    let forced: Awaited<ReturnType<typeof openPage>> | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        // WebTransport demanded where the server has none: no silent empty meeting.
+        forced = await openPage(
+          browser,
+          `${server.httpUrl}/meeting/ada/${uniqueRoom()}?autojoin=1&transport=webtransport`,
+        );
+        const ended = await forced.page.waitForSelector('[data-testid="ended"]', {
+          timeout: 15_000,
+        });
+        const text = await ended.textContent();
+        assert(text?.includes("Cannot reach the meeting"), text ?? "");
+        assert(text?.includes("webtransport:"), text ?? "");
+
+        // The server goes away between loading the page and clicking Join.
+        lobby = await openPage(browser, `${server.httpUrl}/meeting/bob/${uniqueRoom()}`);
+        await lobby.page.waitForSelector('[data-testid="join"]');
+        await server.stop();
+        await lobby.page.click('[data-testid="join"]');
+        const gone = await lobby.page.waitForSelector('[data-testid="ended"]');
+        assert((await gone.textContent())?.includes("Cannot reach the server"));
+      });
+    } finally {
+      await forced?.close();
+      await lobby?.close();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a host sees a guest in the waiting room and admits them; then they see each other",
+  ignore,
+  async fn() {
+    const server = await startServerProcess();
+    let host: Joined | undefined;
+    let guest: Awaited<ReturnType<typeof openPage>> | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("wait");
+        host = await join(browser, server, "hana", "Hana Host", room);
+        await host.page.evaluate(async (id) => {
+          // deno-lint-ignore no-explicit-any
+          await (globalThis as any).__videocall.call.api("PATCH", `/meetings/${id}`, {
+            waiting_room_enabled: true,
+          });
+        }, room);
+        guest = await openPage(
+          browser,
+          `${server.httpUrl}/meeting/gus/${room}?name=Gus&autojoin=1&height=240`,
+        );
+        await guest.page.waitForSelector("text=Waiting to be let in");
+        await host.page.waitForSelector('[data-testid="open-people"] .dot');
+        await host.page.click('[data-testid="open-people"]');
+        await host.page.click("text=Admit");
+        await waitInPage(guest.page, "admission", () => vc().snapshot.phase === "in-call");
+        await waitInPage(guest.page, "the host", () => vc().snapshot.peers.length === 1);
+        await waitInPage(host.page, "the guest", () => vc().snapshot.peers.length === 1);
+        assertEquals(
+          await host.page.getAttribute('[data-testid="tile-camera"]', "data-name"),
+          "Gus",
+        );
+      });
+    } finally {
+      await guest?.close();
+      await host?.close();
+      await server.stop();
     }
   },
 });

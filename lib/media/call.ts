@@ -186,15 +186,24 @@ export class Call {
   }
 
   async #api(method: string, path: string, body?: unknown): Promise<unknown> {
-    const response = await fetch(`${this.options.origin}/api/v1${path}`, {
-      method,
-      headers: {
-        "content-type": "application/json",
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.origin}/api/v1${path}`, {
+        method,
+        headers: {
+          "content-type": "application/json",
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+      });
+    } catch {
+      throw new JoinError(
+        0,
+        "unreachable",
+        `Cannot reach the server at ${this.options.origin}. Check your connection and try again.`,
+      );
+    }
     const json = await response.json().catch(() => undefined) as
       | { success: boolean; result: { code?: string; message?: string } }
       | undefined;
@@ -292,7 +301,8 @@ export class Call {
   }
 
   #retry(reason: string): boolean {
-    const max = this.options.maxReconnectAttempts ?? 12;
+    // Before the first connection, a few quick tries: the person is looking at a spinner.
+    const max = this.sessionId === 0n ? 3 : this.options.maxReconnectAttempts ?? 12;
     if (this.#backoff.attempts >= max) {
       this.#end(`Cannot reach the meeting: ${reason}`, 1006, true);
       return false;
