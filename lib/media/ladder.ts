@@ -63,10 +63,21 @@ export class QualityLadder {
   #lastCongestion = -Infinity;
 
   constructor(options: LadderOptions) {
-    const rungs = options.rungs ?? CAMERA_LADDER;
-    this.#rungs = rungs;
+    const rungs = [...(options.rungs ?? CAMERA_LADDER)];
     let top = rungs.findIndex((r) => r.height <= options.captureHeight);
     if (top < 0) top = rungs.length - 1;
+    // A capture between two rungs (480 between 540 and 360) gets a rung of its own, its
+    // bitrate scaled by pixels from the rung below, so the top quality is what the camera gives.
+    const below = rungs[top];
+    if (top > 0 && below.height < options.captureHeight) {
+      const scale = (options.captureHeight / below.height) ** 2;
+      rungs.splice(top, 0, {
+        height: options.captureHeight,
+        bitrate: Math.min(rungs[top - 1].bitrate, Math.round(below.bitrate * scale)),
+        framerate: rungs[top - 1].framerate,
+      });
+    }
+    this.#rungs = rungs;
     this.#top = top;
     this.#index = top;
     this.#upAfter = options.upAfterMs ?? 15_000;

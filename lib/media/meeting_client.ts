@@ -90,6 +90,10 @@ export class MeetingClient {
   #listeners = new Set<(s: MeetingSnapshot) => void>();
   #noticeId = 0;
   #chatOpen = false;
+  /** `performance.now()` when Join was pressed (for join-to-first-frame figures). */
+  joinStartedAt = 0;
+  /** `performance.now()` when the connection first opened (SESSION_ASSIGNED). */
+  connectedAt = 0;
   snapshot: MeetingSnapshot;
 
   constructor(options: MeetingClientOptions) {
@@ -197,6 +201,7 @@ export class MeetingClient {
   async join(): Promise<void> {
     if (this.snapshot.phase === "joining" || this.snapshot.phase === "in-call") return;
     this.#update({ phase: "joining", error: undefined });
+    this.joinStartedAt = performance.now();
     this.playout = new AudioPlayout();
     await this.playout.resume().catch(() => {});
     if (this.snapshot.speakerId) {
@@ -239,6 +244,7 @@ export class MeetingClient {
 
   #onState(state: CallState): void {
     const patch: Partial<MeetingSnapshot> = { state, transport: this.call?.transport };
+    if (state.kind === "connected" && this.connectedAt === 0) this.connectedAt = performance.now();
     if (state.kind === "connected" && this.snapshot.phase !== "in-call") {
       patch.phase = "in-call";
       patch.joinedAtMs = Date.now();
@@ -262,6 +268,12 @@ export class MeetingClient {
     const present = new Set(peers.map((p) => p.sessionId));
     for (const p of this.snapshot.peers) {
       if (!present.has(p.sessionId)) this.remote?.remove(p.sessionId);
+    }
+    // Someone new needs a key frame to start from: send one now rather than make them ask.
+    const before = new Set(this.snapshot.peers.map((p) => p.sessionId));
+    if (peers.some((p) => !before.has(p.sessionId))) {
+      this.#video?.requestKeyframe();
+      this.#screen?.requestKeyframe();
     }
     this.#update({ peers });
   }
@@ -482,6 +494,45 @@ export class MeetingClient {
       p95: percentile(values, 95),
       values,
     };
+  }
+
+  /**
+   * The floor under capture-to-render latency: the camera is encoded and decoded in this page
+   * for `ms` milliseconds, with no network and no relay in between. Returns the samples.
+   */
+  async loopbackLatency(ms: number): Promise<number[]> {
+    const track = this.cameraTrack ?? await openCamera(undefined, this.options.videoHeight);
+    const playout = this.playout ?? new AudioPlayout();
+    const remote = new RemoteMedia(playout, () => {});
+    const peer: Peer = {
+      sessionId: "loopback",
+      userId: "loopback",
+      displayName: "loopback",
+      video: true,
+      audio: false,
+      screen: false,
+      speaking: false,
+      joinedAtMs: Date.now(),
+    };
+    remote.attach(peer.sessionId, MediaType.VIDEO, document.createElement("canvas"));
+    const sender = new VideoSender({
+      track: track.clone(),
+      mediaType: MediaType.VIDEO,
+      send: (media) => {
+        remote.onMedia(peer, { ...media, userId: new Uint8Array(0) });
+        return true;
+      },
+      backlog: () => 0,
+      codec: this.options.codec,
+    });
+    await sender.start();
+    await new Promise((r) => setTimeout(r, ms));
+    sender.stop();
+    sender.options.track.stop();
+    const values = remote.takeLatencies();
+    remote.close();
+    if (playout !== this.playout) await playout.close();
+    return values;
   }
 
   /** Leaves the meeting and releases every device. */

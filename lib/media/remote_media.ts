@@ -36,6 +36,11 @@ export interface StreamStats {
   keyframeRequests: number;
   width: number;
   height: number;
+  /** `performance.now()` when the first frame was drawn, or 0. */
+  firstRenderedAt: number;
+  /** `performance.now()` of the first packet, and of the first key frame handed to the decoder. */
+  firstPacketAt: number;
+  firstKeyAt: number;
 }
 
 interface Frame {
@@ -54,6 +59,11 @@ class VideoStream {
   decoder: VideoDecoder | undefined;
   codec = "";
   canvas: HTMLCanvasElement | undefined;
+  /**
+   * True once the tile said it is off screen. A stream whose tile has not appeared yet is
+   * decoded anyway, so a new participant's first key frame is not thrown away.
+   */
+  hidden = false;
   ctx: CanvasRenderingContext2D | null = null;
   framesDecoded = 0;
   framesRendered = 0;
@@ -62,6 +72,9 @@ class VideoStream {
   lastKeyRequest = -Infinity;
   width = 0;
   height = 0;
+  firstRenderedAt = 0;
+  firstPacketAt = 0;
+  firstKeyAt = 0;
   /** Capture-to-render times in milliseconds (the sender's capture clock is the wall clock). */
   latencies: number[] = [];
 
@@ -69,8 +82,9 @@ class VideoStream {
 
   push(media: MediaPacket, now: number): void {
     this.meter.add(now, media.data.length);
-    if (this.canvas === undefined) {
-      // Not on screen: skip decoding; a key frame is asked for when it shows again.
+    if (this.firstPacketAt === 0) this.firstPacketAt = now;
+    if (this.hidden) {
+      // Off screen: skip decoding; a key frame is asked for when it shows again.
       if (!this.jitter.keyframeNeeded) this.jitter.reset();
       return;
     }
@@ -84,7 +98,7 @@ class VideoStream {
   }
 
   poll(now: number): void {
-    if (this.canvas === undefined) return;
+    if (this.hidden) return;
     this.#decodeAll(this.jitter.poll(now));
     this.#maybeAskForKey(now);
   }
@@ -110,6 +124,7 @@ class VideoStream {
         return;
       }
       this.#newDecoder(codec);
+      if (this.firstKeyAt === 0) this.firstKeyAt = performance.now();
     }
     try {
       this.decoder!.decode(
@@ -143,6 +158,26 @@ class VideoStream {
 
   #render(image: VideoFrame): void {
     this.framesDecoded++;
+    if (this.canvas === undefined) {
+      // The tile is not there yet: keep the newest picture to draw the moment it is.
+      this.#waiting?.close();
+      this.#waiting = image;
+      return;
+    }
+    this.#draw(image);
+  }
+
+  #waiting: VideoFrame | undefined;
+
+  /** Draws the picture decoded before the canvas arrived, if any. */
+  drawWaiting(): void {
+    const image = this.#waiting;
+    this.#waiting = undefined;
+    if (image !== undefined && this.canvas !== undefined) this.#draw(image);
+    else image?.close();
+  }
+
+  #draw(image: VideoFrame): void {
     const canvas = this.canvas;
     if (canvas !== undefined) {
       if (canvas.width !== image.displayWidth || canvas.height !== image.displayHeight) {
@@ -153,6 +188,7 @@ class VideoStream {
       this.ctx ??= canvas.getContext("2d", { alpha: false });
       this.ctx?.drawImage(image, 0, 0);
       this.framesRendered++;
+      if (this.firstRenderedAt === 0) this.firstRenderedAt = performance.now();
       this.width = image.displayWidth;
       this.height = image.displayHeight;
       const latency = performance.timeOrigin + performance.now() - image.timestamp / 1000;
@@ -174,10 +210,15 @@ class VideoStream {
       keyframeRequests: this.keyframeRequests,
       width: this.width,
       height: this.height,
+      firstRenderedAt: this.firstRenderedAt,
+      firstPacketAt: this.firstPacketAt,
+      firstKeyAt: this.firstKeyAt,
     };
   }
 
   close(): void {
+    this.#waiting?.close();
+    this.#waiting = undefined;
     if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
   }
 }
@@ -282,6 +323,7 @@ export class RemoteMedia {
     if (stream === undefined) {
       stream = new VideoStream(peer, mediaType, this);
       stream.canvas = this.#canvases.get(key);
+      stream.hidden = this.#canvases.has(key) && stream.canvas === undefined;
       this.#video.set(key, stream);
     }
     return stream;
@@ -296,9 +338,12 @@ export class RemoteMedia {
     this.#canvases.set(key, canvas);
     const stream = this.#video.get(key);
     if (stream === undefined || stream.canvas === canvas) return;
+    const wasHidden = stream.hidden;
     stream.canvas = canvas;
+    stream.hidden = canvas === undefined;
     stream.ctx = null;
-    if (canvas !== undefined) stream.jitter.reset(); // wait for (and ask for) a key frame
+    if (canvas !== undefined && wasHidden) stream.jitter.reset(); // wait for, and ask for, a key
+    stream.drawWaiting();
   }
 
   /** Forgets a sender who left. */
@@ -327,6 +372,9 @@ export class RemoteMedia {
       keyframeRequests: 0,
       width: 0,
       height: 0,
+      firstRenderedAt: 0,
+      firstPacketAt: 0,
+      firstKeyAt: 0,
     };
     return peers.map((p) => {
       const audio = this.#audio.get(p.sessionId);
