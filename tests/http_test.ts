@@ -40,11 +40,14 @@ Deno.test("healthz, readyz, version and metrics answer on the default in-process
   });
 });
 
-Deno.test("unknown paths get 404 and wrong methods 405, as JSON errors", async () => {
+Deno.test("unknown API paths get 404 and wrong methods 405, as JSON errors; other paths the 404 page", async () => {
   await withServer({}, async (h) => {
-    const missing = await fetch(`${h.server.httpUrl}/nope`);
+    const missing = await fetch(`${h.server.httpUrl}/api/nope`);
     assertEquals(missing.status, 404);
     assertEquals((await missing.json()).result.code, "not_found");
+    const page = await fetch(`${h.server.httpUrl}/nope`);
+    assertEquals(page.status, 404);
+    assert((await page.text()).startsWith("<!DOCTYPE html>"));
     const post = await fetch(`${h.server.httpUrl}/metrics`, { method: "POST", body: "x" });
     assertEquals(post.status, 405);
     assertEquals((await post.json()).result.message, "POST is not allowed on /metrics");
