@@ -132,6 +132,29 @@ const cases: Case[] = [
     counter: "malformed",
   },
   {
+    name: "a chat flood",
+    env: { CHAT_MESSAGES_PER_SECOND: "2" },
+    offend: (c) => {
+      for (let i = 0; i < 20; i++) {
+        c.send(
+          PacketType.CHAT,
+          encodeChatPacket({ messageId: `m${i}`, text: "spam", sentAtMs: 0n }),
+        );
+      }
+    },
+    code: 4029,
+    reason: "More than 2 chat messages per second",
+    counter: "rate_limited",
+  },
+  {
+    name: "a blank chat message",
+    offend: (c) =>
+      c.send(PacketType.CHAT, encodeChatPacket({ messageId: "b", text: " \n ", sentAtMs: 0n })),
+    code: 1007,
+    reason: "A chat message has no text",
+    counter: "malformed",
+  },
+  {
     name: "a text frame",
     offend: (c) => c.sendRaw("hello"),
     code: 1003,

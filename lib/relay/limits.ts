@@ -16,6 +16,12 @@ export interface RelayLimits {
   packetBurst: number;
   /** Keyframe requests a session may send per second; more are dropped and counted. */
   keyframeRequestsPerSecond: number;
+  /**
+   * Chat messages a session may send per second (burst: four times as many). Chat is never
+   * dropped on the way out, so a flood would otherwise fill everyone's queue; more closes the
+   * connection with 4029.
+   */
+  chatMessagesPerSecond: number;
   /** Packets held for one receiver before the drop policy starts. */
   outboundQueuePackets: number;
   /** Bytes held for one receiver before the drop policy starts. */
@@ -46,6 +52,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   maxPacketsPerSecond: 500,
   packetBurst: 1000,
   keyframeRequestsPerSecond: 2,
+  chatMessagesPerSecond: 5,
   outboundQueuePackets: 256,
   outboundQueueBytes: 8 * 1024 * 1024,
   // Small, so that a congested receiver's backlog sits in our queue, where the drop policy

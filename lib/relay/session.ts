@@ -105,6 +105,7 @@ export class Session {
   readonly #now: () => number;
   readonly #bucket: TokenBucket;
   readonly #keyframeBucket: TokenBucket;
+  readonly #chatBucket: TokenBucket;
   readonly #queue: OutboundQueue;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -127,6 +128,11 @@ export class Session {
     this.#keyframeBucket = new TokenBucket(
       init.limits.keyframeRequestsPerSecond,
       init.limits.keyframeRequestsPerSecond,
+      now,
+    );
+    this.#chatBucket = new TokenBucket(
+      init.limits.chatMessagesPerSecond,
+      init.limits.chatMessagesPerSecond * 4,
       now,
     );
     this.#queue = new OutboundQueue(
@@ -216,6 +222,13 @@ export class Session {
       const problem = chatProblem(data);
       if (problem !== undefined) {
         return this.reject(CloseCode.MALFORMED_PACKET, "malformed", problem);
+      }
+      if (!this.#chatBucket.take(this.lastInboundMs)) {
+        return this.reject(
+          CloseCode.RATE_LIMITED,
+          "rate_limited",
+          `More than ${this.#limits.chatMessagesPerSecond} chat messages per second`,
+        );
       }
     }
     this.#host.onPacket(this, { packetType, data, raw: bytes, media });
@@ -333,7 +346,7 @@ function chatProblem(data: Uint8Array): string | undefined {
   const decoded = decodeChatPacket(data);
   if (!decoded.ok) return decoded.error.message;
   const { text, messageId } = decoded.value;
-  if (text.length === 0) return "A chat message has no text";
+  if (text.trim().length === 0) return "A chat message has no text";
   if (text.length > MAX_CHAT_TEXT_LENGTH) {
     return `A chat message is longer than ${MAX_CHAT_TEXT_LENGTH} characters`;
   }

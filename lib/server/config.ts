@@ -11,6 +11,7 @@
  * | `QUEUE_DEPTH` | `--queue-depth` | 256 packets per receiver |
  * | `MAX_QUEUE_DELAY_MS` | `--max-queue-delay-ms` | 500 |
  * | `MAX_PACKETS_PER_SECOND` | `--max-packets-per-second` | 500 |
+ * | `CHAT_MESSAGES_PER_SECOND` | `--chat-messages-per-second` | 5 (burst 20) |
  * | `LEAVE_GRACE_MS` | `--leave-grace-ms` | 2000 |
  * | `PRESENCE_HEARTBEAT_MS` | `--presence-heartbeat-ms` | 5000 |
  * | `PRESENCE_TIMEOUT_MS` | `--presence-timeout-ms` | 15000 |
@@ -86,6 +87,7 @@ const SETTINGS = {
   queueDepth: { env: "QUEUE_DEPTH", flag: "queue-depth" },
   maxQueueDelayMs: { env: "MAX_QUEUE_DELAY_MS", flag: "max-queue-delay-ms" },
   maxPacketsPerSecond: { env: "MAX_PACKETS_PER_SECOND", flag: "max-packets-per-second" },
+  chatMessagesPerSecond: { env: "CHAT_MESSAGES_PER_SECOND", flag: "chat-messages-per-second" },
   leaveGraceMs: { env: "LEAVE_GRACE_MS", flag: "leave-grace-ms" },
   presenceHeartbeatMs: { env: "PRESENCE_HEARTBEAT_MS", flag: "presence-heartbeat-ms" },
   presenceTimeoutMs: { env: "PRESENCE_TIMEOUT_MS", flag: "presence-timeout-ms" },
@@ -176,6 +178,12 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
     DEFAULT_RELAY_LIMITS.maxPacketsPerSecond,
     1,
     1_000_000,
+  );
+  const chatMessagesPerSecond = num(
+    SETTINGS.chatMessagesPerSecond,
+    DEFAULT_RELAY_LIMITS.chatMessagesPerSecond,
+    1,
+    1000,
   );
   const leaveGraceMs = num(SETTINGS.leaveGraceMs, DEFAULT_RELAY_LIMITS.leaveGraceMs, 0, 600_000);
   const d = DEFAULT_RELAY_LIMITS;
@@ -272,6 +280,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
         maxQueueDelayMs,
         maxPacketsPerSecond,
         packetBurst: Math.max(maxPacketsPerSecond * 2, 1),
+        chatMessagesPerSecond,
         leaveGraceMs,
         presenceHeartbeatMs,
         presenceTimeoutMs,
