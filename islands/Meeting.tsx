@@ -52,7 +52,9 @@ export default function Meeting(props: MeetingProps): JSX.Element {
       if (props.autoJoin) client.join();
     });
     const leave = () => {
-      if (client.snapshot.phase === "in-call") client.leave();
+      if (client.snapshot.phase === "in-call" || client.snapshot.phase === "joining") {
+        client.leave();
+      }
     };
     addEventListener("pagehide", leave);
     return () => {
@@ -129,6 +131,7 @@ function Lobby(
             onIcon="mic"
             offIcon="micOff"
             label={snap.mic ? "Mute microphone" : "Unmute microphone"}
+            name="Microphone"
             onClick={() => client.toggleMic()}
           />
           <ToggleButton
@@ -136,6 +139,7 @@ function Lobby(
             onIcon="camera"
             offIcon="cameraOff"
             label={snap.camera ? "Turn camera off" : "Turn camera on"}
+            name="Camera"
             onClick={() => client.toggleCamera()}
           />
         </div>
@@ -205,7 +209,10 @@ function ToggleButton(
     on: boolean;
     onIcon: "mic" | "camera" | "screen";
     offIcon: "micOff" | "cameraOff" | "screen";
+    /** What the button does now ("Mute microphone"), shown as its tooltip. */
     label: string;
+    /** What it controls ("Microphone"): the accessible name, with aria-pressed for the state. */
+    name: string;
     onClick: () => void;
     testId?: string;
   },
@@ -215,7 +222,7 @@ function ToggleButton(
       type="button"
       class={`round ${props.on ? "" : "off"}`}
       aria-pressed={props.on}
-      aria-label={props.label}
+      aria-label={props.name}
       title={props.label}
       onClick={props.onClick}
       data-testid={props.testId}
@@ -276,6 +283,15 @@ function InCall(
   const lastSpeaker = useRef<string>("");
 
   useEffect(() => client.chatVisible(panel === "chat"), [panel]);
+  // Escape closes the side panel.
+  useEffect(() => {
+    if (panel === "none") return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") setPanel("none");
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [panel]);
 
   const tiles: TileSpec[] = [];
   if (snap.screen) tiles.push({ key: "local-screen", kind: "screen", local: true });
@@ -383,6 +399,7 @@ function InCall(
             onIcon="mic"
             offIcon="micOff"
             label={snap.mic ? "Mute microphone" : "Unmute microphone"}
+            name="Microphone"
             onClick={() => client.toggleMic()}
             testId="toggle-mic"
           />
@@ -391,6 +408,7 @@ function InCall(
             onIcon="camera"
             offIcon="cameraOff"
             label={snap.camera ? "Turn camera off" : "Turn camera on"}
+            name="Camera"
             onClick={() => client.toggleCamera()}
             testId="toggle-camera"
           />
@@ -398,7 +416,7 @@ function InCall(
             type="button"
             class={`round ${snap.screen ? "active" : ""}`}
             aria-pressed={snap.screen}
-            aria-label={snap.screen ? "Stop sharing" : "Share screen"}
+            aria-label="Share screen"
             title={snap.screen ? "Stop sharing" : "Share screen"}
             onClick={() => client.toggleScreen()}
             data-testid="toggle-screen"
@@ -409,7 +427,7 @@ function InCall(
             type="button"
             class="round"
             aria-pressed={speakerView}
-            aria-label={speakerView ? "Grid view" : "Speaker view"}
+            aria-label="Speaker view"
             title={speakerView ? "Grid view" : "Speaker view"}
             onClick={() => setSpeakerView(!speakerView)}
           >
@@ -430,7 +448,8 @@ function InCall(
           <button
             type="button"
             class={`round ${panel === "chat" ? "active" : ""}`}
-            aria-label="Chat"
+            aria-label={snap.unreadChat > 0 ? `Chat, ${snap.unreadChat} unread` : "Chat"}
+            aria-pressed={panel === "chat"}
             title="Chat"
             onClick={() => toggle("chat")}
             data-testid="open-chat"
@@ -441,7 +460,10 @@ function InCall(
           <button
             type="button"
             class={`round ${panel === "people" ? "active" : ""}`}
-            aria-label={`People (${snap.peers.length + 1})`}
+            aria-label={`People (${snap.peers.length + 1})${
+              snap.waiting.length ? `, ${snap.waiting.length} waiting` : ""
+            }`}
+            aria-pressed={panel === "people"}
             title="People"
             onClick={() => toggle("people")}
             data-testid="open-people"
@@ -454,6 +476,7 @@ function InCall(
             type="button"
             class={`round ${panel === "stats" ? "active" : ""}`}
             aria-label="Diagnostics"
+            aria-pressed={panel === "stats"}
             title="Diagnostics"
             onClick={() => toggle("stats")}
             data-testid="open-stats"
@@ -602,6 +625,7 @@ function People(
                 <button
                   type="button"
                   class="button small primary"
+                  aria-label={`Admit ${w.displayName}`}
                   onClick={() => client.hostAction("admit", w.userId)}
                 >
                   Admit
@@ -609,6 +633,7 @@ function People(
                 <button
                   type="button"
                   class="button small"
+                  aria-label={`Deny ${w.displayName}`}
                   onClick={() => client.hostAction("reject", w.userId)}
                 >
                   Deny
@@ -638,6 +663,7 @@ function People(
                 <button
                   type="button"
                   class="button small ghost"
+                  aria-label={`Remove ${p.displayName}`}
                   onClick={() => {
                     if (confirm(`Remove ${p.displayName} from the meeting?`)) {
                       client.hostAction("remove", p.userId);

@@ -34,7 +34,9 @@ export const handler = define.handlers({
         return check.ok ? undefined : check.reason;
       })();
     if (problem) return page<Data>({ meetingId, name, error: problem }, { status: 400 });
-    const user = userIdFromName(name);
+    // A short random tail keeps two people of the same name (or with names that have no Latin
+    // letters, who all become "guest") apart; the id is not secret and not an identity proof.
+    const user = `${userIdFromName(name)}-${crypto.randomUUID().slice(0, 4)}`;
     const target = `/meeting/${user}/${meetingId}?name=${encodeURIComponent(name)}`;
     return ctx.redirect(target, 303);
   },

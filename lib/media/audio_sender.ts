@@ -22,7 +22,14 @@ export interface AudioSenderOptions {
   send: SendMedia;
   /** Called when the speaking flag changes. */
   onSpeaking?: (speaking: boolean) => void;
+  /** The stream's sequence counter, shared by successive senders (device switch). */
+  sequence?: { next: number };
+  /** Called once when the encoder keeps failing and sending stops. */
+  onFailure?: (message: string) => void;
 }
+
+/** Encoder failures in a row after which the sender gives up. */
+const MAX_ENCODER_FAILURES = 3;
 
 /** Sends one microphone track. */
 export class AudioSender {
@@ -30,8 +37,12 @@ export class AudioSender {
   readonly #speaking = new SpeakingDetector();
   #encoder: AudioEncoder | undefined;
   #reader: ReadableStreamDefaultReader<AudioData> | undefined;
-  #sequence = 0;
+  #sequence: { next: number };
   #stopped = false;
+  #failures = 0;
+  #format = "";
+  #rate: number = OPUS.sampleRate;
+  #channels: number = OPUS.numberOfChannels;
   #captureTimes = new Map<number, number>();
   /** When false, nothing is encoded or sent. */
   enabled = true;
@@ -41,6 +52,7 @@ export class AudioSender {
 
   constructor(options: AudioSenderOptions) {
     this.options = options;
+    this.#sequence = options.sequence ?? { next: 0 };
   }
 
   /** Starts pulling and encoding; false when this browser cannot capture audio frames. */
@@ -48,27 +60,45 @@ export class AudioSender {
     const Processor = (globalThis as { MediaStreamTrackProcessor?: AudioProcessorCtor })
       .MediaStreamTrackProcessor;
     if (Processor === undefined || typeof AudioEncoder === "undefined") return false;
-    this.#encoder = this.#newEncoder();
     this.#reader = new Processor({ track: this.options.track }).readable.getReader();
     this.#pump(this.#reader).catch(() => {});
     return true;
   }
 
-  #newEncoder(): AudioEncoder {
+  // Configured from the first captured chunk: a microphone may not give the 48 kHz mono asked
+  // for, and Opus takes other rates and channel counts as they come.
+  #newEncoder(sampleRate: number, channels: number): AudioEncoder | undefined {
     const encoder = new AudioEncoder({
-      output: (chunk) => this.#output(chunk),
+      output: (chunk) => {
+        this.#failures = 0;
+        this.#output(chunk);
+      },
       error: () => {
         this.stats.encodeErrors++;
-        this.#encoder = this.#stopped ? undefined : this.#newEncoder();
+        this.#encoder = undefined;
+        this.#format = "";
+        if (++this.#failures === MAX_ENCODER_FAILURES) {
+          this.options.onFailure?.(
+            "Your microphone's audio cannot be encoded; others cannot hear you.",
+          );
+        }
       },
     });
-    encoder.configure({
-      codec: OPUS.codec,
-      sampleRate: OPUS.sampleRate,
-      numberOfChannels: OPUS.numberOfChannels,
-      bitrate: 32_000,
-      opus: { frameDuration: OPUS.frameMs * 1000, complexity: 5, usedtx: false },
-    } as AudioEncoderConfig);
+    this.#rate = sampleRate;
+    this.#channels = channels;
+    try {
+      encoder.configure({
+        codec: OPUS.codec,
+        sampleRate,
+        numberOfChannels: channels,
+        bitrate: 32_000,
+        opus: { frameDuration: OPUS.frameMs * 1000, complexity: 5, usedtx: false },
+      } as AudioEncoderConfig);
+    } catch {
+      this.stats.encodeErrors++;
+      this.#failures++;
+      return undefined;
+    }
     return encoder;
   }
 
@@ -98,6 +128,15 @@ export class AudioSender {
       }
       if (this.#speaking.update(this.level, now)) {
         this.options.onSpeaking?.(this.#speaking.speaking);
+      }
+      const format = `${value.sampleRate}/${value.numberOfChannels}`;
+      if (
+        (this.#encoder === undefined || format !== this.#format) &&
+        this.#failures < MAX_ENCODER_FAILURES
+      ) {
+        if (this.#encoder && this.#encoder.state !== "closed") this.#encoder.close();
+        this.#encoder = this.#newEncoder(value.sampleRate, value.numberOfChannels);
+        this.#format = format;
       }
       const encoder = this.#encoder;
       if (encoder && encoder.state === "configured") {
@@ -132,10 +171,10 @@ export class AudioSender {
       duration: OPUS.frameMs,
       audioMetadata: {
         audioFormat: "opus",
-        audioNumberOfChannels: OPUS.numberOfChannels,
-        audioNumberOfFrames: (OPUS.sampleRate * OPUS.frameMs) / 1000,
-        audioSampleRate: OPUS.sampleRate,
-        sequence: BigInt(this.#sequence++),
+        audioNumberOfChannels: this.#channels,
+        audioNumberOfFrames: (this.#rate * OPUS.frameMs) / 1000,
+        audioSampleRate: this.#rate,
+        sequence: BigInt(this.#sequence.next++),
       },
     });
     if (sent) {

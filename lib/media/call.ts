@@ -158,6 +158,8 @@ export class Call {
   #seenChat = new Set<string>();
   #userIdBytes: Uint8Array;
   #lastHeartbeatMs = 0;
+  /** Ends a reconnect wait early (leave). */
+  #wake: (() => void) | undefined;
 
   constructor(options: CallOptions) {
     this.options = options;
@@ -181,7 +183,10 @@ export class Call {
   /** Gets an identity and a place in the meeting (API), then connects. Throws JoinError. */
   async start(): Promise<void> {
     await this.#signIn();
+    if (this.#leaving) return;
     await this.#joinMeeting();
+    // Left while the join was on its way: the leave went first, so leave again after it.
+    if (this.#leaving) return void await this.#postLeave();
     await this.#connectLoop();
   }
 
@@ -313,9 +318,13 @@ export class Call {
   async #sleepForRetry(reason: string): Promise<void> {
     const inMs = this.#backoff.next();
     this.#setState({ kind: "reconnecting", attempt: this.#backoff.attempts, inMs, reason });
-    await new Promise((r) => {
-      const t = setTimeout(r, inMs);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, inMs);
       this.#timers.push(t);
+      this.#wake = resolve;
     });
   }
 
@@ -394,6 +403,7 @@ export class Call {
         if (!chat.ok) return;
         const key = `${sessionId}:${chat.value.messageId}`;
         if (this.#seenChat.has(key)) return;
+        if (this.#seenChat.size >= 10_000) this.#seenChat.clear();
         this.#seenChat.add(key);
         const peer = this.peers.get(sessionId.toString());
         this.#events.chat?.({
@@ -441,14 +451,13 @@ export class Call {
         this.#events.peers?.(this.peerList());
         return;
       }
+      case MeetingEventType.MEETING_STARTED:
+        // A waiting session hears nothing until admitted, so this also means "you are in"
+        // (an admission decided while we were connecting sends no PARTICIPANT_ADMITTED).
+        if (this.join?.status === "waiting") this.#admitted();
+        return;
       case MeetingEventType.PARTICIPANT_ADMITTED:
-        if (userId === this.options.userId && this.join?.status === "waiting") {
-          this.join.status = "admitted";
-          if (this.#connection) {
-            this.#setState({ kind: "connected", transport: this.#connection.kind });
-          }
-          this.sendHeartbeat();
-        }
+        if (userId === this.options.userId && this.join?.status === "waiting") this.#admitted();
         return;
       case MeetingEventType.WAITING_ROOM_UPDATED:
         this.#events.waitingRoom?.();
@@ -457,6 +466,14 @@ export class Call {
         this.#events.notice?.("The meeting has ended");
         return;
     }
+  }
+
+  #admitted(): void {
+    this.join!.status = "admitted";
+    if (this.#connection) {
+      this.#setState({ kind: "connected", transport: this.#connection.kind });
+    }
+    this.sendHeartbeat();
   }
 
   #newPeer(sessionId: string, userId: string, displayName: string): Peer {
@@ -619,7 +636,15 @@ export class Call {
     if (this.#leaving) return;
     this.#leaving = true;
     this.#stopTimers();
-    const request = fetch(
+    this.#wake?.();
+    const request = this.token ? this.#postLeave() : Promise.resolve();
+    this.#connection?.close(1000, "left");
+    await request;
+    if (this.state.kind !== "ended") this.#end("You left the meeting", 1000);
+  }
+
+  async #postLeave(): Promise<void> {
+    await fetch(
       `${this.options.origin}/api/v1/meetings/${encodeURIComponent(this.options.meetingId)}/leave`,
       {
         method: "POST",
@@ -627,9 +652,6 @@ export class Call {
         headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
       },
     ).then((r) => r.body?.cancel()).catch(() => {});
-    this.#connection?.close(1000, "left");
-    await request;
-    if (this.state.kind !== "ended") this.#end("You left the meeting", 1000);
   }
 
   /** Drops the connection without leaving (a test of reconnecting, or going offline). */

@@ -8,8 +8,10 @@
  * - holds frames that arrive early until the missing ones come, for at most `maxWaitMs`
  *   (or `maxFrames` frames);
  * - gives up on a gap after that: it jumps to the next key frame if one is buffered, or
- *   drops deltas and asks for a key frame (`keyframeNeeded`);
- * - drops duplicates and frames older than what was already released.
+ *   drops deltas and asks for a key frame (`keyframeNeeded`); a key frame after a gap is
+ *   decoded at once (it needs nothing before it);
+ * - drops duplicates and frames older than what was already released, except a key frame far
+ *   behind, which means the sender started its numbering over.
  *
  * @example
  * ```ts
@@ -24,6 +26,9 @@
  *
  * @module
  */
+
+/** A key frame this far behind the expected sequence number means the sender started over. */
+const RESTART_DISTANCE = 30;
 
 /** What the buffer needs of a frame. */
 export interface OrderedFrame {
@@ -95,16 +100,26 @@ export class JitterBuffer<T extends OrderedFrame> {
       // A key frame restarts the stream, whatever came before.
       this.#restartAt(frame.sequence);
     }
-    const next = this.#next!;
+    let next = this.#next!;
+    if (frame.key && frame.sequence < next - RESTART_DISTANCE) {
+      // Far behind what we expect: the sender started over (a new camera, a restart).
+      this.#restartAt(frame.sequence);
+      next = frame.sequence;
+    }
     if (frame.sequence < next || this.#held.has(frame.sequence)) {
       this.stats.late++;
       return out;
     }
     if (frame.sequence > next) {
-      // A key frame newer than the gap is a way out at once, when the gap is already stale.
-      this.#held.set(frame.sequence, { frame, arrivedMs: nowMs });
-      this.#expire(nowMs, out);
-      return out;
+      if (frame.key) {
+        // A key frame needs nothing before it: decode it now rather than wait for the gap.
+        this.stats.lost += this.#countMissing(frame.sequence);
+        this.#restartAt(frame.sequence);
+      } else {
+        this.#held.set(frame.sequence, { frame, arrivedMs: nowMs });
+        this.#expire(nowMs, out);
+        return out;
+      }
     }
     if (this.#held.size > 0) this.stats.reordered++;
     this.#release(frame, out);
@@ -126,6 +141,13 @@ export class JitterBuffer<T extends OrderedFrame> {
     this.#held.clear();
     this.#next = undefined;
     this.#needKey = true;
+  }
+
+  // Frames between the expected one and `sequence` that are not held.
+  #countMissing(sequence: number): number {
+    let missing = sequence - this.#next!;
+    for (const seq of this.#held.keys()) if (seq < sequence) missing--;
+    return missing;
   }
 
   #restartAt(sequence: number): void {

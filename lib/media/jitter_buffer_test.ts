@@ -33,17 +33,39 @@ Deno.test("duplicates and frames older than the released ones are dropped as lat
   assertEquals(jb.stats.late, 2);
 });
 
-Deno.test("a gap that outlives the wait jumps to a buffered key frame", () => {
+Deno.test("a key frame after a gap is decoded at once; the deltas before it are dropped", () => {
   const jb = new JitterBuffer({ maxWaitMs: 50 });
   jb.push(f(1, true), 0);
-  jb.push(f(3), 10); // 2 lost
-  jb.push(f(4, true), 20);
-  jb.push(f(5), 30);
-  assertEquals(seqs(jb.poll(40)), []);
-  assertEquals(seqs(jb.poll(61)), [4, 5]);
+  assertEquals(seqs(jb.push(f(3), 10)), []); // 2 missing: held
+  assertEquals(seqs(jb.push(f(4, true), 20)), [4]);
+  assertEquals(seqs(jb.push(f(5), 30)), [5]);
+  assertEquals(seqs(jb.push(f(2), 31)), []); // too late now
   assertEquals(jb.stats.lost, 1);
   assertEquals(jb.stats.discarded, 1); // frame 3 cannot be decoded without 2
   assertEquals(jb.keyframeNeeded, false);
+});
+
+Deno.test("a gap that outlives the wait jumps to a key frame held behind it", () => {
+  const jb = new JitterBuffer({ maxWaitMs: 50 });
+  jb.push(f(1, true), 0);
+  jb.push(f(3), 10); // 2 lost
+  jb.push(f(5), 11); // 4 missing too
+  jb.push(f(4, true), 12); // key after a gap: out at once, with 5 behind it
+  assertEquals(jb.stats.released, 3);
+  assertEquals(jb.size, 0);
+});
+
+Deno.test("a key frame far behind the expected sequence means the sender started over", () => {
+  const jb = new JitterBuffer();
+  jb.push(f(500, true), 0);
+  jb.push(f(501), 1);
+  assertEquals(seqs(jb.push(f(0, true), 2)), [0]);
+  assertEquals(seqs(jb.push(f(1), 3)), [1]);
+  const other = new JitterBuffer();
+  other.push(f(500, true), 0);
+  other.push(f(501), 1);
+  assertEquals(seqs(other.push(f(480, true), 2)), []); // a little behind: late, not a restart
+  assertEquals(other.stats.late, 1);
 });
 
 Deno.test("a gap with no key frame behind it drops the deltas and asks for a key frame", () => {
@@ -61,10 +83,13 @@ Deno.test("a gap with no key frame behind it drops the deltas and asks for a key
 Deno.test("too many frames held back end the wait at once", () => {
   const jb = new JitterBuffer({ maxWaitMs: 10_000, maxFrames: 3 });
   jb.push(f(1, true), 0);
-  jb.push(f(3, true), 1);
+  jb.push(f(3), 1);
   jb.push(f(4), 2);
-  assertEquals(seqs(jb.push(f(5), 3)), [3, 4, 5]);
+  assertEquals(seqs(jb.push(f(5), 3)), []);
   assertEquals(jb.size, 0);
+  assertEquals(jb.keyframeNeeded, true);
+  assertEquals(jb.stats.lost, 1);
+  assertEquals(jb.stats.discarded, 3);
 });
 
 Deno.test("reset waits for a new key frame", () => {

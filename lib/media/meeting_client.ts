@@ -75,6 +75,9 @@ export interface MeetingClientOptions {
   videoHeight?: number;
 }
 
+/** Audio is dropped while this many bytes wait to be sent (about 1.5 s of video at 720p). */
+const AUDIO_MAX_BACKLOG_BYTES = 256 * 1024;
+
 /** The page's meeting. */
 export class MeetingClient {
   readonly options: MeetingClientOptions;
@@ -138,8 +141,25 @@ export class MeetingClient {
     }, 4000);
   }
 
+  // Device work runs one step at a time: a second click, a device switch or a leave that comes
+  // while a camera is opening waits for it, and then sees the state it left behind.
+  #queue: Promise<unknown> = Promise.resolve();
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(step, step);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Set once the page left the meeting: devices opened after this are closed at once. */
+  #closed = false;
+  readonly #sequences = { video: { next: 0 }, screen: { next: 0 }, audio: { next: 0 } };
+
   /** Opens the camera and microphone for the preview and lists devices. */
-  async preview(): Promise<void> {
+  preview(): Promise<void> {
+    return this.#serial(() => this.#preview());
+  }
+
+  async #preview(): Promise<void> {
     const errors: string[] = [];
     if (this.snapshot.camera) {
       try {
@@ -175,7 +195,11 @@ export class MeetingClient {
   }
 
   /** Switches camera, microphone or speaker (before or during the call). */
-  async chooseDevice(kind: "camera" | "microphone" | "speaker", deviceId: string): Promise<void> {
+  chooseDevice(kind: "camera" | "microphone" | "speaker", deviceId: string): Promise<void> {
+    return this.#serial(() => this.#chooseDevice(kind, deviceId));
+  }
+
+  async #chooseDevice(kind: "camera" | "microphone" | "speaker", deviceId: string): Promise<void> {
     if (kind === "speaker") {
       this.#update({ speakerId: deviceId });
       await this.playout?.setSpeaker(deviceId).catch(() => false);
@@ -192,7 +216,7 @@ export class MeetingClient {
       this.#audio = undefined;
       this.microphoneTrack?.stop();
       this.microphoneTrack = undefined;
-      if (this.snapshot.phase !== "in-call") return this.preview();
+      if (this.snapshot.phase !== "in-call") return this.#preview();
       await this.#startMicrophone();
     }
   }
@@ -202,11 +226,15 @@ export class MeetingClient {
     if (this.snapshot.phase === "joining" || this.snapshot.phase === "in-call") return;
     this.#update({ phase: "joining", error: undefined });
     this.joinStartedAt = performance.now();
-    this.playout = new AudioPlayout();
-    await this.playout.resume().catch(() => {});
-    if (this.snapshot.speakerId) {
-      await this.playout.setSpeaker(this.snapshot.speakerId).catch(() => {});
-    }
+    const playout = new AudioPlayout();
+    this.playout = playout;
+    // Not awaited: without a user gesture (autojoin) a browser keeps the context suspended
+    // until the first click or key, and the call must not wait for that.
+    playout.resume().catch(() => {});
+    const wake = () => playout.resume().catch(() => {});
+    addEventListener("pointerdown", wake, { once: true });
+    addEventListener("keydown", wake, { once: true });
+    if (this.snapshot.speakerId) playout.setSpeaker(this.snapshot.speakerId).catch(() => {});
     const call = new Call({
       origin: location.origin,
       userId: this.options.userId,
@@ -250,7 +278,7 @@ export class MeetingClient {
       patch.joinedAtMs = Date.now();
       patch.role = this.call?.join?.role ?? "guest";
       patch.locked = this.call?.join?.locked ?? false;
-      this.#startSenders();
+      this.#serial(() => this.#startSenders());
       if (patch.role !== "guest") this.refreshWaiting();
     }
     if (state.kind === "connected" && this.snapshot.state.kind === "reconnecting") {
@@ -296,16 +324,27 @@ export class MeetingClient {
     if (this.snapshot.mic) await this.#startMicrophone();
   }
 
-  #send = (media: Parameters<Call["sendMedia"]>[0]) => this.call?.sendMedia(media) ?? false;
+  #send = (media: Parameters<Call["sendMedia"]>[0]) => {
+    // Audio that cannot leave soon is worse than none: drop it while the connection is backed up.
+    if (media.mediaType === MediaType.AUDIO && this.#backlog() > AUDIO_MAX_BACKLOG_BYTES) {
+      return false;
+    }
+    return this.call?.sendMedia(media) ?? false;
+  };
   #backlog = () => this.call?.backlog() ?? 0;
 
   async #startCamera(): Promise<void> {
     try {
       if (this.cameraTrack === undefined || this.cameraTrack.readyState === "ended") {
-        this.cameraTrack = await openCamera(
+        const track = await openCamera(
           this.snapshot.cameraId || undefined,
           this.options.videoHeight,
         );
+        if (this.#closed || !this.snapshot.camera) {
+          track.stop();
+          return;
+        }
+        this.cameraTrack = track;
       }
     } catch (error) {
       this.#update({ camera: false, deviceError: explainMediaError(error, "camera") });
@@ -321,6 +360,7 @@ export class MeetingClient {
       send: this.#send,
       backlog: this.#backlog,
       codec: this.options.codec,
+      sequence: this.#sequences.video,
     });
     await this.#video.start();
   }
@@ -335,7 +375,12 @@ export class MeetingClient {
   async #startMicrophone(): Promise<void> {
     try {
       if (this.microphoneTrack === undefined || this.microphoneTrack.readyState === "ended") {
-        this.microphoneTrack = await openMicrophone(this.snapshot.microphoneId || undefined);
+        const track = await openMicrophone(this.snapshot.microphoneId || undefined);
+        if (this.#closed) {
+          track.stop();
+          return;
+        }
+        this.microphoneTrack = track;
       }
     } catch (error) {
       this.#update({ mic: false, deviceError: explainMediaError(error, "microphone") });
@@ -351,6 +396,8 @@ export class MeetingClient {
         this.#update({ speaking });
         this.call?.setLocal({ isSpeaking: speaking });
       },
+      onFailure: (message) => this.#update({ deviceError: message }),
+      sequence: this.#sequences.audio,
     });
     this.#audio.enabled = this.snapshot.mic;
     if (!this.#audio.start()) {
@@ -359,7 +406,11 @@ export class MeetingClient {
   }
 
   /** Mutes or unmutes the microphone. */
-  async toggleMic(): Promise<void> {
+  toggleMic(): Promise<void> {
+    return this.#serial(() => this.#toggleMic());
+  }
+
+  async #toggleMic(): Promise<void> {
     const mic = !this.snapshot.mic;
     this.#update({ mic });
     if (this.#audio) this.#audio.enabled = mic;
@@ -368,7 +419,11 @@ export class MeetingClient {
   }
 
   /** Turns the camera on or off (off releases the device: its light goes out). */
-  async toggleCamera(): Promise<void> {
+  toggleCamera(): Promise<void> {
+    return this.#serial(() => this.#toggleCamera());
+  }
+
+  async #toggleCamera(): Promise<void> {
     const camera = !this.snapshot.camera;
     this.#update({ camera });
     this.call?.setLocal({ videoEnabled: camera });
@@ -377,10 +432,19 @@ export class MeetingClient {
   }
 
   /** Starts or stops sharing the screen. */
-  async toggleScreen(): Promise<void> {
+  toggleScreen(): Promise<void> {
+    return this.#serial(() => this.#toggleScreen());
+  }
+
+  async #toggleScreen(): Promise<void> {
     if (this.snapshot.screen) return this.#stopScreen();
     try {
-      this.screenTrack = await openScreen();
+      const track = await openScreen();
+      if (this.#closed) {
+        track.stop();
+        return;
+      }
+      this.screenTrack = track;
     } catch (error) {
       if (error instanceof DOMException && error.name === "NotAllowedError") return;
       this.#notice(explainMediaError(error, "screen"));
@@ -393,6 +457,7 @@ export class MeetingClient {
       send: this.#send,
       backlog: this.#backlog,
       codec: this.options.codec,
+      sequence: this.#sequences.screen,
     });
     await this.#screen.start();
     this.#update({ screen: true });
@@ -501,7 +566,10 @@ export class MeetingClient {
    * for `ms` milliseconds, with no network and no relay in between. Returns the samples.
    */
   async loopbackLatency(ms: number): Promise<number[]> {
-    const track = this.cameraTrack ?? await openCamera(undefined, this.options.videoHeight);
+    const opened = this.cameraTrack
+      ? undefined
+      : await openCamera(undefined, this.options.videoHeight);
+    const track = this.cameraTrack ?? opened!;
     const playout = this.playout ?? new AudioPlayout();
     const remote = new RemoteMedia(playout, () => {});
     const peer: Peer = {
@@ -529,6 +597,7 @@ export class MeetingClient {
     await new Promise((r) => setTimeout(r, ms));
     sender.stop();
     sender.options.track.stop();
+    opened?.stop();
     const values = remote.takeLatencies();
     remote.close();
     if (playout !== this.playout) await playout.close();
@@ -543,6 +612,7 @@ export class MeetingClient {
   }
 
   #teardownMedia(): void {
+    this.#closed = true;
     this.#stopScreen();
     this.#stopCamera();
     this.#audio?.stop();

@@ -152,6 +152,7 @@ class VideoStream {
 
   #failed(): void {
     this.decodeErrors++;
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
     this.decoder = undefined;
     this.jitter.reset();
   }
@@ -235,7 +236,8 @@ class AudioStream {
   push(media: MediaPacket, now: number): void {
     this.meter.add(now, media.data.length);
     const seq = Number(media.audioMetadata?.sequence ?? -1n);
-    if (seq >= 0 && seq <= this.lastSequence) return; // late or duplicate
+    // Late or duplicate; far behind means the sender started its numbering over.
+    if (seq >= 0 && seq <= this.lastSequence && this.lastSequence - seq < 50) return;
     this.lastSequence = seq;
     if (this.decoder === undefined || this.decoder.state === "closed") {
       this.decoder = new AudioDecoder({
@@ -245,10 +247,11 @@ class AudioStream {
           this.decoder = undefined;
         },
       });
+      const meta = media.audioMetadata;
       this.decoder.configure({
         codec: OPUS.codec,
-        sampleRate: OPUS.sampleRate,
-        numberOfChannels: OPUS.numberOfChannels,
+        sampleRate: meta?.audioSampleRate || OPUS.sampleRate,
+        numberOfChannels: meta?.audioNumberOfChannels || OPUS.numberOfChannels,
       });
     }
     try {
@@ -269,7 +272,7 @@ class AudioStream {
     const samples = new Float32Array(data.numberOfFrames);
     try {
       data.copyTo(samples, { planeIndex: 0, format: "f32-planar" });
-      this.playout.push(this.key, samples);
+      this.playout.push(this.key, resample(samples, data.sampleRate, OPUS.sampleRate));
     } catch {
       this.decodeErrors++;
     }
@@ -409,4 +412,19 @@ export class RemoteMedia {
     this.#video.clear();
     this.#audio.clear();
   }
+}
+
+/** Linear resampling to the playout rate (only for senders that do not send 48 kHz). */
+export function resample(samples: Float32Array, from: number, to: number): Float32Array {
+  if (from === to || from <= 0) return samples;
+  const out = new Float32Array(Math.round((samples.length * to) / from));
+  const step = from / to;
+  for (let i = 0; i < out.length; i++) {
+    const x = i * step;
+    const i0 = Math.floor(x);
+    const i1 = Math.min(i0 + 1, samples.length - 1);
+    const t = x - i0;
+    out[i] = samples[i0] * (1 - t) + samples[i1] * t;
+  }
+  return out;
 }

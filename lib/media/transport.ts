@@ -21,7 +21,7 @@ export interface Connection {
   readonly kind: "webtransport" | "websocket";
   /** Sends one packet reliably. */
   send(packet: Uint8Array): void;
-  /** Packets handed to `send` and not yet written (WebTransport) or bytes buffered (WebSocket). */
+  /** Bytes handed to `send` and not yet written. */
   backlog(): number;
   /**
    * Sets the handler for received packets; packets that arrived before it was set (the
@@ -39,7 +39,11 @@ class Inbox {
   #handler: (packet: Uint8Array) => void = (p) => this.#early?.push(p);
 
   deliver(packet: Uint8Array): void {
-    this.#handler(packet);
+    try {
+      this.#handler(packet);
+    } catch (error) {
+      console.error("packet handler failed", error);
+    }
   }
 
   listen(handler: (packet: Uint8Array) => void): void {
@@ -238,14 +242,14 @@ export async function connectWebTransport(
     kind: "webtransport",
     send(packet) {
       if (gone) return;
-      pending++;
+      pending += packet.length;
       // One unidirectional stream per packet (the videocall-rs convention): no head-of-line
       // blocking between frames. Creating a stream waits for the peer's stream credit.
       wt.createUnidirectionalStream().then(async (stream) => {
         const writer = stream.getWriter();
         await writer.write(packet);
         await writer.close();
-      }).catch(() => {}).finally(() => pending--);
+      }).catch(() => {}).finally(() => pending -= packet.length);
     },
     backlog: () => pending,
     listen: (handler) => inbox.listen(handler),
