@@ -172,6 +172,12 @@ async function runCall(browser: Browser, transport: string): Promise<CallResult>
         latency.push(...await p.evaluate(() => __videocall.latency().values as number[]));
         fps.push(await p.evaluate(() => __videocall.diagnostics().received[0].video.fps as number));
       }
+      const sent = await a.page.evaluate(() => __videocall.diagnostics().sent.camera);
+      console.log(
+        `  ada's camera: ${sent.framesEncoded} frames sent, ${sent.keyFrames} key frames ` +
+          `(${sent.keyFramesAsked} asked for: start, every 3 s, requests, newcomers), ` +
+          `${sent.framesSkipped} skipped`,
+      );
       for (const p of [a.page, b.page]) await p.evaluate(() => __videocall.leave());
       return {
         transport,
