@@ -172,6 +172,11 @@ async function runCall(browser: Browser, transport: string): Promise<CallResult>
         latency.push(...await p.evaluate(() => __videocall.latency().values as number[]));
         fps.push(await p.evaluate(() => __videocall.diagnostics().received[0].video.fps as number));
       }
+      const rtts = [
+        await a.page.evaluate(() => __videocall.diagnostics().rttMs),
+        await b.page.evaluate(() => __videocall.diagnostics().rttMs),
+      ];
+      console.log(`  RTT to the server (page's probe): ${rtts.map((r) => f(r)).join(" / ")} ms`);
       const sent = await a.page.evaluate(() => __videocall.diagnostics().sent.camera);
       console.log(
         `  ada's camera: ${sent.framesEncoded} frames sent, ${sent.keyFrames} key frames ` +

@@ -531,7 +531,7 @@ export class Call {
     return [...this.peers.values()].sort((a, b) => a.joinedAtMs - b.joinedAtMs);
   }
 
-  #send(packetType: number, data: Uint8Array): boolean {
+  #send(packetType: number, data: Uint8Array, unreliable = false): boolean {
     const connection = this.#connection;
     if (connection === undefined || this.sessionId === 0n) return false;
     const bytes = encodePacketWrapper({
@@ -540,7 +540,8 @@ export class Call {
       data,
       sessionId: this.sessionId,
     });
-    connection.send(bytes);
+    if (unreliable) connection.sendUnreliable(bytes);
+    else connection.send(bytes);
     this.counters.packetsOut++;
     this.counters.bytesOut += bytes.length;
     return true;
@@ -578,14 +579,21 @@ export class Call {
     this.sendHeartbeat();
   }
 
+  // RTT probes go as datagrams where there are any: a lost probe costs nothing, and a stream
+  // would measure stream set-up as well as the network.
   #sendRtt(): void {
-    this.sendMedia({
-      mediaType: MediaType.RTT,
-      data: new Uint8Array(0),
-      frameType: "",
-      timestamp: Date.now(),
-      duration: 0,
-    });
+    this.#send(
+      PacketType.MEDIA,
+      encodeMediaPacket({
+        mediaType: MediaType.RTT,
+        userId: this.#userIdBytes,
+        data: new Uint8Array(0),
+        frameType: "",
+        timestamp: Date.now(),
+        duration: 0,
+      }),
+      true,
+    );
   }
 
   /**

@@ -21,6 +21,11 @@ export interface Connection {
   readonly kind: "webtransport" | "websocket";
   /** Sends one packet reliably. */
   send(packet: Uint8Array): void;
+  /**
+   * Sends a small packet that may be lost (a WebTransport datagram); falls back to `send` where
+   * there are no datagrams or the packet is too big for one.
+   */
+  sendUnreliable(packet: Uint8Array): void;
   /** Bytes handed to `send` and not yet written. */
   backlog(): number;
   /**
@@ -32,6 +37,9 @@ export interface Connection {
   readonly closed: Promise<CloseInfo>;
   close(code?: number, reason?: string): void;
 }
+
+/** Largest datagram we send (DESIGN.md §5: stay well under the path MTU). */
+const MAX_DATAGRAM_BYTES = 1100;
 
 /** Holds packets until a handler is set. */
 class Inbox {
@@ -190,6 +198,9 @@ export function connectWebSocket(url: string): Promise<Connection> {
       send(packet) {
         if (ws.readyState === WebSocket.OPEN) ws.send(packet);
       },
+      sendUnreliable(packet) {
+        this.send(packet);
+      },
       backlog: () => ws.bufferedAmount,
       listen: (handler) => inbox.listen(handler),
       closed,
@@ -237,6 +248,7 @@ export async function connectWebTransport(
   let pending = 0;
   let gone = false;
   const inbox = new Inbox();
+  const datagrams = wt.datagrams.writable.getWriter();
   closed.then(() => gone = true);
   const connection: Connection = {
     kind: "webtransport",
@@ -250,6 +262,11 @@ export async function connectWebTransport(
         await writer.write(packet);
         await writer.close();
       }).catch(() => {}).finally(() => pending -= packet.length);
+    },
+    sendUnreliable(packet) {
+      if (gone) return;
+      if (packet.length > MAX_DATAGRAM_BYTES) return connection.send(packet);
+      datagrams.write(packet).catch(() => {});
     },
     backlog: () => pending,
     listen: (handler) => inbox.listen(handler),
