@@ -134,6 +134,7 @@ async function runCall(browser: Browser, transport: string): Promise<CallResult>
             connected: c - __videocall.joinStartedAt,
             packet: v.firstPacketAt - c,
             key: v.firstKeyAt - c,
+            tile: v.attachedAt - c,
             frame: v.firstRenderedAt - c,
           };
         });
@@ -141,7 +142,8 @@ async function runCall(browser: Browser, transport: string): Promise<CallResult>
         console.log(
           `  join ${i + 1}: first remote frame after ${phases.total.toFixed(0)} ms (connected ` +
             `${phases.connected.toFixed(0)}, then first packet +${phases.packet.toFixed(0)}, ` +
-            `key frame +${phases.key.toFixed(0)}, drawn +${phases.frame.toFixed(0)})`,
+            `key frame +${phases.key.toFixed(0)}, tile +${phases.tile.toFixed(0)}, ` +
+            `drawn +${phases.frame.toFixed(0)})`,
         );
         // For Ada: from Bob's arrival in her roster to his first frame (both on her clock).
         firstJoiner.push(

@@ -523,6 +523,14 @@ export class Call {
       if (changed) this.#events.peers?.(this.peerList());
       return;
     }
+    // Video arriving means the camera (or screen) is on, even before their next heartbeat says so.
+    if (media.mediaType === MediaType.VIDEO && !peer.video) {
+      peer.video = true;
+      this.#events.peers?.(this.peerList());
+    } else if (media.mediaType === MediaType.SCREEN && !peer.screen) {
+      peer.screen = true;
+      this.#events.peers?.(this.peerList());
+    }
     this.#events.media?.(peer, media);
   }
 

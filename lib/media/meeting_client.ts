@@ -10,6 +10,7 @@
  */
 import { MediaType } from "../protocol/packets.ts";
 import { AudioPlayout } from "./audio_playout.ts";
+import { VP9_CODEC } from "./codecs.ts";
 import { AudioSender } from "./audio_sender.ts";
 import { Call, type CallState, type ChatMessage, JoinError, type Peer } from "./call.ts";
 import {
@@ -299,9 +300,14 @@ export class MeetingClient {
     }
     // Someone new needs a key frame to start from: send one now rather than make them ask.
     const before = new Set(this.snapshot.peers.map((p) => p.sessionId));
+    for (const p of peers) {
+      if (!before.has(p.sessionId)) this.remote?.expect(p, VP9_CODEC);
+    }
     if (peers.some((p) => !before.has(p.sessionId))) {
       this.#video?.requestKeyframe();
       this.#screen?.requestKeyframe();
+      // And our flags, so their tile for us shows video at once rather than after a second.
+      this.call?.sendHeartbeat();
     }
     this.#update({ peers });
   }

@@ -41,6 +41,8 @@ export interface StreamStats {
   /** `performance.now()` of the first packet, and of the first key frame handed to the decoder. */
   firstPacketAt: number;
   firstKeyAt: number;
+  /** `performance.now()` when the tile's canvas was first attached, or 0. */
+  attachedAt: number;
 }
 
 interface Frame {
@@ -75,6 +77,7 @@ class VideoStream {
   firstRenderedAt = 0;
   firstPacketAt = 0;
   firstKeyAt = 0;
+  attachedAt = 0;
   /** Capture-to-render times in milliseconds (the sender's capture clock is the wall clock). */
   latencies: number[] = [];
 
@@ -124,8 +127,8 @@ class VideoStream {
         return;
       }
       this.#newDecoder(codec);
-      if (this.firstKeyAt === 0) this.firstKeyAt = performance.now();
     }
+    if (frame.key && this.firstKeyAt === 0) this.firstKeyAt = performance.now();
     try {
       this.decoder!.decode(
         new EncodedVideoChunk({
@@ -138,6 +141,11 @@ class VideoStream {
     } catch {
       this.#failed();
     }
+  }
+
+  /** Creates the decoder ahead of the first frame (its start-up is the slow part of a join). */
+  warm(codec: string): void {
+    if (this.decoder === undefined) this.#newDecoder(codec);
   }
 
   #newDecoder(codec: string): void {
@@ -214,6 +222,7 @@ class VideoStream {
       firstRenderedAt: this.firstRenderedAt,
       firstPacketAt: this.firstPacketAt,
       firstKeyAt: this.firstKeyAt,
+      attachedAt: this.attachedAt,
     };
   }
 
@@ -320,6 +329,11 @@ export class RemoteMedia {
     }
   }
 
+  /** A new participant: get their camera's decoder going before their first frame arrives. */
+  expect(peer: Peer, codec: string): void {
+    this.#videoStream(peer, MediaType.VIDEO).warm(codec);
+  }
+
   #videoStream(peer: Peer, mediaType: number): VideoStream {
     const key = `${peer.sessionId}:${mediaType}`;
     let stream = this.#video.get(key);
@@ -342,6 +356,7 @@ export class RemoteMedia {
     const stream = this.#video.get(key);
     if (stream === undefined || stream.canvas === canvas) return;
     const wasHidden = stream.hidden;
+    if (canvas !== undefined && stream.attachedAt === 0) stream.attachedAt = performance.now();
     stream.canvas = canvas;
     stream.hidden = canvas === undefined;
     stream.ctx = null;
@@ -378,6 +393,7 @@ export class RemoteMedia {
       firstRenderedAt: 0,
       firstPacketAt: 0,
       firstKeyAt: 0,
+      attachedAt: 0,
     };
     return peers.map((p) => {
       const audio = this.#audio.get(p.sessionId);
