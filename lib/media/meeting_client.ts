@@ -223,7 +223,7 @@ export class MeetingClient {
   }
 
   /** Joins (the click on "Join" is the user gesture that lets audio play). */
-  async join(): Promise<void> {
+  join(): void {
     if (this.snapshot.phase === "joining" || this.snapshot.phase === "in-call") return;
     this.#update({ phase: "joining", error: undefined });
     this.joinStartedAt = performance.now();
