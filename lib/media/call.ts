@@ -32,6 +32,7 @@ import {
   connect,
   ConnectError,
   type Connection,
+  type ConnectOptions,
   type TransportChoice,
 } from "./transport.ts";
 
@@ -112,6 +113,8 @@ export interface CallOptions {
   heartbeatMs?: number;
   /** Gives up reconnecting after this many failed attempts in a row. */
   maxReconnectAttempts?: number;
+  /** Transport details (certificate policy, framing, WebSocket factory) for {@linkcode connect}. */
+  connect?: Pick<ConnectOptions, "trustAdvertisedCertificate" | "framed" | "webSocket">;
 }
 
 /** What `POST /api/v1/meetings/{id}/join` said about us. */
@@ -269,6 +272,7 @@ export class Call {
       if (this.#leaving) return;
       const attempt = this.#backoff.attempts;
       if (this.state.kind !== "reconnecting") this.#setState({ kind: "connecting", attempt });
+      else if (!(await this.#rejoin())) return;
       const query = new URLSearchParams({ token: this.token });
       if (this.sessionId !== 0n) query.set("resume", this.sessionId.toString());
       const path = `/lobby/${encodeURIComponent(this.options.userId)}/${
@@ -277,6 +281,7 @@ export class Call {
       let connection: Connection;
       try {
         connection = await connect({
+          ...this.options.connect,
           origin: this.options.origin,
           path,
           transport: this.options.transport,
@@ -302,6 +307,27 @@ export class Call {
       const reason = info.reason || `connection lost (${info.code})`;
       if (!this.#retry(reason)) return;
       await this.#sleepForRetry(reason);
+    }
+  }
+
+  /**
+   * Before a reconnect: join through the API again, so a server that restarted (and forgot a
+   * guest session's secret) or a meeting that ended or removed us is noticed with its reason.
+   * False when the call is over.
+   */
+  async #rejoin(): Promise<boolean> {
+    try {
+      if (!this.options.token) await this.#signIn();
+      await this.#joinMeeting();
+      return !this.#leaving;
+    } catch (error) {
+      if (this.#leaving) return false;
+      if (error instanceof JoinError && error.status >= 400 && error.status < 500) {
+        this.#end(error.message, error.status === 410 ? 4410 : 4403, true);
+        return false;
+      }
+      // Unreachable or a server error: the connection attempt will say more, and we retry.
+      return true;
     }
   }
 

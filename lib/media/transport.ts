@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { encodeFrame } from "../protocol/framing.ts";
 
 /** How a connection ended. */
 export interface CloseInfo {
@@ -74,6 +75,18 @@ export interface ConnectOptions {
   transport?: TransportChoice;
   /** How long WebTransport may take before WebSocket is tried, in milliseconds. */
   webTransportTimeoutMs?: number;
+  /**
+   * Pin the certificate hashes the server advertises (default true: what browsers do with a
+   * self-signed development server). False verifies the certificate the usual way.
+   */
+  trustAdvertisedCertificate?: boolean;
+  /**
+   * Send on one length-prefixed bidirectional stream instead of a stream per packet. Deno's
+   * WebTransport client cannot finish a stream, so this defaults to true under Deno.
+   */
+  framed?: boolean;
+  /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY). */
+  webSocket?: (url: string) => WebSocket;
 }
 
 /** Neither transport connected; `attempts` says what each one said. */
@@ -102,8 +115,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       if (typeof WebTransport === "undefined") throw new Error("this browser has no WebTransport");
       const info = await fetchJson<WebTransportInfo>(`${options.origin}/api/v1/webtransport`);
       if (!info.available) throw new Error(info.reason);
+      const hashes = options.trustAdvertisedCertificate === false ? [] : info.certificateHashes;
+      const framed = options.framed ?? typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
       return await withTimeout(
-        connectWebTransport(info.url + options.path, info.certificateHashes),
+        connectWebTransport(info.url + options.path, hashes, framed),
         options.webTransportTimeoutMs ?? 4000,
         "WebTransport did not connect in time (is UDP blocked?)",
       );
@@ -115,7 +130,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   try {
     const wsUrl = options.origin.replace(/^http/, "ws") + options.path;
     return await withTimeout(
-      connectWebSocket(wsUrl),
+      connectWebSocket(wsUrl, options.webSocket),
       CONNECT_TIMEOUT_MS,
       "WebSocket did not connect in time",
     );
@@ -185,9 +200,12 @@ function base64Bytes(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Opens a WebSocket connection; rejects if it closes before opening. */
-export function connectWebSocket(url: string): Promise<Connection> {
+export function connectWebSocket(
+  url: string,
+  make: (url: string) => WebSocket = (u) => new WebSocket(u),
+): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = make(url);
     const inbox = new Inbox();
     ws.binaryType = "arraybuffer";
     let opened = false;
@@ -228,17 +246,25 @@ export function connectWebSocket(url: string): Promise<Connection> {
   });
 }
 
-/** Opens a WebTransport session, trusting the given SHA-256 certificate hashes (base64). */
+/**
+ * Opens a WebTransport session, trusting the given SHA-256 certificate hashes (base64; none:
+ * the usual certificate checks). `framed` sends every packet length-prefixed on one
+ * bidirectional stream (see {@linkcode ConnectOptions.framed}).
+ */
 export async function connectWebTransport(
   url: string,
   certificateHashes: string[],
+  framed = false,
 ): Promise<Connection> {
-  const wt = new WebTransport(url, {
-    serverCertificateHashes: certificateHashes.map((h) => ({
-      algorithm: "sha-256",
-      value: base64Bytes(h),
-    })),
-  });
+  const wt = new WebTransport(
+    url,
+    certificateHashes.length === 0 ? {} : {
+      serverCertificateHashes: certificateHashes.map((h) => ({
+        algorithm: "sha-256",
+        value: base64Bytes(h),
+      })),
+    },
+  );
   // A failed handshake rejects `ready` and `closed` both; mark `closed` as handled.
   const closed: Promise<CloseInfo> = wt.closed.then(
     (info) => ({ code: info.closeCode ?? 0, reason: info.reason ?? "" }),
@@ -249,11 +275,23 @@ export async function connectWebTransport(
   let gone = false;
   const inbox = new Inbox();
   const datagrams = wt.datagrams.writable.getWriter();
+  // The framed stream: opened on first use, frames written in order.
+  let stream: Promise<WritableStreamDefaultWriter<Uint8Array>> | undefined;
+  const sendFramed = (packet: Uint8Array) => {
+    const frame = encodeFrame(packet);
+    pending += frame.length;
+    stream ??= wt.createBidirectionalStream().then((s) => {
+      s.readable.cancel().catch(() => {});
+      return s.writable.getWriter();
+    });
+    stream.then((w) => w.write(frame)).catch(() => {}).finally(() => pending -= frame.length);
+  };
   closed.then(() => gone = true);
   const connection: Connection = {
     kind: "webtransport",
     send(packet) {
       if (gone) return;
+      if (framed) return sendFramed(packet);
       pending += packet.length;
       // One unidirectional stream per packet (the videocall-rs convention): no head-of-line
       // blocking between frames. Creating a stream waits for the peer's stream credit.
