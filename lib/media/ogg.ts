@@ -54,7 +54,7 @@ export class OggReader {
       const head = this.#queue.peek(HEADER_BYTES);
       if (head === undefined) return packets;
       if (head[0] !== 0x4f || head[1] !== 0x67 || head[2] !== 0x67 || head[3] !== 0x53) {
-        throw new OggError("Not an Ogg page: the capture pattern \"OggS\" is missing");
+        throw new OggError('Not an Ogg page: the capture pattern "OggS" is missing');
       }
       if (head[4] !== 0) throw new OggError(`Unsupported Ogg version ${head[4]}`);
       const segments = head[26];
@@ -145,7 +145,13 @@ function hex32(n: number): string {
 
 /** Builds one Ogg page holding whole `packets` (for tests and tools). */
 export function oggPage(
-  page: { serial: number; sequence: number; granule: bigint; packets: Uint8Array[]; flags?: number },
+  page: {
+    serial: number;
+    sequence: number;
+    granule: bigint;
+    packets: Uint8Array[];
+    flags?: number;
+  },
 ): Uint8Array {
   const lacing: number[] = [];
   for (const p of page.packets) {

@@ -116,7 +116,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       const info = await fetchJson<WebTransportInfo>(`${options.origin}/api/v1/webtransport`);
       if (!info.available) throw new Error(info.reason);
       const hashes = options.trustAdvertisedCertificate === false ? [] : info.certificateHashes;
-      const framed = options.framed ?? typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+      const framed = options.framed ??
+        typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
       return await withTimeout(
         connectWebTransport(info.url + options.path, hashes, framed),
         options.webTransportTimeoutMs ?? 4000,
@@ -267,7 +268,8 @@ export async function connectWebTransport(
   );
   // A failed handshake rejects `ready` and `closed` both; mark `closed` as handled.
   const closed: Promise<CloseInfo> = wt.closed.then(
-    (info) => ({ code: info.closeCode ?? 0, reason: info.reason ?? "" }),
+    // Deno resolves `closed` with nothing when the handshake fails.
+    (info) => ({ code: info?.closeCode ?? 0, reason: info?.reason ?? "" }),
     (error) => ({ code: 1006, reason: message(error) }),
   );
   await wt.ready;

@@ -1,0 +1,144 @@
+/**
+ * The streamer's media source: ffmpeg encoding video to IVF and audio to Ogg Opus, parsed into
+ * frames and packets and handed to every listener (one per streamer with `--count`). If ffmpeg
+ * dies while streaming it is started again; if it dies at once, the error is final.
+ *
+ * @module
+ */
+import { isVp8KeyFrame, isVp9KeyFrame, IvfReader } from "../lib/media/ivf.ts";
+import { OggReader } from "../lib/media/ogg.ts";
+import { audioArgs, type FfmpegRun, runFfmpeg, videoArgs } from "./ffmpeg.ts";
+import type { StreamOptions } from "./stream_options.ts";
+
+/** One encoded video frame. */
+export interface VideoFrameOut {
+  data: Uint8Array;
+  key: boolean;
+  /** Frame index from the encoder's start (the stream's sequence number). */
+  index: number;
+  /** Wall clock when it came off the pipe, in ms. */
+  atMs: number;
+}
+
+/** One Opus packet. */
+export interface AudioPacketOut {
+  data: Uint8Array;
+  index: number;
+  atMs: number;
+}
+
+/** ffmpeg ended with an error right after starting (bad device, bad file, bad option). */
+export class FfmpegFailedError extends Error {
+  constructor(readonly what: string, readonly code: number, readonly stderr: string) {
+    super(`ffmpeg (${what}) stopped with status ${code}${stderr ? `: ${stderr}` : ""}`);
+    this.name = "FfmpegFailedError";
+  }
+}
+
+/** ffmpeg runs shorter than this count as "failed at once". */
+const EARLY_EXIT_MS = 2000;
+
+/** The encoders of one process. */
+export class Encoders {
+  readonly options: StreamOptions;
+  readonly video = new Set<(f: VideoFrameOut) => void>();
+  readonly audio = new Set<(p: AudioPacketOut) => void>();
+  readonly stats = { videoFrames: 0, videoBytes: 0, audioPackets: 0, restarts: 0 };
+  #runs: FfmpegRun[] = [];
+  #stopped = false;
+  #videoIndex = 0;
+  #audioIndex = 0;
+  /** Rejects when ffmpeg fails for good. */
+  readonly failed: Promise<never>;
+  #fail!: (error: Error) => void;
+
+  constructor(options: StreamOptions) {
+    this.options = options;
+    this.failed = new Promise<never>((_, reject) => this.#fail = reject);
+    this.failed.catch(() => {});
+  }
+
+  /** Starts ffmpeg. Throws FfmpegMissingError when it is not installed. */
+  start(): void {
+    this.#run("video", videoArgs(this.options), () => {
+      const reader = new IvfReader();
+      const isKey = this.options.codec === "vp9" ? isVp9KeyFrame : isVp8KeyFrame;
+      return (chunk) => {
+        for (const frame of reader.push(chunk)) {
+          const out: VideoFrameOut = {
+            data: frame.data,
+            key: isKey(frame.data),
+            index: this.#videoIndex++,
+            atMs: Date.now(),
+          };
+          this.stats.videoFrames++;
+          this.stats.videoBytes += frame.data.length;
+          for (const listener of this.video) listener(out);
+        }
+      };
+    });
+    const audio = audioArgs(this.options);
+    if (audio !== undefined) {
+      this.#run("audio", audio, () => {
+        const reader = new OggReader();
+        let headers = 0;
+        return (chunk) => {
+          for (const packet of reader.push(chunk)) {
+            // OpusHead and OpusTags come first: they describe the stream, they are not audio.
+            if (headers < 2) {
+              headers++;
+              continue;
+            }
+            const out = { data: packet.data, index: this.#audioIndex++, atMs: Date.now() };
+            this.stats.audioPackets++;
+            for (const listener of this.audio) listener(out);
+          }
+        };
+      });
+    }
+  }
+
+  /** Whether audio is being sent. */
+  get hasAudio(): boolean {
+    return audioArgs(this.options) !== undefined;
+  }
+
+  #run(what: string, args: string[], makeParser: () => (chunk: Uint8Array) => void): void {
+    const started = performance.now();
+    const parse = makeParser();
+    let parseError: Error | undefined;
+    const run = runFfmpeg(this.options.ffmpeg, args, (chunk) => {
+      if (parseError) return;
+      try {
+        parse(chunk);
+      } catch (error) {
+        // ffmpeg's output is broken: start it again with a fresh parser.
+        parseError = error as Error;
+        run.kill();
+      }
+    });
+    this.#runs.push(run);
+    run.done.then((code) => {
+      this.#runs = this.#runs.filter((r) => r !== run);
+      if (this.#stopped) return;
+      // A file without a sound track: its audio ffmpeg ends at once, successfully. No audio.
+      if (what === "audio" && code === 0 && this.options.source.kind === "file") return;
+      if (performance.now() - started < EARLY_EXIT_MS && parseError === undefined) {
+        this.#fail(new FfmpegFailedError(what, code, run.stderrTail()));
+        return;
+      }
+      this.stats.restarts++;
+      setTimeout(() => {
+        if (!this.#stopped) this.#run(what, args, makeParser);
+      }, 500);
+    });
+  }
+
+  /** Stops ffmpeg and waits for it. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const runs = this.#runs;
+    for (const r of runs) r.kill();
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * One participant of the streamer: a {@linkcode Call} (API join, WebTransport or WebSocket,
+ * heartbeats, reconnect with backoff) that sends the shared encoders' frames as MediaPackets,
+ * exactly as the browser does — sequence numbers, capture timestamps, key/delta, codec.
+ * After every (re)connect it waits for a key frame before sending video, so receivers never
+ * start on a delta.
+ *
+ * @module
+ */
+import WebSocketNode from "ws";
+import { Call, type CallState } from "../lib/media/call.ts";
+import { MediaType, VideoCodec } from "../lib/protocol/packets.ts";
+import type { AudioPacketOut, Encoders, VideoFrameOut } from "./encoders.ts";
+import type { StreamOptions } from "./stream_options.ts";
+
+/** A WebSocket with TCP_NODELAY (Deno's own leaves Nagle on: DESIGN.md §9). */
+function nodelayWebSocket(url: string): WebSocket {
+  return new WebSocketNode(url, { perMessageDeflate: false }) as unknown as WebSocket;
+}
+
+/** Counters for the status line. */
+export interface StreamerStats {
+  framesSent: number;
+  bytesSent: number;
+  audioSent: number;
+  /** Frames not sent: not connected, or waiting for a key frame after connecting. */
+  framesDropped: number;
+  keyframeRequests: number;
+  congestion: number;
+}
+
+/** One streaming participant. */
+export class Streamer {
+  readonly call: Call;
+  readonly stats: StreamerStats = {
+    framesSent: 0,
+    bytesSent: 0,
+    audioSent: 0,
+    framesDropped: 0,
+    keyframeRequests: 0,
+    congestion: 0,
+  };
+  #waitingForKey = true;
+  #videoListener = (f: VideoFrameOut) => this.#video(f);
+  #audioListener = (p: AudioPacketOut) => this.#audio(p);
+  readonly #frameMs: number;
+  readonly #codec: number;
+
+  constructor(
+    readonly options: StreamOptions,
+    readonly encoders: Encoders,
+    userId: string,
+    token: string | undefined,
+    onState: (streamer: Streamer, state: CallState) => void,
+  ) {
+    this.#frameMs = 1000 / options.fps;
+    this.#codec = options.codec === "vp9" ? VideoCodec.VP9_PROFILE0_LEVEL10_8BIT : VideoCodec.VP8;
+    const url = options.url;
+    const origin = `${
+      url.protocol === "wss:" || url.protocol === "https:" ? "https" : "http"
+    }://${url.host}`;
+    this.call = new Call({
+      origin,
+      userId,
+      meetingId: options.meetingId,
+      displayName: options.count > 1 ? `${options.displayName} ${userId}` : options.displayName,
+      token,
+      transport: options.transport,
+      maxReconnectAttempts: 10_000,
+      connect: {
+        trustAdvertisedCertificate: options.insecureSkipVerify,
+        framed: true,
+        webSocket: nodelayWebSocket,
+      },
+      events: {
+        state: (state) => {
+          if (state.kind === "connected") this.#waitingForKey = true;
+          onState(this, state);
+        },
+        keyframeRequest: () => {
+          // Answered by the next periodic key frame (--keyframe-interval): ffmpeg cannot be
+          // asked for one, and restarting it would stall everyone's picture for longer.
+          this.stats.keyframeRequests++;
+        },
+        congestion: () => this.stats.congestion++,
+      },
+    });
+    this.call.local.videoEnabled = true;
+    this.call.local.audioEnabled = encoders.hasAudio;
+  }
+
+  /** Joins and starts sending; resolves when the call ends, rejects with JoinError. */
+  async run(): Promise<void> {
+    this.encoders.video.add(this.#videoListener);
+    this.encoders.audio.add(this.#audioListener);
+    try {
+      await this.call.start();
+    } finally {
+      this.encoders.video.delete(this.#videoListener);
+      this.encoders.audio.delete(this.#audioListener);
+    }
+  }
+
+  #video(frame: VideoFrameOut): void {
+    if (!this.call.connected || this.call.state.kind === "waiting") {
+      this.stats.framesDropped++;
+      this.#waitingForKey = true;
+      return;
+    }
+    if (this.#waitingForKey && !frame.key) {
+      this.stats.framesDropped++;
+      return;
+    }
+    this.#waitingForKey = false;
+    const sent = this.call.sendMedia({
+      mediaType: MediaType.VIDEO,
+      data: frame.data,
+      frameType: frame.key ? "key" : "delta",
+      timestamp: frame.atMs,
+      duration: this.#frameMs,
+      videoMetadata: { sequence: BigInt(frame.index), codec: this.#codec },
+    });
+    if (sent) {
+      this.stats.framesSent++;
+      this.stats.bytesSent += frame.data.length;
+    } else {
+      this.stats.framesDropped++;
+      this.#waitingForKey = true;
+    }
+  }
+
+  #audio(packet: AudioPacketOut): void {
+    if (!this.call.connected || this.call.state.kind === "waiting") return;
+    const sent = this.call.sendMedia({
+      mediaType: MediaType.AUDIO,
+      data: packet.data,
+      frameType: "key",
+      timestamp: packet.atMs,
+      duration: 20,
+      audioMetadata: {
+        audioFormat: "opus",
+        audioNumberOfChannels: 1,
+        audioNumberOfFrames: 960,
+        audioSampleRate: 48_000,
+        sequence: BigInt(packet.index),
+      },
+    });
+    if (sent) {
+      this.stats.audioSent++;
+      this.stats.bytesSent += packet.data.length;
+    }
+  }
+
+  /** Leaves the meeting. */
+  async leave(): Promise<void> {
+    await this.call.leave();
+  }
+}

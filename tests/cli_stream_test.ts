@@ -1,0 +1,428 @@
+/**
+ * The headless streamer against a real server: a wire-format receiver in the meeting checks
+ * what `cli/stream.ts --debug-send-test-pattern` sends (decodable VP9/VP8 frames starting with a
+ * key frame, rising sequence numbers, the asked-for rate, Opus packets) over WebTransport and
+ * WebSocket; the streamer survives a server restart; bad flags and missing programs get clear
+ * messages and exit statuses.
+ */
+import { assert, assertEquals, assertGreater } from "./support/assert.ts";
+import { ClientPool, delay, eventually, uniqueRoom } from "./support/harness.ts";
+import { freePort } from "./support/nats.ts";
+import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
+import type { Received } from "./support/packet_client.ts";
+import { decodeMediaPacket, decodeMeetingPacket } from "../lib/protocol/codec.ts";
+import {
+  type MediaPacket,
+  MediaType,
+  MeetingEventType,
+  PacketType,
+  VideoCodec,
+} from "../lib/protocol/packets.ts";
+import { isVp8KeyFrame, isVp9KeyFrame } from "../lib/media/ivf.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const hasFfmpeg = await new Deno.Command("ffmpeg", { args: ["-version"], stdout: "null" })
+  .output().then((o) => o.success, () => false);
+const ignore = !hasFfmpeg && Deno.env.get("CI") !== "true";
+if (ignore) console.warn("\n*** ffmpeg not found: streamer tests are skipped ***\n");
+
+interface Streamer {
+  child: Deno.ChildProcess;
+  stderr: () => string;
+  /** SIGTERM, then the exit status. */
+  stop(): Promise<number>;
+  status: Promise<Deno.CommandStatus>;
+}
+
+function spawnStreamer(args: string[], env: Record<string, string> = {}): Streamer {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/stream.ts", ...args],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) text += decoder.decode(chunk);
+  })();
+  const drain = child.stdout.cancel();
+  const status = (async () => {
+    const s = await child.status;
+    await reading;
+    await drain;
+    return s;
+  })();
+  return {
+    child,
+    stderr: () => text,
+    status,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      return (await status).code;
+    },
+  };
+}
+
+async function runStreamer(args: string[], env: Record<string, string> = {}) {
+  const s = spawnStreamer(args, env);
+  const status = await s.status;
+  return { code: status.code, stderr: s.stderr() };
+}
+
+const mediaFrom = (user: string, type: number) => (r: Received) => {
+  if (r.userId !== user || r.wrapper.packetType !== PacketType.MEDIA) return false;
+  const m = decodeMediaPacket(r.wrapper.data);
+  return m.ok && m.value.mediaType === type;
+};
+
+function media(r: Received): MediaPacket {
+  const m = decodeMediaPacket(r.wrapper.data);
+  if (!m.ok) throw m.error;
+  return m.value;
+}
+
+/** Checks what the receiver got from `user` over the last `seconds`. */
+function checkStream(received: Received[], user: string, fps: number, codec: "vp9" | "vp8") {
+  const video = received.filter(mediaFrom(user, MediaType.VIDEO)).map(media);
+  const audio = received.filter(mediaFrom(user, MediaType.AUDIO)).map(media);
+  assertGreater(video.length, 0, "video frames");
+  const first = video[0];
+  assertEquals(first.frameType, "key", "the first frame is a key frame");
+  const isKey = codec === "vp9" ? isVp9KeyFrame : isVp8KeyFrame;
+  assert(isKey(first.data), "the first frame's bitstream is a key frame");
+  assertEquals(
+    first.videoMetadata?.codec,
+    codec === "vp9" ? VideoCodec.VP9_PROFILE0_LEVEL10_8BIT : VideoCodec.VP8,
+  );
+  const seqs = video.map((m) => Number(m.videoMetadata!.sequence));
+  for (let i = 1; i < seqs.length; i++) assert(seqs[i] > seqs[i - 1], `sequence rises at ${i}`);
+  for (const m of video) assertEquals(m.frameType === "key", isKey(m.data), "frame type matches");
+  // The rate over the middle of the window (the first frames arrive as ffmpeg starts).
+  const times = video.map((m) => m.timestamp);
+  const spanSeconds = (times[times.length - 1] - times[0]) / 1000;
+  const rate = (video.length - 1) / spanSeconds;
+  assert(rate > fps * 0.8 && rate < fps * 1.2, `video at ${rate.toFixed(1)} fps, asked ${fps}`);
+  assertGreater(audio.length, 0, "Opus packets");
+  for (const a of audio) {
+    assertEquals(a.audioMetadata?.audioFormat, "opus");
+    assertEquals((a.data[0] >> 3) % 4, 3, "20 ms Opus frames");
+  }
+  return { video: video.length, audio: audio.length, rate };
+}
+
+async function streamAndCheck(
+  server: ServerProcess,
+  extra: string[],
+  codec: "vp9" | "vp8",
+): Promise<string> {
+  const pool = new ClientPool();
+  const room = uniqueRoom("cli");
+  const watcher = await pool.joinActive(server.wsUrl, "watcher", room);
+  const fps = 15;
+  const s = spawnStreamer([
+    "stream",
+    "--url",
+    server.httpUrl,
+    "--user-id",
+    "pi",
+    "--meeting-id",
+    room,
+    "--debug-send-test-pattern",
+    "-r",
+    "320x240",
+    "--fps",
+    String(fps),
+    "--quiet",
+    ...extra,
+  ]); // deno-fmt-ignore
+  try {
+    await eventually(
+      () => watcher.received.filter(mediaFrom("pi", MediaType.VIDEO)).length >= fps * 3,
+      20_000,
+      "3 s of video from the streamer",
+    ).catch((e) => {
+      throw new Error(`${e.message}\n${s.stderr()}`);
+    });
+    checkStream(watcher.received, "pi", fps, codec);
+    assertEquals(await s.stop(), 0, s.stderr());
+    await watcher.next((r) => {
+      if (r.wrapper.packetType !== PacketType.MEETING) return false;
+      const m = decodeMeetingPacket(r.wrapper.data);
+      return m.ok && m.value.eventType === MeetingEventType.PARTICIPANT_LEFT;
+    }, 5000);
+    return s.stderr();
+  } finally {
+    await s.stop();
+    await pool.closeAll();
+  }
+}
+
+Deno.test({
+  name:
+    "the test pattern arrives over WebTransport as VP9 key frame first, rising sequence, ~fps, and Opus",
+  ignore,
+  async fn() {
+    const server = await startServerProcess();
+    try {
+      await streamAndCheck(server, ["--insecure-skip-verify"], "vp9");
+      const opened = server.logs.filter((l) => l.event === "session_opened" && l.user === "pi");
+      assertEquals(opened.map((l) => l.transport), ["webtransport"]);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "over WebSocket, as VP8, the stream is as good; a ws:// URL means WebSocket",
+  ignore,
+  async fn() {
+    const server = await startServerProcess();
+    try {
+      await streamAndCheck(server, ["--codec", "vp8", "--transport", "websocket"], "vp8");
+      const opened = server.logs.filter((l) => l.event === "session_opened" && l.user === "pi");
+      assertEquals(opened.map((l) => l.transport), ["websocket"]);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "without --insecure-skip-verify a self-signed WebTransport server is not trusted: it falls back to WebSocket",
+  ignore,
+  async fn() {
+    const server = await startServerProcess();
+    try {
+      await streamAndCheck(server, [], "vp9");
+      const opened = server.logs.filter((l) => l.event === "session_opened" && l.user === "pi");
+      assertEquals(opened.map((l) => l.transport), ["websocket"]);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "the streamer survives a server restart and streams into the meeting again",
+  ignore,
+  async fn() {
+    const port = freePort();
+    const { testDatabase } = await import("./support/database.ts");
+    const db = await testDatabase();
+    const env = { ...db.env, PORT: String(port), WT_PORT: "off", LEAVE_GRACE_MS: "200" };
+    let server = await startServerProcess(env);
+    const room = uniqueRoom("restart");
+    const s = spawnStreamer([
+      "stream",
+      "--url",
+      server.httpUrl,
+      "--user-id",
+      "pi",
+      "--meeting-id",
+      room,
+      "--debug-send-test-pattern",
+      "-r",
+      "320x240",
+      "--fps",
+      "15",
+    ]); // deno-fmt-ignore
+    const pool = new ClientPool();
+    try {
+      const before = await pool.joinActive(server.wsUrl, "watcher", room);
+      await eventually(
+        () => before.received.some(mediaFrom("pi", MediaType.VIDEO)),
+        20_000,
+        "video",
+      );
+      await server.stop();
+      await delay(500);
+      server = await startServerProcess(env);
+      const after = await pool.joinActive(server.wsUrl, "watcher2", room);
+      await eventually(
+        () => after.received.filter(mediaFrom("pi", MediaType.VIDEO)).length >= 15,
+        30_000,
+        "video after the restart",
+      ).catch((e) => {
+        throw new Error(`${e.message}\n${s.stderr()}`);
+      });
+      const first = media(after.received.find(mediaFrom("pi", MediaType.VIDEO))!);
+      assertEquals(first.frameType, "key", "streaming resumes with a key frame");
+      assert(s.stderr().includes("connection lost"), s.stderr());
+      assertEquals(await s.stop(), 0);
+    } finally {
+      await s.stop();
+      await pool.closeAll();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test("bad flags exit with status 2 and say what is wrong", async () => {
+  const base = ["stream", "--url", "http://127.0.0.1:9", "--user-id", "pi", "--meeting-id", "m"];
+  const cases: [string[], string][] = [
+    [["stream", "--user-id", "pi", "--meeting-id", "m"], "--url is required"],
+    [[...base, "--resolution", "big"], "--resolution must look like 1280x720"],
+    [[...base, "--fps", "0"], "--fps must be a whole number from 1 to 120"],
+    [[...base, "--codec", "h264"], '--codec must be vp9 or vp8, got "h264"'],
+    [["stream", "--url", "ftp://x", "--user-id", "pi", "--meeting-id", "m"], "--url must start"],
+    [["stream", "--url", "http://x", "--user-id", "a.b", "--meeting-id", "m"], 'The user id "a.b"'],
+    [[...base, "--frobnicate"], "Unknown option '--frobnicate'"],
+    [[...base, "--count", "2", "--token", "t"], "--count above 1 cannot use a token"],
+    [["dance"], 'Unknown command "dance"'],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await runStreamer(args);
+    assertEquals(code, 2, `${args.join(" ")}: ${stderr}`);
+    assert(stderr.includes(message), `${args.join(" ")}: ${stderr}`);
+  }
+});
+
+Deno.test("--help documents every flag with its default", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/stream.ts", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  assertEquals(out.code, 0);
+  const printed = new TextDecoder().decode(out.stdout);
+  const { HELP } = await import("../cli/stream_options.ts");
+  for (
+    const flag of [
+      "--url",
+      "--user-id",
+      "--meeting-id",
+      "--video-device-index",
+      "--audio-device",
+      "--resolution",
+      "--fps",
+      "--bitrate-kbps",
+      "--frame-format",
+      "--vp9-cpu-used",
+      "--debug-send-test-pattern",
+      "--insecure-skip-verify",
+      "--token",
+      "--token-file",
+      "--source",
+      "--codec",
+      "--transport",
+      "--count",
+      "--quiet",
+      "--list-cameras",
+      "--list-audio-devices",
+      "--list-formats",
+      "--keyframe-interval",
+    ] // deno-fmt-ignore
+  ) assert(printed.includes(flag), flag);
+  assert(printed.includes("[default: 1280x720]"));
+  assertEquals(printed.trim(), HELP.trim());
+});
+
+Deno.test("a missing ffmpeg, a missing camera and a missing file get clear messages", async () => {
+  const base = ["stream", "--url", "http://127.0.0.1:9", "--user-id", "pi", "--meeting-id", "m"];
+  const noFfmpeg = await runStreamer([
+    ...base,
+    "--debug-send-test-pattern",
+    "--ffmpeg",
+    "/nonexistent/ffmpeg",
+  ]);
+  assertEquals(noFfmpeg.code, 3, noFfmpeg.stderr);
+  assert(noFfmpeg.stderr.includes("sudo apt-get install ffmpeg"), noFfmpeg.stderr);
+  const noCamera = await runStreamer([...base, "-v", "7"]);
+  assertEquals(noCamera.code, 4, noCamera.stderr);
+  assert(noCamera.stderr.includes("No camera at /dev/video7"), noCamera.stderr);
+  const noFile = await runStreamer([...base, "--source", "file:/nonexistent.mp4"]);
+  assertEquals(noFile.code, 4, noFile.stderr);
+  assert(noFile.stderr.includes("No such file: /nonexistent.mp4"), noFile.stderr);
+});
+
+Deno.test({
+  name:
+    "a bad token, an unreachable server and a host's removal end the streamer with their own status",
+  ignore,
+  async fn() {
+    const base = ["--debug-send-test-pattern", "-r", "160x120", "--fps", "10", "--quiet"];
+    const unreachable = await runStreamer([
+      "stream",
+      "--url",
+      `http://127.0.0.1:${freePort()}`,
+      "--user-id",
+      "pi",
+      "--meeting-id",
+      "m",
+      ...base,
+    ]); // deno-fmt-ignore
+    assertEquals(unreachable.code, 7, unreachable.stderr);
+    assert(unreachable.stderr.includes("Cannot reach the server"), unreachable.stderr);
+
+    const secret = "cli-test-secret-0123456789abcdef0123456789";
+    const strict = await startServerProcess({ AUTH: "required", JWT_SECRET: secret });
+    try {
+      const bad = await runStreamer([
+        "stream",
+        "--url",
+        strict.httpUrl,
+        "--user-id",
+        "pi",
+        "--meeting-id",
+        "m",
+        "--token",
+        "not-a-token",
+        ...base,
+      ]); // deno-fmt-ignore
+      assertEquals(bad.code, 5, bad.stderr);
+      assert(bad.stderr.includes("token"), bad.stderr);
+    } finally {
+      await strict.stop();
+    }
+
+    const server = await startServerProcess();
+    try {
+      const room = uniqueRoom("kick");
+      // The host joins first (the meeting is theirs), then removes the streamer.
+      const session = await fetch(`${server.httpUrl}/api/v1/session`, {
+        method: "POST",
+        body: JSON.stringify({ user_id: "hana" }),
+      }).then((r) => r.json());
+      const auth = { authorization: `Bearer ${session.result.token}` };
+      await fetch(`${server.httpUrl}/api/v1/meetings/${room}/join`, {
+        method: "POST",
+        headers: auth,
+      })
+        .then((r) => r.body?.cancel());
+      const s = spawnStreamer([
+        "stream",
+        "--url",
+        server.httpUrl,
+        "--user-id",
+        "pi",
+        "--meeting-id",
+        room,
+        ...base,
+      ]); // deno-fmt-ignore
+      await eventually(
+        () => server.logs.some((l) => l.event === "session_opened" && l.user === "pi"),
+        20_000,
+        "the streamer to connect",
+      );
+      await fetch(`${server.httpUrl}/api/v1/meetings/${room}/remove`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ user_id: "pi" }),
+      }).then((r) => r.body?.cancel());
+      const status = await s.status;
+      assertEquals(status.code, 6, s.stderr());
+      assert(s.stderr().includes("removed"), s.stderr());
+    } finally {
+      await server.stop();
+    }
+  },
+});
