@@ -1,0 +1,102 @@
+/**
+ * A person in Chromium sees and hears the headless streamer: the page decodes the CLI's VP9
+ * test pattern and Opus tone, and the tile's canvas shows the pattern's colours.
+ */
+import { assert, assertEquals, assertGreater } from "./support/assert.ts";
+import { browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
+import { uniqueRoom } from "./support/harness.ts";
+import { startServerProcess } from "./support/server_process.ts";
+
+const hasFfmpeg = await new Deno.Command("ffmpeg", { args: ["-version"], stdout: "null" })
+  .output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "a browser page decodes the streamer's test pattern and tone",
+  ignore: browserTestsIgnored() || (!hasFfmpeg && Deno.env.get("CI") !== "true"),
+  async fn() {
+    const server = await startServerProcess();
+    const room = uniqueRoom("clipage");
+    const streamer = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli/stream.ts",
+        "stream",
+        "--url",
+        server.httpUrl,
+        "--user-id",
+        "pi-cam",
+        "--display-name",
+        "Pi camera",
+        "--meeting-id",
+        room,
+        "--debug-send-test-pattern",
+        "-r",
+        "320x240",
+        "--fps",
+        "15",
+        "--insecure-skip-verify",
+        "--quiet",
+      ], // deno-fmt-ignore
+      cwd: new URL("../", import.meta.url),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(streamer.stderr).text();
+    let page: Awaited<ReturnType<typeof openPage>> | undefined;
+    try {
+      await withBrowser(async (browser) => {
+        page = await openPage(
+          browser,
+          `${server.httpUrl}/meeting/ada/${room}?name=Ada&autojoin=1&height=240`,
+        );
+        await page.page.waitForFunction(
+          () => {
+            // deno-lint-ignore no-explicit-any
+            const r = (globalThis as any).__videocall?.diagnostics().received[0];
+            return r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
+          },
+          undefined,
+          { timeout: 30_000, polling: 100 },
+        );
+        const tile = await page.page.getAttribute('[data-testid="tile-camera"]', "data-name");
+        assertEquals(tile, "Pi camera");
+        const stats = await page.page.evaluate(() =>
+          // deno-lint-ignore no-explicit-any
+          (globalThis as any).__videocall.diagnostics().received[0]
+        );
+        assertEquals(stats.video.decodeErrors, 0);
+        assertEquals([stats.video.width, stats.video.height], [320, 240]);
+        // testsrc2 is a colourful pattern: many distinct colours, unlike a blank or flat canvas.
+        const colours = await page.page.evaluate(() => {
+          const canvas = document.querySelector('[data-testid="tile-camera"] canvas') as
+            | HTMLCanvasElement
+            | null;
+          if (!canvas) return 0;
+          const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+          const seen = new Set<number>();
+          for (let i = 0; i < data.length; i += 4 * 13) {
+            seen.add((data[i] >> 5) << 6 | (data[i + 1] >> 5) << 3 | data[i + 2] >> 5);
+          }
+          return seen.size;
+        });
+        assertGreater(colours, 20, `the canvas shows the test pattern (${colours} colours)`);
+        const artifacts = new URL("../test-artifacts/", import.meta.url);
+        await Deno.mkdir(artifacts, { recursive: true });
+        await page.page.screenshot({ path: new URL("cli-stream.png", artifacts).pathname });
+      });
+    } finally {
+      await page?.close();
+      try {
+        streamer.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      const status = await streamer.status;
+      const text = await stderr;
+      await server.stop();
+      assert(status.code === 0 || status.signal === "SIGTERM", text);
+    }
+  },
+});
