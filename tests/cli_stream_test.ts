@@ -102,13 +102,15 @@ function checkStream(received: Received[], user: string, fps: number, codec: "vp
     codec === "vp9" ? VideoCodec.VP9_PROFILE0_LEVEL10_8BIT : VideoCodec.VP8,
   );
   const seqs = video.map((m) => Number(m.videoMetadata!.sequence));
-  for (let i = 1; i < seqs.length; i++) assert(seqs[i] > seqs[i - 1], `sequence rises at ${i}`);
   for (const m of video) assertEquals(m.frameType === "key", isKey(m.data), "frame type matches");
-  // The rate over the middle of the window (the first frames arrive as ffmpeg starts).
+  // Every frame the encoder made arrived (WebSocket and framed WebTransport are reliable), each
+  // stamped with the asked-for frame duration; the rate itself depends on how busy the machine
+  // is (tests run in parallel), so it is only checked to be of the right order.
+  for (let i = 1; i < seqs.length; i++) assertEquals(seqs[i], seqs[i - 1] + 1, "no frame missing");
+  for (const m of video) assertEquals(Math.round(m.duration * fps), 1000, "frame duration");
   const times = video.map((m) => m.timestamp);
-  const spanSeconds = (times[times.length - 1] - times[0]) / 1000;
-  const rate = (video.length - 1) / spanSeconds;
-  assert(rate > fps * 0.8 && rate < fps * 1.2, `video at ${rate.toFixed(1)} fps, asked ${fps}`);
+  const rate = (video.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
+  assert(rate > fps * 0.4, `video at ${rate.toFixed(1)} fps, asked ${fps}`);
   assertGreater(audio.length, 0, "Opus packets");
   for (const a of audio) {
     assertEquals(a.audioMetadata?.audioFormat, "opus");
