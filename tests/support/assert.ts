@@ -85,3 +85,14 @@ function equal(a: unknown, b: unknown): boolean {
   }
   return true;
 }
+
+/** Fails when `actual` and `expected` are equal (the same comparison as assertEquals). */
+export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
+  let equal = true;
+  try {
+    assertEquals(actual, expected);
+  } catch {
+    equal = false;
+  }
+  if (equal) throw new AssertionError(message ?? `expected a value other than ${String(actual)}`);
+}

@@ -1,0 +1,74 @@
+/**
+ * Encrypting one media frame (or heartbeat, or chat message). The relay must still read the
+ * routing fields, so they stay in clear — and are bound as AES-GCM additional data: sender
+ * session, media type, key id, sequence number and key/delta flag. Changing any of them, or one
+ * bit of the ciphertext, makes decryption fail.
+ *
+ * Wire form of an encrypted payload: counter (8 bytes, big-endian) ‖ ciphertext ‖ tag (16).
+ *
+ * @module
+ */
+import { nonce, type SenderKey } from "./sender_key.ts";
+
+/** The clear fields a frame is bound to. */
+export interface FrameHeader {
+  senderSession: bigint;
+  mediaType: number;
+  keyId: number;
+  sequence: bigint;
+  key: boolean;
+}
+
+/** Bytes added to every payload (counter and tag). */
+export const OVERHEAD_BYTES = 8 + 16;
+
+/** The additional data for `header` (fixed layout, 22 bytes). */
+export function additionalData(header: FrameHeader): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(22);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, header.senderSession);
+  out[8] = header.mediaType;
+  view.setUint32(9, header.keyId);
+  view.setBigUint64(13, header.sequence);
+  out[21] = header.key ? 1 : 0;
+  return out;
+}
+
+/** Encrypts `plaintext` under `key`, bound to `header` (whose keyId must be the key's). */
+export async function encryptFrame(
+  key: SenderKey,
+  header: FrameHeader,
+  plaintext: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (header.keyId !== key.keyId) throw new Error("The header names another key");
+  const counter = key.nextCounter();
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce(key.salt, counter), additionalData: additionalData(header) },
+    key.key,
+    plaintext,
+  );
+  const out = new Uint8Array(8 + sealed.byteLength);
+  new DataView(out.buffer).setBigUint64(0, counter);
+  out.set(new Uint8Array(sealed), 8);
+  return out;
+}
+
+/** Decrypts a payload from {@linkcode encryptFrame}; undefined when it does not authenticate. */
+export async function decryptFrame(
+  key: SenderKey,
+  header: FrameHeader,
+  payload: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  if (payload.length < OVERHEAD_BYTES || header.keyId !== key.keyId) return undefined;
+  const counter = new DataView(payload.buffer, payload.byteOffset, 8).getBigUint64(0);
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce(key.salt, counter), additionalData: additionalData(header) },
+      key.key,
+      payload.subarray(8),
+    );
+    return new Uint8Array(plain);
+  } catch {
+    return undefined;
+  }
+}

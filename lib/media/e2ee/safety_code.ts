@@ -1,0 +1,35 @@
+/**
+ * The safety code people compare to know nobody is in the middle: SHA-256 over every member's
+ * session id and public key (sorted by session id), shown as 30 digits in six groups. If a
+ * relay swapped anyone's key, the members' codes differ. It changes when membership changes.
+ *
+ * @module
+ */
+
+/** One member as the code sees them. */
+export interface Member {
+  sessionId: bigint;
+  publicKey: Uint8Array;
+}
+
+/** The code for a set of members: "12345 67890 12345 67890 12345 67890". */
+export async function safetyCode(members: readonly Member[]): Promise<string> {
+  const sorted = [...members].sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1));
+  const parts: number[] = [];
+  for (const m of sorted) {
+    const id = new Uint8Array(8);
+    new DataView(id.buffer).setBigUint64(0, m.sessionId);
+    parts.push(...id, m.publicKey.length >> 8, m.publicKey.length & 255, ...m.publicKey);
+  }
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new Uint8Array(parts)),
+  );
+  // Six groups of five digits, each from 40 bits of the digest (a bias of < 1e-7 per group).
+  const groups: string[] = [];
+  for (let g = 0; g < 6; g++) {
+    let v = 0n;
+    for (let i = 0; i < 5; i++) v = (v << 8n) | BigInt(digest[g * 5 + i]);
+    groups.push((v % 100000n).toString().padStart(5, "0"));
+  }
+  return groups.join(" ");
+}
