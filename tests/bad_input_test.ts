@@ -4,7 +4,12 @@
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { eventually, type Harness, uniqueRoom, withServer } from "./support/harness.ts";
-import { encodeChatPacket, encodeMediaPacket, encodePacketWrapper } from "../lib/protocol/codec.ts";
+import {
+  encodeChatPacket,
+  encodeE2eePacket,
+  encodeMediaPacket,
+  encodePacketWrapper,
+} from "../lib/protocol/codec.ts";
 import { MediaType, PacketType } from "../lib/protocol/packets.ts";
 import type { WireClient } from "./support/wire_client.ts";
 
@@ -152,6 +157,47 @@ const cases: Case[] = [
       c.send(PacketType.CHAT, encodeChatPacket({ messageId: "b", text: " \n ", sentAtMs: 0n })),
     code: 1007,
     reason: "A chat message has no text",
+    counter: "malformed",
+  },
+  {
+    name: "an E2EE packet that is not an E2eePacket",
+    offend: (c) => c.send(PacketType.E2EE, new Uint8Array([0x12, 0x50, 1])),
+    code: 1007,
+    reason: "Cannot decode E2eePacket",
+    counter: "malformed",
+  },
+  {
+    name: "an E2EE packet of an unknown kind",
+    offend: (c) =>
+      c.send(
+        PacketType.E2EE,
+        encodeE2eePacket({
+          kind: 9,
+          publicKey: new Uint8Array(0),
+          toSession: 0n,
+          keyId: 0,
+          wrapped: new Uint8Array(0),
+        }),
+      ),
+    code: 1007,
+    reason: "Unknown E2EE packet kind 9",
+    counter: "malformed",
+  },
+  {
+    name: "an oversized E2EE key",
+    offend: (c) =>
+      c.send(
+        PacketType.E2EE,
+        encodeE2eePacket({
+          kind: 1,
+          publicKey: new Uint8Array(300),
+          toSession: 0n,
+          keyId: 0,
+          wrapped: new Uint8Array(0),
+        }),
+      ),
+    code: 1007,
+    reason: "An E2EE key is larger than 256 bytes",
     counter: "malformed",
   },
   {

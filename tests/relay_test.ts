@@ -79,7 +79,12 @@ Deno.test("a chat message reaches everyone else in the room, stamped with its se
       assertEquals(got.wrapper.sessionId, alice.sessionId);
       const chat = decodeChatPacket(got.wrapper.data);
       assert(chat.ok);
-      assertEquals(chat.value, { messageId: "a-1", text, sentAtMs: 1234n });
+      const { messageId, text: gotText, sentAtMs } = chat.value;
+      assertEquals({ messageId, text: gotText, sentAtMs }, {
+        messageId: "a-1",
+        text,
+        sentAtMs: 1234n,
+      });
     }
     await delay(100);
     assertEquals(alice.received.filter((r) => r.wrapper.packetType === PacketType.CHAT).length, 0);

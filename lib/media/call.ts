@@ -11,14 +11,19 @@
  */
 import {
   decodeChatPacket,
+  decodeE2eePacket,
+  decodeHeartbeatMetadata,
   decodeMediaPacket,
   decodeMeetingPacket,
   decodePacketWrapper,
   encodeChatPacket,
+  encodeE2eePacket,
+  encodeHeartbeatMetadata,
   encodeMediaPacket,
   encodePacketWrapper,
 } from "../protocol/codec.ts";
 import {
+  type ChatPacket,
   type HeartbeatMetadata,
   type MediaPacket,
   MediaType,
@@ -27,6 +32,7 @@ import {
 } from "../protocol/packets.ts";
 import { MAX_CHAT_TEXT_LENGTH } from "../protocol/limits.ts";
 import { Backoff } from "./backoff.ts";
+import { E2eeSession } from "./e2ee/e2ee_session.ts";
 import {
   type CloseInfo,
   connect,
@@ -57,6 +63,10 @@ export interface Peer {
   screen: boolean;
   speaking: boolean;
   joinedAtMs: number;
+  /** Their last media or heartbeat was end-to-end encrypted. */
+  encrypted: boolean;
+  /** Their packets that failed to decrypt (dropped, never shown or played). */
+  decryptFailures: number;
 }
 
 /** A chat message, sent or received. */
@@ -92,6 +102,8 @@ export interface CallEvents {
   keyframeRequest?(mediaType: number): void;
   /** The relay reports that receivers of this participant's video are congested. */
   congestion?(): void;
+  /** E2EE members or keys changed (safety code). */
+  e2ee?(): void;
   rtt?(ms: number): void;
   /** A waiting-room change (hosts refetch the waiting list). */
   waitingRoom?(): void;
@@ -115,6 +127,13 @@ export interface CallOptions {
   maxReconnectAttempts?: number;
   /** Transport details (certificate policy, framing, WebSocket factory) for {@linkcode connect}. */
   connect?: Pick<ConnectOptions, "trustAdvertisedCertificate" | "framed" | "webSocket">;
+  /** Encrypt our media and chat end to end (always on in meetings that require it). */
+  e2ee?: boolean;
+  /**
+   * Tests only: sees (and may replace) each received packet's payload before the call does —
+   * a stand-in for a malicious relay.
+   */
+  intercept?: (packetType: number, data: Uint8Array, from: bigint) => Uint8Array;
 }
 
 /** What `POST /api/v1/meetings/{id}/join` said about us. */
@@ -124,6 +143,7 @@ export interface JoinInfo {
   hostUserId: string;
   locked: boolean;
   waitingRoomEnabled: boolean;
+  e2eeRequired: boolean;
 }
 
 /** A refusal from the meeting API, with its code and message. */
@@ -150,6 +170,9 @@ export class Call {
     isSpeaking: false,
   };
   rttMs: number | undefined;
+  /** End-to-end encryption: keys are always exchanged; our media is encrypted while this is on. */
+  readonly e2ee: E2eeSession;
+  e2eeOn: boolean;
   /** Packets received and sent, for the diagnostics panel. */
   readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
 
@@ -167,6 +190,11 @@ export class Call {
   constructor(options: CallOptions) {
     this.options = options;
     this.#userIdBytes = encoder.encode(options.userId);
+    this.e2eeOn = options.e2ee === true;
+    this.e2ee = new E2eeSession({
+      send: (packet) => this.#send(PacketType.E2EE, encodeE2eePacket(packet)),
+      changed: () => this.#events.e2ee?.(),
+    });
   }
 
   get #events(): CallEvents {
@@ -250,7 +278,12 @@ export class Call {
       `/meetings/${encodeURIComponent(this.options.meetingId)}/join`,
       body,
     ) as {
-      meeting: { host: string; locked: boolean; waiting_room_enabled: boolean };
+      meeting: {
+        host: string;
+        locked: boolean;
+        waiting_room_enabled: boolean;
+        e2ee_required: boolean;
+      };
       participant: { status: "admitted" | "waiting"; role: "host" | "cohost" | "guest" };
     };
     this.join = {
@@ -259,7 +292,9 @@ export class Call {
       hostUserId: result.meeting.host,
       locked: result.meeting.locked,
       waitingRoomEnabled: result.meeting.waiting_room_enabled,
+      e2eeRequired: result.meeting.e2ee_required === true,
     };
+    if (this.join.e2eeRequired) this.e2eeOn = true;
   }
 
   #setState(state: CallState): void {
@@ -356,6 +391,7 @@ export class Call {
 
   #end(reason: string, code: number, error = false): void {
     this.#stopTimers();
+    this.e2ee.close();
     this.#setState({ kind: "ended", reason, code, error });
     this.peers.clear();
     this.#events.peers?.([]);
@@ -380,6 +416,7 @@ export class Call {
         }
         this.sessionId = sessionId;
         assigned = true;
+        this.e2ee.connected(sessionId).catch(() => {});
         this.#setState(
           this.join?.status === "waiting"
             ? { kind: "waiting" }
@@ -389,7 +426,8 @@ export class Call {
         return;
       }
       if (!assigned) return;
-      this.#onPacket(packetType, data, sessionId, decoder.decode(userId));
+      const seen = this.options.intercept?.(packetType, data, sessionId) ?? data;
+      this.#onPacket(packetType, seen, sessionId, decoder.decode(userId));
     });
     this.#startTimers();
     const info = await connection.closed;
@@ -422,30 +460,80 @@ export class Call {
       case PacketType.MEDIA: {
         const media = decodeMediaPacket(data);
         if (!media.ok) return;
+        if (media.value.encrypted) {
+          this.#decryptMedia(media.value, sessionId).then((plain) => {
+            if (plain !== undefined) this.#onMedia(plain, sessionId, userId);
+          });
+          return;
+        }
         return this.#onMedia(media.value, sessionId, userId);
+      }
+      case PacketType.E2EE: {
+        const packet = decodeE2eePacket(data);
+        if (packet.ok) this.e2ee.received(sessionId, packet.value).catch(() => {});
+        return;
       }
       case PacketType.CHAT: {
         const chat = decodeChatPacket(data);
         if (!chat.ok) return;
-        const key = `${sessionId}:${chat.value.messageId}`;
-        if (this.#seenChat.has(key)) return;
-        if (this.#seenChat.size >= 10_000) this.#seenChat.clear();
-        this.#seenChat.add(key);
-        const peer = this.peers.get(sessionId.toString());
-        this.#events.chat?.({
-          id: key,
-          fromSessionId: sessionId.toString(),
-          fromUserId: userId,
-          fromName: peer?.displayName ?? userId,
-          text: chat.value.text,
-          sentAtMs: Number(chat.value.sentAtMs),
-          mine: false,
-        });
-        return;
+        if (chat.value.sealed !== undefined && chat.value.sealed.length > 0) {
+          this.e2ee.decrypt(
+            chatHeader(sessionId, chat.value.keyId ?? 0),
+            new Uint8Array(chat.value.sealed),
+          ).then((plain) => {
+            if (plain === undefined) return this.#failedToDecrypt(sessionId);
+            this.#onChat({ ...chat.value, text: decoder.decode(plain) }, sessionId, userId);
+          });
+          return;
+        }
+        return this.#onChat(chat.value, sessionId, userId);
       }
       case PacketType.CONGESTION:
         if (sessionId === this.sessionId) this.#events.congestion?.();
         return;
+    }
+  }
+
+  #onChat(chat: ChatPacket, sessionId: bigint, userId: string): void {
+    const key = `${sessionId}:${chat.messageId}`;
+    if (this.#seenChat.has(key)) return;
+    if (this.#seenChat.size >= 10_000) this.#seenChat.clear();
+    this.#seenChat.add(key);
+    const peer = this.peers.get(sessionId.toString());
+    this.#events.chat?.({
+      id: key,
+      fromSessionId: sessionId.toString(),
+      fromUserId: userId,
+      fromName: peer?.displayName ?? userId,
+      text: chat.text,
+      sentAtMs: Number(chat.sentAtMs),
+      mine: false,
+    });
+  }
+
+  async #decryptMedia(media: MediaPacket, sessionId: bigint): Promise<MediaPacket | undefined> {
+    const plain = await this.e2ee.decrypt(
+      mediaHeader(media, sessionId, media.keyId ?? 0),
+      new Uint8Array(media.data),
+    );
+    if (plain === undefined) {
+      this.#failedToDecrypt(sessionId);
+      return undefined;
+    }
+    if (media.mediaType === MediaType.HEARTBEAT) {
+      const flags = decodeHeartbeatMetadata(plain);
+      if (!flags.ok) return undefined;
+      return { ...media, data: new Uint8Array(0), heartbeatMetadata: flags.value };
+    }
+    return { ...media, data: plain };
+  }
+
+  #failedToDecrypt(sessionId: bigint): void {
+    const peer = this.peers.get(sessionId.toString());
+    if (peer === undefined) return;
+    peer.decryptFailures++;
+    if (peer.decryptFailures === 1 || peer.decryptFailures % 50 === 0) {
+      this.#events.peers?.(this.peerList());
     }
   }
 
@@ -470,6 +558,7 @@ export class Call {
         return;
       }
       case MeetingEventType.PARTICIPANT_LEFT: {
+        this.e2ee.left(m.sessionId);
         const peer = this.peers.get(sessionId);
         if (!peer) return;
         this.peers.delete(sessionId);
@@ -512,6 +601,8 @@ export class Call {
       screen: false,
       speaking: false,
       joinedAtMs: Date.now(),
+      encrypted: false,
+      decryptFailures: 0,
     };
   }
 
@@ -535,6 +626,13 @@ export class Call {
       // Media before the join notice (it travels another way): learn of them now.
       peer = this.#newPeer(key, userId, userId);
       this.peers.set(key, peer);
+      this.#events.peers?.(this.peerList());
+    }
+    if (
+      media.mediaType !== MediaType.KEYFRAME_REQUEST &&
+      peer.encrypted !== (media.encrypted === true)
+    ) {
+      peer.encrypted = media.encrypted === true;
       this.#events.peers?.(this.peerList());
     }
     if (media.mediaType === MediaType.HEARTBEAT) {
@@ -586,8 +684,36 @@ export class Call {
     return this.#connection?.backlog() ?? 0;
   }
 
-  /** Sends a media packet (user id filled in). False when not connected. */
+  /**
+   * Sends a media packet (user id filled in), encrypted when E2EE is on (then it leaves a
+   * moment later). False when not connected.
+   */
   sendMedia(media: Omit<MediaPacket, "userId">): boolean {
+    if (this.#connection === undefined || this.sessionId === 0n) return false;
+    if (this.e2eeOn && CONTENT_TYPES.has(media.mediaType)) {
+      const plain = media.mediaType === MediaType.HEARTBEAT
+        ? encodeHeartbeatMetadata(media.heartbeatMetadata!)
+        : media.data;
+      const sealing = this.e2ee.encrypt(
+        headerFields(media),
+        new Uint8Array(plain),
+      );
+      if (sealing === undefined) return false;
+      sealing.then(({ keyId, payload }) => {
+        this.#send(
+          PacketType.MEDIA,
+          encodeMediaPacket({
+            ...media,
+            heartbeatMetadata: undefined,
+            data: payload,
+            encrypted: true,
+            keyId,
+            userId: this.#userIdBytes,
+          }),
+        );
+      }, () => {});
+      return true;
+    }
     return this.#send(
       PacketType.MEDIA,
       encodeMediaPacket({ ...media, userId: this.#userIdBytes }),
@@ -654,11 +780,31 @@ export class Call {
     if (trimmed.length === 0) return undefined;
     const id = `${Date.now().toString(36)}-${++this.#chatSeq}`;
     const sentAtMs = Date.now();
-    const ok = this.#send(
-      PacketType.CHAT,
-      encodeChatPacket({ messageId: id, text: trimmed, sentAtMs: BigInt(sentAtMs) }),
-    );
-    if (!ok) return undefined;
+    if (this.#connection === undefined || this.sessionId === 0n) return undefined;
+    if (this.e2eeOn) {
+      const sealing = this.e2ee.encrypt(
+        { mediaType: CHAT_MEDIA_TYPE, sequence: 0n, key: false },
+        encoder.encode(trimmed),
+      );
+      if (sealing === undefined) return undefined;
+      sealing.then(({ keyId, payload }) => {
+        this.#send(
+          PacketType.CHAT,
+          encodeChatPacket({
+            messageId: id,
+            text: "",
+            sentAtMs: BigInt(sentAtMs),
+            sealed: payload,
+            keyId,
+          }),
+        );
+      }, () => {});
+    } else {
+      this.#send(
+        PacketType.CHAT,
+        encodeChatPacket({ messageId: id, text: trimmed, sentAtMs: BigInt(sentAtMs) }),
+      );
+    }
     return {
       id: `${this.sessionId}:${id}`,
       fromSessionId: this.sessionId.toString(),
@@ -700,4 +846,31 @@ export class Call {
   dropConnection(): void {
     this.#connection?.close(4000, "dropped by the client");
   }
+}
+
+/** Media types whose content is encrypted when E2EE is on (RTT and key-frame requests are not). */
+const CONTENT_TYPES = new Set<number>([
+  MediaType.VIDEO,
+  MediaType.AUDIO,
+  MediaType.SCREEN,
+  MediaType.HEARTBEAT,
+]);
+
+/** The media type a sealed chat message is bound to (not a wire media type). */
+const CHAT_MEDIA_TYPE = 0xff;
+
+function headerFields(media: Omit<MediaPacket, "userId">) {
+  return {
+    mediaType: media.mediaType,
+    sequence: media.videoMetadata?.sequence ?? media.audioMetadata?.sequence ?? 0n,
+    key: media.frameType === "key",
+  };
+}
+
+function mediaHeader(media: MediaPacket, senderSession: bigint, keyId: number) {
+  return { ...headerFields(media), senderSession, keyId };
+}
+
+function chatHeader(senderSession: bigint, keyId: number) {
+  return { mediaType: CHAT_MEDIA_TYPE, sequence: 0n, key: false, senderSession, keyId };
 }

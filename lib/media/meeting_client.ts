@@ -587,6 +587,8 @@ export class MeetingClient {
       screen: false,
       speaking: false,
       joinedAtMs: Date.now(),
+      encrypted: false,
+      decryptFailures: 0,
     };
     remote.attach(peer.sessionId, MediaType.VIDEO, document.createElement("canvas"));
     const sender = new VideoSender({

@@ -28,6 +28,7 @@ import type {
   ChatPacket,
   ConnectionPacket,
   DiagnosticsPacket,
+  E2eePacket,
   HeartbeatMetadata,
   MediaPacket,
   MeetingPacket,
@@ -162,6 +163,8 @@ const MEDIA_PACKET = message("MediaPacket", [
   [7, "audioMetadata", AUDIO_METADATA],
   [8, "videoMetadata", VIDEO_METADATA],
   [9, "heartbeatMetadata", HEARTBEAT_METADATA],
+  [10, "encrypted", "bool"],
+  [11, "keyId", "uint32"],
 ]);
 const MEETING_PACKET = message("MeetingPacket", [
   [1, "eventType", "enum"],
@@ -188,6 +191,15 @@ const CHAT_PACKET = message("ChatPacket", [
   [1, "messageId", "string"],
   [2, "text", "string"],
   [3, "sentAtMs", "uint64"],
+  [4, "sealed", "bytes"],
+  [5, "keyId", "uint32"],
+]);
+const E2EE_PACKET = message("E2eePacket", [
+  [1, "kind", "uint32"],
+  [2, "publicKey", "bytes"],
+  [3, "toSession", "uint64"],
+  [4, "keyId", "uint32"],
+  [5, "wrapped", "bytes"],
 ]);
 const DIAGNOSTICS_PACKET = message("DiagnosticsPacket", [
   [1, "streamId", "string"],
@@ -376,6 +388,7 @@ const aesPacket = makeCodec<AesPacket>(AES_PACKET);
 const connectionPacket = makeCodec<ConnectionPacket>(CONNECTION_PACKET);
 const diagnosticsPacket = makeCodec<DiagnosticsPacket>(DIAGNOSTICS_PACKET);
 const chatPacket = makeCodec<ChatPacket>(CHAT_PACKET);
+const e2eePacket = makeCodec<E2eePacket>(E2EE_PACKET);
 
 /** Serializes a {@linkcode PacketWrapper}. */
 export const encodePacketWrapper = packetWrapper.encode;
@@ -410,6 +423,15 @@ export const decodeDiagnosticsPacket = diagnosticsPacket.decode;
 export const encodeChatPacket = chatPacket.encode;
 /** Parses a {@linkcode ChatPacket}. */
 export const decodeChatPacket = chatPacket.decode;
+const heartbeatMetadata = makeCodec<HeartbeatMetadata>(HEARTBEAT_METADATA);
+/** Serializes {@linkcode HeartbeatMetadata} (an encrypted heartbeat carries it in `data`). */
+export const encodeHeartbeatMetadata = heartbeatMetadata.encode;
+/** Parses {@linkcode HeartbeatMetadata}. */
+export const decodeHeartbeatMetadata = heartbeatMetadata.decode;
+/** Serializes an {@linkcode E2eePacket}. */
+export const encodeE2eePacket = e2eePacket.encode;
+/** Parses an {@linkcode E2eePacket}. */
+export const decodeE2eePacket = e2eePacket.decode;
 
 export type {
   AesPacket,
@@ -417,6 +439,7 @@ export type {
   ChatPacket,
   ConnectionPacket,
   DiagnosticsPacket,
+  E2eePacket,
   HeartbeatMetadata,
   MediaPacket,
   MeetingPacket,

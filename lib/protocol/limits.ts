@@ -22,5 +22,11 @@ export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Longest chat message text, in characters (UTF-16 code units). */
 export const MAX_CHAT_TEXT_LENGTH = 2000;
 
+/** Largest sealed (encrypted) chat message: 4 bytes per character at most, plus the seal. */
+export const MAX_SEALED_CHAT_BYTES = 4 * 2000 + 64;
+
+/** Largest public key and wrapped key in an E2EE packet, in bytes. */
+export const MAX_E2EE_KEY_BYTES = 256;
+
 /** Longest chat message id, in characters. */
 export const MAX_CHAT_ID_LENGTH = 64;

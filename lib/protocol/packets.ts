@@ -18,6 +18,7 @@ export const PacketType = {
   SESSION_ASSIGNED: 8,
   CONGESTION: 9,
   CHAT: 10,
+  E2EE: 11,
 } as const;
 /** A {@linkcode PacketType} value; unknown values from the wire are kept as plain numbers. */
 export type PacketType = number;
@@ -101,6 +102,9 @@ export interface MediaPacket {
   audioMetadata?: AudioMetadata;
   videoMetadata?: VideoMetadata;
   heartbeatMetadata?: HeartbeatMetadata;
+  /** End-to-end encrypted (`data` is sealed under the sender's key `keyId`). */
+  encrypted?: boolean;
+  keyId?: number;
 }
 
 /** A meeting event: start, end, joins and leaves, waiting-room changes. */
@@ -139,7 +143,22 @@ export interface ChatPacket {
   messageId: string;
   text: string;
   sentAtMs: bigint;
+  /** End-to-end encrypted text (then `text` is empty), sealed under key `keyId`. */
+  sealed?: Uint8Array;
+  keyId?: number;
 }
+
+/** E2EE key exchange: an identity announcement, or a media key wrapped for one session. */
+export interface E2eePacket {
+  kind: number;
+  publicKey: Uint8Array;
+  toSession: bigint;
+  keyId: number;
+  wrapped: Uint8Array;
+}
+
+/** {@linkcode E2eePacket} kinds. */
+export const E2eeKind = { IDENTITY: 1, KEY: 2 } as const;
 
 /** Receive-side figures of one media stream. */
 export interface StreamMetrics {

@@ -29,6 +29,8 @@ export type AdmissionResult =
     roomId: string;
     displayName: string;
     waiting: boolean;
+    /** The meeting accepts only end-to-end encrypted media. */
+    e2eeRequired?: boolean;
     /**
      * Reads the participant's standing again. Transports call it once the session is in its
      * room: a host decision made between admission and attach is applied then.
@@ -43,6 +45,8 @@ export interface AdmittedIdentity {
   roomId: string;
   displayName: string;
   waiting: boolean;
+  /** The meeting accepts only end-to-end encrypted media. */
+  e2eeRequired?: boolean;
   /** A session id from an earlier connection to take over, if its leave is still pending. */
   resumeSessionId?: bigint;
   /** Re-reads the participant's standing once the session is in its room. */
@@ -54,8 +58,8 @@ export function admittedIdentity(
   admitted: Extract<AdmissionResult, { ok: true }>,
   resumeSessionId: bigint | undefined,
 ): AdmittedIdentity {
-  const { userId, roomId, displayName, waiting, standing } = admitted;
-  return { userId, roomId, displayName, waiting, standing, resumeSessionId };
+  const { userId, roomId, displayName, waiting, standing, e2eeRequired } = admitted;
+  return { userId, roomId, displayName, waiting, standing, e2eeRequired, resumeSessionId };
 }
 
 /** Decides whether a connection may join. */

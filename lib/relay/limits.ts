@@ -22,6 +22,8 @@ export interface RelayLimits {
    * connection with 4029.
    */
   chatMessagesPerSecond: number;
+  /** End-to-end encryption key packets a session may send per second (burst: four times). */
+  e2eePacketsPerSecond: number;
   /** Packets held for one receiver before the drop policy starts. */
   outboundQueuePackets: number;
   /** Bytes held for one receiver before the drop policy starts. */
@@ -53,6 +55,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   packetBurst: 1000,
   keyframeRequestsPerSecond: 2,
   chatMessagesPerSecond: 5,
+  e2eePacketsPerSecond: 50,
   outboundQueuePackets: 256,
   outboundQueueBytes: 8 * 1024 * 1024,
   // Small, so that a congested receiver's backlog sits in our queue, where the drop policy

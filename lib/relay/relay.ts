@@ -41,6 +41,8 @@ export interface AttachRequest {
   resumeSessionId?: bigint;
   /** Put the session in the waiting room: it hears nothing until a host admits it. */
   waiting?: boolean;
+  /** Refuse media that is not end-to-end encrypted (the meeting requires it). */
+  e2eeRequired?: boolean;
   /**
    * Re-reads the participant's standing once the session is in its room, so a host decision
    * made while the connection was being admitted still applies.
@@ -168,6 +170,7 @@ export class Relay implements SessionHost {
       now: this.#now,
     });
     session.waiting = request.waiting === true;
+    session.e2eeRequired = request.e2eeRequired === true;
     this.#sessions.set(id, session);
     const assigned = encodeStampedPacket(
       0,

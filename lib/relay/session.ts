@@ -6,9 +6,19 @@
  * @module
  */
 import { CloseCode } from "../protocol/close_codes.ts";
-import { decodeChatPacket, decodeMediaPacket, decodePacketWrapper } from "../protocol/codec.ts";
-import { MAX_CHAT_ID_LENGTH, MAX_CHAT_TEXT_LENGTH } from "../protocol/limits.ts";
-import { type MediaPacket, MediaType, PacketType } from "../protocol/packets.ts";
+import {
+  decodeChatPacket,
+  decodeE2eePacket,
+  decodeMediaPacket,
+  decodePacketWrapper,
+} from "../protocol/codec.ts";
+import {
+  MAX_CHAT_ID_LENGTH,
+  MAX_CHAT_TEXT_LENGTH,
+  MAX_E2EE_KEY_BYTES,
+  MAX_SEALED_CHAT_BYTES,
+} from "../protocol/limits.ts";
+import { E2eeKind, type MediaPacket, MediaType, PacketType } from "../protocol/packets.ts";
 import { encodeIdentity } from "../protocol/wire.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -69,6 +79,7 @@ const CLIENT_TYPES = new Set<number>([
   PacketType.HEALTH,
   PacketType.CONGESTION,
   PacketType.CHAT,
+  PacketType.E2EE,
 ]);
 
 const TYPE_NAMES = Object.fromEntries(
@@ -106,6 +117,9 @@ export class Session {
   readonly #bucket: TokenBucket;
   readonly #keyframeBucket: TokenBucket;
   readonly #chatBucket: TokenBucket;
+  readonly #e2eeBucket: TokenBucket;
+  /** The meeting takes only end-to-end encrypted media and chat. */
+  e2eeRequired = false;
   readonly #queue: OutboundQueue;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -133,6 +147,11 @@ export class Session {
     this.#chatBucket = new TokenBucket(
       init.limits.chatMessagesPerSecond,
       init.limits.chatMessagesPerSecond * 4,
+      now,
+    );
+    this.#e2eeBucket = new TokenBucket(
+      init.limits.e2eePacketsPerSecond,
+      init.limits.e2eePacketsPerSecond * 4,
       now,
     );
     this.#queue = new OutboundQueue(
@@ -218,10 +237,40 @@ export class Session {
         );
       }
     }
-    if (packetType === PacketType.CHAT) {
-      const problem = chatProblem(data);
+    if (
+      media !== undefined && this.e2eeRequired && !media.encrypted &&
+      ENCRYPTED_TYPES.has(media.mediaType)
+    ) {
+      return this.reject(
+        CloseCode.POLICY_VIOLATION,
+        "not_encrypted",
+        "This meeting requires end-to-end encryption; media must be encrypted",
+      );
+    }
+    if (packetType === PacketType.E2EE) {
+      const problem = e2eeProblem(data);
       if (problem !== undefined) {
         return this.reject(CloseCode.MALFORMED_PACKET, "malformed", problem);
+      }
+      if (!this.#e2eeBucket.take(this.lastInboundMs)) {
+        return this.reject(
+          CloseCode.RATE_LIMITED,
+          "rate_limited",
+          `More than ${this.#limits.e2eePacketsPerSecond} key packets per second`,
+        );
+      }
+    }
+    if (packetType === PacketType.CHAT) {
+      const problem = chatProblem(data);
+      if (typeof problem === "string") {
+        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", problem);
+      }
+      if (this.e2eeRequired && !problem.sealed) {
+        return this.reject(
+          CloseCode.POLICY_VIOLATION,
+          "not_encrypted",
+          "This meeting requires end-to-end encryption; chat must be encrypted",
+        );
       }
       if (!this.#chatBucket.take(this.lastInboundMs)) {
         return this.reject(
@@ -341,17 +390,44 @@ function printable(bytes: Uint8Array): string {
   return decoder.decode(bytes.subarray(0, 64)).replace(/[^\x20-\x7e]/g, "?");
 }
 
-/** Why a CHAT payload is unacceptable, or undefined when it is fine. */
-function chatProblem(data: Uint8Array): string | undefined {
+// Media types that carry content: what an E2EE meeting refuses in clear.
+const ENCRYPTED_TYPES = new Set<number>([
+  MediaType.VIDEO,
+  MediaType.AUDIO,
+  MediaType.SCREEN,
+  MediaType.HEARTBEAT,
+]);
+
+/** Why a CHAT payload is unacceptable, or whether it is sealed when it is fine. */
+function chatProblem(data: Uint8Array): string | { sealed: boolean } {
   const decoded = decodeChatPacket(data);
   if (!decoded.ok) return decoded.error.message;
-  const { text, messageId } = decoded.value;
-  if (text.trim().length === 0) return "A chat message has no text";
-  if (text.length > MAX_CHAT_TEXT_LENGTH) {
+  const { text, messageId, sealed } = decoded.value;
+  if (sealed !== undefined && sealed.length > 0) {
+    if (text.length > 0) return "An encrypted chat message has clear text too";
+    if (sealed.length > MAX_SEALED_CHAT_BYTES) {
+      return `An encrypted chat message is larger than ${MAX_SEALED_CHAT_BYTES} bytes`;
+    }
+  } else if (text.trim().length === 0) return "A chat message has no text";
+  else if (text.length > MAX_CHAT_TEXT_LENGTH) {
     return `A chat message is longer than ${MAX_CHAT_TEXT_LENGTH} characters`;
   }
   if (messageId.length === 0 || messageId.length > MAX_CHAT_ID_LENGTH) {
     return `A chat message id must have 1 to ${MAX_CHAT_ID_LENGTH} characters`;
+  }
+  return { sealed: sealed !== undefined && sealed.length > 0 };
+}
+
+/** Why an E2EE payload is unacceptable, or undefined when it is fine. */
+function e2eeProblem(data: Uint8Array): string | undefined {
+  const decoded = decodeE2eePacket(data);
+  if (!decoded.ok) return decoded.error.message;
+  const { kind, publicKey, wrapped } = decoded.value;
+  if (kind !== E2eeKind.IDENTITY && kind !== E2eeKind.KEY) {
+    return `Unknown E2EE packet kind ${kind}`;
+  }
+  if (publicKey.length > MAX_E2EE_KEY_BYTES || wrapped.length > MAX_E2EE_KEY_BYTES) {
+    return `An E2EE key is larger than ${MAX_E2EE_KEY_BYTES} bytes`;
   }
   return undefined;
 }

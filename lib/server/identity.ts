@@ -125,6 +125,7 @@ export function createIdentity(options: IdentityOptions): Identity {
           roomId: room,
           displayName: joined.participant.displayName,
           waiting: joined.participant.status === "waiting",
+          e2eeRequired: joined.meeting.e2eeRequired,
           standing: async () => {
             const meeting = await service.get(room);
             if (meeting.state === "ended") return "ended";

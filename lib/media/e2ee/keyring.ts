@@ -42,6 +42,11 @@ export class Keyring {
     this.#keys.set(sender, held);
   }
 
+  /** The keys held for `sender`, oldest first (expired ones included until the next decrypt). */
+  keys(sender: bigint): SenderKey[] {
+    return (this.#keys.get(sender) ?? []).map((h) => h.key);
+  }
+
   /** Whether a key is held for `sender` (any id). */
   has(sender: bigint): boolean {
     return (this.#keys.get(sender)?.length ?? 0) > 0;
