@@ -36,6 +36,8 @@ export interface StreamOptions {
   transport: "auto" | "webtransport" | "websocket";
   keyframeIntervalSeconds: number;
   insecureSkipVerify: boolean;
+  /** Encrypt end to end (always on in meetings that require it). */
+  e2ee: boolean;
   token?: string;
   tokenFile?: string;
   count: number;
@@ -100,6 +102,8 @@ stream flags:
   --transport <auto|webtransport|websocket>                                    [default: auto]
   --insecure-skip-verify        trust the WebTransport certificate hash the server advertises
                                 at /api/v1/webtransport (self-signed development servers)
+  --e2ee                        encrypt end to end (on by itself in meetings that require
+                                it); prints the safety code to compare with the others'
   --token <token>               a token for servers or meetings that need one
   --token-file <path>           read the token from a file
   --count <n>                   run n streamers in this process (user ids <id>-1 .. <id>-n),
@@ -156,6 +160,7 @@ export function parseCommandLine(args: string[]): Parsed {
         source: { type: "string" },
         transport: { type: "string" },
         "insecure-skip-verify": { type: "boolean" },
+        e2ee: { type: "boolean" },
         token: { type: "string" },
         "token-file": { type: "string" },
         count: { type: "string" },
@@ -284,6 +289,7 @@ export function parseCommandLine(args: string[]): Parsed {
       transport: transport as StreamOptions["transport"],
       keyframeIntervalSeconds,
       insecureSkipVerify: v["insecure-skip-verify"] ?? false,
+      e2ee: v.e2ee ?? false,
       token: v.token,
       tokenFile: v["token-file"],
       count,

@@ -66,6 +66,7 @@ export class Streamer {
       displayName: options.count > 1 ? `${options.displayName} ${userId}` : options.displayName,
       token,
       transport: options.transport,
+      e2ee: options.e2ee,
       maxReconnectAttempts: 10_000,
       connect: {
         trustAdvertisedCertificate: options.insecureSkipVerify,
@@ -83,6 +84,7 @@ export class Streamer {
           this.stats.keyframeRequests++;
         },
         congestion: () => this.stats.congestion++,
+        e2ee: () => this.#showSafetyCode(),
       },
     });
     this.call.local.videoEnabled = true;
@@ -149,6 +151,16 @@ export class Streamer {
       this.stats.audioSent++;
       this.stats.bytesSent += packet.data.length;
     }
+  }
+
+  #lastCode: string | undefined;
+  #showSafetyCode(): void {
+    if (this.options.quiet || !this.call.e2eeOn || this.options.count > 1) return;
+    this.call.e2ee.safetyCode().then((code) => {
+      if (code === undefined || code === this.#lastCode) return;
+      this.#lastCode = code;
+      console.error(`safety code: ${code}  (end-to-end encrypted; compare it with the others')`);
+    }, () => {});
   }
 
   /** Leaves the meeting. */

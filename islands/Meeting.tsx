@@ -22,11 +22,13 @@ export interface MeetingProps {
   codec?: "vp9" | "vp8";
   /** Camera capture height (`?height=`, 180 to 1080; default 720). */
   videoHeight?: number;
+  /** End-to-end encryption (`?e2ee=required|on`). */
+  e2ee?: "required" | "on" | "off";
   /** Join without the preview step (`?autojoin=1`; tests and kiosks). */
   autoJoin?: boolean;
 }
 
-type Panel = "none" | "chat" | "people" | "stats";
+type Panel = "none" | "chat" | "people" | "stats" | "verify";
 
 export default function Meeting(props: MeetingProps): JSX.Element {
   const client = useMemo(
@@ -39,6 +41,7 @@ export default function Meeting(props: MeetingProps): JSX.Element {
         transport: props.transport,
         codec: props.codec,
         videoHeight: props.videoHeight,
+        e2ee: props.e2ee,
       }),
     [],
   );
@@ -374,7 +377,7 @@ function InCall(
       {panel !== "none" && (
         <aside class="panel" aria-label={panel}>
           <div class="panel-head">
-            <h2>{panel === "chat" ? "Chat" : panel === "people" ? "People" : "Diagnostics"}</h2>
+            <h2>{PANEL_TITLES[panel]}</h2>
             <button
               type="button"
               class="icon-button"
@@ -387,6 +390,7 @@ function InCall(
           {panel === "chat" && <Chat client={client} snap={snap} />}
           {panel === "people" && <People client={client} snap={snap} props={props} />}
           {panel === "stats" && <Diagnostics client={client} />}
+          {panel === "verify" && <Verify client={client} snap={snap} />}
         </aside>
       )}
       <div class="toasts" aria-live="polite">
@@ -474,6 +478,17 @@ function InCall(
           </button>
           <button
             type="button"
+            class={`round ${snap.e2ee ? "secure" : ""} ${panel === "verify" ? "active" : ""}`}
+            aria-label={snap.e2ee ? "End-to-end encrypted: verify" : "Encryption and verification"}
+            aria-pressed={panel === "verify"}
+            title={snap.e2ee ? "End-to-end encrypted — verify" : "Encryption"}
+            onClick={() => toggle("verify")}
+            data-testid="open-verify"
+          >
+            <Icon name="shield" />
+          </button>
+          <button
+            type="button"
             class={`round ${panel === "stats" ? "active" : ""}`}
             aria-label="Diagnostics"
             aria-pressed={panel === "stats"}
@@ -518,6 +533,7 @@ function Tile(
   }, [peer?.sessionId, mediaType]);
 
   const name = spec.local ? `${client.options.displayName} (you)` : peer!.displayName;
+  const encrypted = spec.local ? snap.e2ee : peer!.encrypted;
   const micOn = spec.local ? snap.mic : peer!.audio;
   const speaking = spec.kind === "camera" &&
     (spec.local ? snap.speaking && snap.mic : peer!.speaking);
@@ -529,6 +545,7 @@ function Tile(
       data-name={spec.local ? client.options.displayName : peer!.displayName}
       data-video={showVideo ? "on" : "off"}
       data-mic={micOn ? "on" : "off"}
+      data-encrypted={encrypted ? "yes" : "no"}
     >
       {spec.local
         ? (showVideo &&
@@ -552,6 +569,11 @@ function Tile(
         </div>
       )}
       <figcaption>
+        {encrypted && (
+          <span class="lock" aria-label="end-to-end encrypted" title="End-to-end encrypted">
+            <Icon name="lock" size={14} />
+          </span>
+        )}
         {spec.kind === "camera" && !micOn && (
           <span class="muted-mic" aria-label="microphone off" title="Microphone off">
             <Icon name="micOff" size={14} />
@@ -701,6 +723,48 @@ function People(
   );
 }
 
+const PANEL_TITLES: Record<Panel, string> = {
+  none: "",
+  chat: "Chat",
+  people: "People",
+  stats: "Diagnostics",
+  verify: "Encryption",
+};
+
+function Verify({ client, snap }: { client: MeetingClient; snap: MeetingSnapshot }): JSX.Element {
+  const encrypted = snap.peers.filter((p) => p.encrypted).length;
+  return (
+    <div class="verify" data-testid="verify">
+      <p>
+        {snap.e2ee
+          ? "Your camera, microphone, screen and chat are end-to-end encrypted: the server relays them but cannot read them."
+          : "Your media is not end-to-end encrypted; the server could read it."}
+      </p>
+      <p class="muted small">
+        {encrypted} of {snap.peers.length} others send encrypted media
+        {snap.e2eeRequired ? " · this meeting requires encryption" : ""}.
+      </p>
+      {!snap.e2eeRequired && (
+        <button
+          type="button"
+          class={`button small ${snap.e2ee ? "" : "primary"}`}
+          onClick={() => client.toggleE2ee()}
+          data-testid="toggle-e2ee"
+        >
+          {snap.e2ee ? "Turn encryption off" : "Encrypt my media"}
+        </button>
+      )}
+      <h3>Safety code</h3>
+      <p class="safety" data-testid="safety-code">{snap.safetyCode ?? "…"}</p>
+      <p class="muted small">
+        Read it out to the others (or compare it on screen). If everyone sees the same code, nobody
+        — not even the server's operator — sits between you. It changes when someone joins or
+        leaves.
+      </p>
+    </div>
+  );
+}
+
 function Diagnostics({ client }: { client: MeetingClient }): JSX.Element {
   const [, tick] = useState(0);
   useEffect(() => {
@@ -735,6 +799,7 @@ function Diagnostics({ client }: { client: MeetingClient }): JSX.Element {
             <th>kbps</th>
             <th>drops</th>
             <th>audio</th>
+            <th title="frames that failed to decrypt">E2EE ✗</th>
           </tr>
         </thead>
         <tbody>
@@ -745,6 +810,10 @@ function Diagnostics({ client }: { client: MeetingClient }): JSX.Element {
               <td>{r.video.kbps + r.screen.kbps}</td>
               <td>{r.video.lost + r.video.discarded + r.video.decodeErrors}</td>
               <td>{r.audio.kbps} kbps</td>
+              <td>
+                {client.snapshot.peers.find((p) => p.sessionId === r.sessionId)?.decryptFailures ??
+                  0}
+              </td>
             </tr>
           ))}
         </tbody>

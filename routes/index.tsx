@@ -37,7 +37,8 @@ export const handler = define.handlers({
     // A short random tail keeps two people of the same name (or with names that have no Latin
     // letters, who all become "guest") apart; the id is not secret and not an identity proof.
     const user = `${userIdFromName(name)}-${crypto.randomUUID().slice(0, 4)}`;
-    const target = `/meeting/${user}/${meetingId}?name=${encodeURIComponent(name)}`;
+    const e2ee = form.get("e2ee") === "on" ? "&e2ee=required" : "";
+    const target = `/meeting/${user}/${meetingId}?name=${encodeURIComponent(name)}${e2ee}`;
     return ctx.redirect(target, 303);
   },
 });
@@ -72,6 +73,10 @@ export default define.page<typeof handler>(function Home({ data }) {
             title="Letters, digits, _ and -"
             value={data.meetingId}
           />
+        </label>
+        <label class="check">
+          <input type="checkbox" name="e2ee" />
+          <span>Require end-to-end encryption (for a new meeting)</span>
         </label>
         {data.error && <p class="warning" role="alert">{data.error}</p>}
         <button type="submit" class="button primary wide">Join meeting</button>

@@ -100,3 +100,100 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "in a meeting that requires E2EE, a page decodes the streamer's encrypted video and both show the same safety code",
+  ignore: browserTestsIgnored() || (!hasFfmpeg && Deno.env.get("CI") !== "true"),
+  async fn() {
+    const server = await startServerProcess();
+    const room = uniqueRoom("e2eepage");
+    let page: Awaited<ReturnType<typeof openPage>> | undefined;
+    let streamer: Deno.ChildProcess | undefined;
+    let stderr = "";
+    try {
+      await withBrowser(async (browser) => {
+        // The page creates the meeting as E2EE-required (the home form's checkbox does this).
+        page = await openPage(
+          browser,
+          `${server.httpUrl}/meeting/ada/${room}?name=Ada&autojoin=1&height=240&e2ee=required`,
+        );
+        await page.page.waitForFunction(
+          // deno-lint-ignore no-explicit-any
+          () => (globalThis as any).__videocall?.snapshot.phase === "in-call",
+          undefined,
+          { timeout: 20_000 },
+        );
+        streamer = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "cli/stream.ts",
+            "stream",
+            "--url",
+            server.httpUrl,
+            "--user-id",
+            "pi",
+            "--meeting-id",
+            room,
+            "--debug-send-test-pattern",
+            "-r",
+            "320x240",
+            "--fps",
+            "15",
+            "--insecure-skip-verify",
+            "--e2ee",
+          ], // deno-fmt-ignore
+          cwd: new URL("../", import.meta.url),
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        (async () => {
+          for await (const chunk of streamer!.stderr) stderr += new TextDecoder().decode(chunk);
+        })();
+        await page.page.waitForFunction(
+          () => {
+            // deno-lint-ignore no-explicit-any
+            const r = (globalThis as any).__videocall?.diagnostics().received[0];
+            return r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
+          },
+          undefined,
+          { timeout: 30_000, polling: 100 },
+        ).catch((e) => {
+          throw new Error(`${e}\n${stderr}`);
+        });
+        assertEquals(
+          await page.page.getAttribute('[data-testid="tile-camera"]', "data-encrypted"),
+          "yes",
+        );
+        await page.page.click('[data-testid="open-verify"]');
+        const deadline = Date.now() + 10_000;
+        let pageCode = "";
+        let cliCode = "";
+        while (Date.now() < deadline) {
+          pageCode = (await page.page.textContent('[data-testid="safety-code"]')) ?? "";
+          cliCode = [...stderr.matchAll(/safety code: ([\d ]+?)\s+\(/g)].at(-1)?.[1] ?? "";
+          if (pageCode !== "" && pageCode === cliCode) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        assert(/^\d{5}( \d{5}){5}$/.test(pageCode), pageCode);
+        assertEquals(pageCode, cliCode, stderr);
+        const failures = await page.page.evaluate(() =>
+          // deno-lint-ignore no-explicit-any
+          (globalThis as any).__videocall.snapshot.peers[0].decryptFailures
+        );
+        assertEquals(failures, 0);
+      });
+    } finally {
+      await page?.close();
+      try {
+        streamer?.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await streamer?.status;
+      await server.stop();
+    }
+  },
+});

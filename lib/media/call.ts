@@ -129,6 +129,8 @@ export interface CallOptions {
   connect?: Pick<ConnectOptions, "trustAdvertisedCertificate" | "framed" | "webSocket">;
   /** Encrypt our media and chat end to end (always on in meetings that require it). */
   e2ee?: boolean;
+  /** Create the meeting as one that requires E2EE, if it does not exist yet. */
+  createE2eeRequired?: boolean;
   /**
    * Tests only: sees (and may replace) each received packet's payload before the call does —
    * a stand-in for a malicious relay.
@@ -215,6 +217,7 @@ export class Call {
   async start(): Promise<void> {
     await this.#signIn();
     if (this.#leaving) return;
+    if (this.options.createE2eeRequired) await this.#createEncrypted();
     await this.#joinMeeting();
     // Left while the join was on its way: the leave went first, so leave again after it.
     if (this.#leaving) return void await this.#postLeave();
@@ -268,6 +271,18 @@ export class Call {
       display_name: this.options.displayName,
     }) as { token: string };
     this.token = result.token;
+  }
+
+  async #createEncrypted(): Promise<void> {
+    try {
+      await this.#api("POST", "/meetings", {
+        meeting_id: this.options.meetingId,
+        e2ee_required: true,
+      });
+    } catch (error) {
+      // It exists already: join it as it is (the join says whether it requires E2EE).
+      if (!(error instanceof JoinError) || error.status !== 409) throw error;
+    }
   }
 
   async #joinMeeting(): Promise<void> {
@@ -480,6 +495,7 @@ export class Call {
           this.e2ee.decrypt(
             chatHeader(sessionId, chat.value.keyId ?? 0),
             new Uint8Array(chat.value.sealed),
+            KEY_WAIT_MS,
           ).then((plain) => {
             if (plain === undefined) return this.#failedToDecrypt(sessionId);
             this.#onChat({ ...chat.value, text: decoder.decode(plain) }, sessionId, userId);
@@ -512,12 +528,11 @@ export class Call {
   }
 
   async #decryptMedia(media: MediaPacket, sessionId: bigint): Promise<MediaPacket | undefined> {
-    const plain = await this.e2ee.decrypt(
-      mediaHeader(media, sessionId, media.keyId ?? 0),
-      new Uint8Array(media.data),
-    );
+    const header = mediaHeader(media, sessionId, media.keyId ?? 0);
+    const plain = await this.e2ee.decrypt(header, new Uint8Array(media.data), KEY_WAIT_MS);
     if (plain === undefined) {
-      this.#failedToDecrypt(sessionId);
+      // Sent before we joined, under a key we are not meant to have: dropped, not a failure.
+      if (!this.e2ee.predates(header)) this.#failedToDecrypt(sessionId);
       return undefined;
     }
     if (media.mediaType === MediaType.HEARTBEAT) {
@@ -855,6 +870,9 @@ const CONTENT_TYPES = new Set<number>([
   MediaType.SCREEN,
   MediaType.HEARTBEAT,
 ]);
+
+/** How long a frame may wait for its sender's key (a join or rekey in progress), in ms. */
+const KEY_WAIT_MS = 2000;
 
 /** The media type a sealed chat message is bound to (not a wire media type). */
 const CHAT_MEDIA_TYPE = 0xff;

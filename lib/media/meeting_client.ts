@@ -62,6 +62,12 @@ export interface MeetingSnapshot {
   joinedAtMs?: number;
   transport?: string;
   rttMs?: number;
+  /** Our media is end-to-end encrypted. */
+  e2ee: boolean;
+  /** The meeting requires it (it cannot be turned off). */
+  e2eeRequired: boolean;
+  /** The safety code over everyone's keys (compare it with the others'). */
+  safetyCode?: string;
 }
 
 /** How the page was opened. */
@@ -74,6 +80,8 @@ export interface MeetingClientOptions {
   codec?: "vp9" | "vp8";
   /** Camera capture height (default 720). */
   videoHeight?: number;
+  /** End-to-end encryption: "required" creates the meeting so; "on" encrypts our media. */
+  e2ee?: "required" | "on" | "off";
 }
 
 /** Audio is dropped while this many bytes wait to be sent (about 1.5 s of video at 720p). */
@@ -120,6 +128,8 @@ export class MeetingClient {
       cameraId: "",
       microphoneId: "",
       speakerId: "",
+      e2ee: options.e2ee === "on" || options.e2ee === "required",
+      e2eeRequired: false,
     };
   }
 
@@ -243,6 +253,8 @@ export class MeetingClient {
       displayName: this.options.displayName,
       token: this.options.token,
       transport: this.options.transport,
+      e2ee: this.snapshot.e2ee,
+      createE2eeRequired: this.options.e2ee === "required",
       events: {
         state: (state) => this.#onState(state),
         peers: (peers) => this.#onPeers(peers),
@@ -258,6 +270,7 @@ export class MeetingClient {
         },
         rtt: (ms) => this.#update({ rttMs: ms }),
         waitingRoom: () => this.refreshWaiting(),
+        e2ee: () => this.#refreshSafetyCode(),
       },
     });
     this.call = call;
@@ -279,6 +292,9 @@ export class MeetingClient {
       patch.joinedAtMs = Date.now();
       patch.role = this.call?.join?.role ?? "guest";
       patch.locked = this.call?.join?.locked ?? false;
+      patch.e2eeRequired = this.call?.join?.e2eeRequired ?? false;
+      patch.e2ee = this.call?.e2eeOn ?? false;
+      this.#refreshSafetyCode();
       this.#serial(() => this.#startSenders());
       if (patch.role !== "guest") this.refreshWaiting();
     }
@@ -479,6 +495,21 @@ export class MeetingClient {
       this.#update({ screen: false });
       this.call?.setLocal({ screenEnabled: false });
     }
+  }
+
+  #refreshSafetyCode(): void {
+    this.call?.e2ee.safetyCode().then((safetyCode) => this.#update({ safetyCode }), () => {});
+  }
+
+  /** Turns encryption of our media on or off (not in meetings that require it). */
+  toggleE2ee(): void {
+    const call = this.call;
+    if (call === undefined || this.snapshot.e2eeRequired) return;
+    call.e2eeOn = !call.e2eeOn;
+    this.#update({ e2ee: call.e2eeOn });
+    this.#notice(
+      call.e2eeOn ? "Your media is now end-to-end encrypted" : "End-to-end encryption off",
+    );
   }
 
   /** Sends a chat message. */

@@ -57,6 +57,8 @@ export class E2eeSession {
   #leaveTimer: ReturnType<typeof setTimeout> | undefined;
   #work: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Frames waiting for their sender's first key of a generation. */
+  readonly #waiting = new Map<bigint, (() => void)[]>();
 
   constructor(readonly options: E2eeSessionOptions) {}
 
@@ -149,6 +151,8 @@ export class E2eeSession {
         },
       );
       this.keyring.add(from, await SenderKey.fromSecret(packet.keyId, secret));
+      for (const wake of this.#waiting.get(from) ?? []) wake();
+      this.#waiting.delete(from);
       this.options.changed?.();
     } catch {
       // Tampered with, or not for this identity: ignore it.
@@ -212,12 +216,29 @@ export class E2eeSession {
 
   /**
    * Decrypts someone's payload; undefined (and counted) when it does not authenticate or names
-   * a key we do not have. A key a few ratchet steps ahead of ours is derived here.
+   * a key we do not have. A key a few ratchet steps ahead of ours is derived here. A frame of a
+   * key generation we have no key of yet — the sender's key is on its way, as at a join or a
+   * rekey — waits up to `waitMs` for it.
    */
   async decrypt(
     header: FrameHeader,
     payload: Uint8Array<ArrayBuffer>,
+    waitMs = 0,
   ): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const generation = header.keyId >>> 16;
+    const hasGeneration = () =>
+      this.keyring.keys(header.senderSession).some((k) => k.keyId >>> 16 === generation);
+    if (waitMs > 0 && !this.#closed && !hasGeneration()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        const list = this.#waiting.get(header.senderSession) ?? [];
+        list.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.#waiting.set(header.senderSession, list);
+      });
+    }
     const held = this.keyring.keys(header.senderSession);
     if (!held.some((k) => k.keyId === header.keyId)) {
       const base = held.filter((k) =>
@@ -235,6 +256,16 @@ export class E2eeSession {
     return await this.keyring.decrypt(header, payload);
   }
 
+  /**
+   * Whether a frame was sent under a key from before we joined (an earlier ratchet step than the
+   * first key the sender gave us): we were never meant to read it, so it is no failure.
+   */
+  predates(header: FrameHeader): boolean {
+    return this.keyring.keys(header.senderSession).some((k) =>
+      k.keyId >>> 16 === header.keyId >>> 16 && k.keyId > header.keyId
+    );
+  }
+
   /** The safety code over everyone's identity, ours included (undefined before start). */
   async safetyCode(): Promise<string | undefined> {
     if (this.#identity === undefined) return undefined;
@@ -248,9 +279,11 @@ export class E2eeSession {
     return [...this.#peers.keys()];
   }
 
-  /** Stops: no more key work is scheduled. */
+  /** Stops: no more key work is scheduled; waiting frames give up. */
   close(): void {
     this.#closed = true;
+    for (const list of this.#waiting.values()) for (const wake of list) wake();
+    this.#waiting.clear();
     clearTimeout(this.#joinTimer);
     clearTimeout(this.#leaveTimer);
   }

@@ -23,6 +23,7 @@ export const handler = define.handlers({
       codec: codec === "vp8" ? "vp8" : "vp9",
       videoHeight: Number.isInteger(height) && height >= 180 && height <= 1080 ? height : 720,
       autoJoin: q.get("autojoin") === "1",
+      e2ee: q.get("e2ee") === "required" ? "required" : q.get("e2ee") === "on" ? "on" : "off",
     };
     return page(props);
   },
