@@ -13,7 +13,8 @@
  *
  * Flags: `--seconds N` (measured window per transport, default 10), `--height H` (camera
  * height, default 480), `--transport webtransport|websocket|both` (default both),
- * `--codec vp9|vp8`, `--joins N` (how many times the second person joins, default 3; the
+ * `--e2ee off|on|both` (default both: the WebSocket call runs again end-to-end encrypted, and
+ * the per-frame cost of AES-GCM is measured in this process), `--codec vp9|vp8`, `--joins N` (how many times the second person joins, default 3; the
  * join-to-first-frame figure is their median).
  *
  * @module
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
     transport: { type: "string", default: "both" },
     codec: { type: "string", default: "vp9" },
     joins: { type: "string", default: "3" },
+    e2ee: { type: "string", default: "both" },
   },
 });
 const seconds = Number(flags.seconds);
@@ -69,8 +71,10 @@ async function chromiumCpuSeconds(): Promise<number> {
   return total;
 }
 
+let e2eeParam = "";
+
 function meetingUrl(server: ServerProcess, user: string, room: string): string {
-  return `${server.httpUrl}/meeting/${user}/${room}?name=${user}&height=${height}&codec=${flags.codec}`;
+  return `${server.httpUrl}/meeting/${user}/${room}?name=${user}&height=${height}&codec=${flags.codec}${e2eeParam}`;
 }
 
 async function open(browser: Browser, server: ServerProcess, user: string, room: string) {
@@ -236,6 +240,32 @@ async function runLoopback(browser: Browser): Promise<{ latency: number[]; brows
 }
 
 const f = (n: number) => Number.isFinite(n) ? n.toFixed(1) : "n/a";
+
+/** AES-GCM per frame in this process (Deno's WebCrypto), for typical frame sizes. */
+async function frameCost(): Promise<void> {
+  const { SenderKey } = await import("../lib/media/e2ee/sender_key.ts");
+  const { encryptFrame, decryptFrame } = await import("../lib/media/e2ee/frame_cipher.ts");
+  const key = await SenderKey.fresh(1 << 16);
+  const parts: string[] = [];
+  for (const size of [100, 2_000, 20_000, 100_000]) {
+    const frame = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
+    const data = size > 65536 ? new Uint8Array(size) : frame;
+    const n = size >= 20_000 ? 500 : 2000;
+    const header = { senderSession: 1n, mediaType: 1, keyId: key.keyId, sequence: 0n, key: false };
+    const t0 = performance.now();
+    let sealed = new Uint8Array(0);
+    for (let i = 0; i < n; i++) sealed = await encryptFrame(key, header, data);
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) await decryptFrame(key, header, sealed);
+    const t2 = performance.now();
+    parts.push(
+      `${size} B: encrypt ${((t1 - t0) / n * 1000).toFixed(0)} µs, decrypt ${
+        ((t2 - t1) / n * 1000).toFixed(0)
+      } µs`,
+    );
+  }
+  console.log(`E2EE cost per frame (AES-GCM-128, Deno WebCrypto): ${parts.join("; ")}`);
+}
 const browser = await launchBrowser();
 try {
   console.log(
@@ -249,12 +279,19 @@ try {
     `baseline (encode+decode in the page, no network): capture-to-render p50 ${f(baseP50)} ms, ` +
       `p95 ${f(baseP95)} ms (${base.latency.length} frames), browser CPU ${f(base.browserCpu)} %`,
   );
-  for (const transport of transports) {
+  const runs: [string, boolean][] = [];
+  for (const t of transports) {
+    if (flags.e2ee !== "on") runs.push([t, false]);
+    if (flags.e2ee === "on" || (flags.e2ee === "both" && t === "websocket")) runs.push([t, true]);
+  }
+  if (flags.e2ee !== "off") await frameCost();
+  for (const [transport, encrypted] of runs) {
+    e2eeParam = encrypted ? "&e2ee=on" : "";
     const r = await runCall(browser, transport);
     const p50 = percentile(r.latency, 50);
     const p95 = percentile(r.latency, 95);
     console.log(
-      `${transport}: join-to-first-remote-frame median ${
+      `${transport}${encrypted ? " (E2EE)" : ""}: join-to-first-remote-frame median ${
         f(r.firstFrameSecondMs)
       } ms (second joiner), ` +
         `${f(r.firstFrameFirstMs)} ms (first, from the arrival); ` +

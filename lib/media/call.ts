@@ -104,6 +104,11 @@ export interface CallEvents {
   congestion?(): void;
   /** E2EE members or keys changed (safety code). */
   e2ee?(): void;
+  /**
+   * Our media key moved on for newcomers, who cannot read anything sent before: send key
+   * frames now (not rate-limited like requests).
+   */
+  newKey?(): void;
   rtt?(ms: number): void;
   /** A waiting-room change (hosts refetch the waiting list). */
   waitingRoom?(): void;
@@ -196,6 +201,9 @@ export class Call {
     this.e2ee = new E2eeSession({
       send: (packet) => this.#send(PacketType.E2EE, encodeE2eePacket(packet)),
       changed: () => this.#events.e2ee?.(),
+      welcomed: () => {
+        if (this.e2eeOn) this.#events.newKey?.();
+      },
     });
   }
 

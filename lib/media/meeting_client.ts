@@ -271,6 +271,10 @@ export class MeetingClient {
         rtt: (ms) => this.#update({ rttMs: ms }),
         waitingRoom: () => this.refreshWaiting(),
         e2ee: () => this.#refreshSafetyCode(),
+        newKey: () => {
+          this.#video?.forceKeyframe();
+          this.#screen?.forceKeyframe();
+        },
       },
     });
     this.call = call;

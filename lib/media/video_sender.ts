@@ -232,6 +232,11 @@ export class VideoSender {
     if (performance.now() - this.#lastKeyMs > 300) this.#keyWanted = true;
   }
 
+  /** A key frame next, whatever the rate limit (a new encryption key was handed out). */
+  forceKeyframe(): void {
+    this.#keyWanted = true;
+  }
+
   /** The relay reported congested receivers: one step down. */
   congested(): void {
     if (this.#ladder.congested(performance.now())) this.#keyWanted = true;

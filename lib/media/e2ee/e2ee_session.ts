@@ -24,7 +24,7 @@ import { safetyCode } from "./safety_code.ts";
 import { SenderKey } from "./sender_key.ts";
 
 /** Joins within this window share one ratchet step. */
-export const JOIN_DEBOUNCE_MS = 200;
+export const JOIN_DEBOUNCE_MS = 100;
 /** Leaves within this window share one new key. */
 export const LEAVE_DEBOUNCE_MS = 300;
 /** Most ratchet steps a receiver takes on its own to catch up with a sender. */
@@ -41,6 +41,11 @@ export interface E2eeSessionOptions {
   send: (packet: E2eePacket) => void;
   /** Told when the members or keys change (safety code, lock icons). */
   changed?: () => void;
+  /**
+   * Told after newcomers got our ratcheted key: they can read nothing sent before it, so a key
+   * frame now saves them waiting for the next one.
+   */
+  welcomed?: () => void;
 }
 
 /** The E2EE state of one participant. */
@@ -166,6 +171,7 @@ export class E2eeSession {
     if (newcomers.length === 0 || this.#myKey === undefined) return;
     this.#myKey = await this.#myKey.ratchet();
     for (const to of newcomers) await this.#sendKey(to);
+    this.options.welcomed?.();
   }
 
   async #sendKey(to: bigint): Promise<void> {
