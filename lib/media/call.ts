@@ -180,6 +180,11 @@ export class Call {
   /** End-to-end encryption: keys are always exchanged; our media is encrypted while this is on. */
   readonly e2ee: E2eeSession;
   e2eeOn: boolean;
+  /**
+   * The first 48 bytes of the last 32 payloads we encrypted — what an observer of the relay must
+   * never see (tests check exactly that).
+   */
+  readonly sealedSamples: Uint8Array[] = [];
   /** Packets received and sent, for the diagnostics panel. */
   readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
 
@@ -722,6 +727,10 @@ export class Call {
         new Uint8Array(plain),
       );
       if (sealing === undefined) return false;
+      if (plain.length >= 48) {
+        this.sealedSamples.push(plain.slice(0, 48));
+        if (this.sealedSamples.length > 32) this.sealedSamples.shift();
+      }
       sealing.then(({ keyId, payload }) => {
         this.#send(
           PacketType.MEDIA,
