@@ -201,6 +201,23 @@ const cases: Case[] = [
     counter: "malformed",
   },
   {
+    name: "an E2EE key packet addressed to nobody",
+    offend: (c) =>
+      c.send(
+        PacketType.E2EE,
+        encodeE2eePacket({
+          kind: 2,
+          publicKey: new Uint8Array(0),
+          toSession: 0n,
+          keyId: 1,
+          wrapped: new Uint8Array(56),
+        }),
+      ),
+    code: 1007,
+    reason: "An E2EE key packet carries a wrapped key for one session",
+    counter: "malformed",
+  },
+  {
     name: "a text frame",
     offend: (c) => c.sendRaw("hello"),
     code: 1003,

@@ -177,7 +177,7 @@ Deno.test({
           if (pageCode !== "" && pageCode === cliCode) break;
           await new Promise((r) => setTimeout(r, 200));
         }
-        assert(/^\d{5}( \d{5}){5}$/.test(pageCode), pageCode);
+        assert(/^\d{5}( \d{5}){7}$/.test(pageCode), pageCode);
         assertEquals(pageCode, cliCode, stderr);
         const failures = await page.page.evaluate(() =>
           // deno-lint-ignore no-explicit-any

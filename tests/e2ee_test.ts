@@ -16,9 +16,11 @@ import { NatsBus } from "../lib/relay/nats_bus.ts";
 import { readBusFrame } from "../lib/relay/bus_frame.ts";
 import { roomWildcard } from "../lib/relay/bus.ts";
 import {
+  decodeChatPacket,
   decodeE2eePacket,
   decodeMediaPacket,
   decodePacketWrapper,
+  encodeChatPacket,
   encodeE2eePacket,
 } from "../lib/protocol/codec.ts";
 import { E2eeKind, type MediaPacket, MediaType, PacketType } from "../lib/protocol/packets.ts";
@@ -305,6 +307,49 @@ Deno.test("a meeting that requires E2EE refuses media and chat in clear; calls t
     assert(host.connected, "the host carries on");
   } finally {
     await host.leave();
+    await server.stop();
+  }
+});
+
+Deno.test("a guest admitted from the waiting room exchanges keys; a chat replayed under another id is refused", async () => {
+  const server = await startServerProcess();
+  const room = uniqueRoom("waite2ee");
+  const a = member(server, "hana", room);
+  try {
+    await eventually(() => a.call.connected, 10_000, "host in");
+    await a.call.api("PATCH", `/meetings/${room}`, { waiting_room_enabled: true });
+    let replayed = false;
+    const b = member(server, "gus", room, {
+      // A relay that passes Hana's first chat message on under another id.
+      intercept: (type, data, from) => {
+        if (type !== PacketType.CHAT || from !== a.call.sessionId || replayed) return data;
+        replayed = true;
+        const chat = decodeChatPacket(data);
+        if (!chat.ok) return data;
+        return encodeChatPacket({ ...chat.value, messageId: "replayed-1" });
+      },
+    });
+    try {
+      await eventually(() => b.call.state.kind === "waiting", 10_000, "gus waiting");
+      await a.call.api("POST", `/meetings/${room}/admit`, { user_id: "gus" });
+      await eventually(() => keysSettled([a, b]), 10_000, "keys exchanged after admission");
+      const frame = enc.encode("AFTER-ADMISSION-FRAME-0123456789-abcdefghij");
+      sendVideo(a.call, frame, 1n);
+      await eventually(() => b.media.some((m) => contains(m.data, frame)), 5000, "gus decrypts");
+      a.call.sendChat("first words");
+      await eventually(
+        () => (b.call.peerList()[0]?.decryptFailures ?? 0) > 0,
+        5000,
+        "the replayed chat counted as a failure",
+      );
+      assertEquals(b.chats, []);
+      a.call.sendChat("second words");
+      await eventually(() => b.chats.includes("second words"), 5000, "the next chat arrives");
+    } finally {
+      await b.call.leave();
+    }
+  } finally {
+    await a.call.leave();
     await server.stop();
   }
 });

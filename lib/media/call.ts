@@ -78,6 +78,8 @@ export interface ChatMessage {
   text: string;
   sentAtMs: number;
   mine: boolean;
+  /** It travelled end-to-end encrypted. */
+  encrypted: boolean;
 }
 
 /** Where the call stands. */
@@ -205,9 +207,16 @@ export class Call {
     this.e2eeOn = options.e2ee === true;
     this.e2ee = new E2eeSession({
       send: (packet) => this.#send(PacketType.E2EE, encodeE2eePacket(packet)),
+      isMember: (session) => this.peers.has(session.toString()),
       changed: () => this.#events.e2ee?.(),
-      welcomed: () => {
+      newKey: () => {
         if (this.e2eeOn) this.#events.newKey?.();
+      },
+      keyChanged: (session) => {
+        const peer = this.peers.get(session.toString());
+        this.#events.notice?.(
+          `${peer?.displayName ?? "Someone"}'s encryption key changed: compare safety codes again`,
+        );
       },
     });
   }
@@ -419,6 +428,7 @@ export class Call {
 
   #end(reason: string, code: number, error = false): void {
     this.#stopTimers();
+    clearTimeout(this.#rosterTimer);
     this.e2ee.close();
     this.#setState({ kind: "ended", reason, code, error });
     this.peers.clear();
@@ -441,6 +451,9 @@ export class Call {
           // A fresh session: whoever we knew may have changed; the server resends the roster.
           this.peers.clear();
           this.#events.peers?.([]);
+        } else if (this.sessionId === sessionId) {
+          // Resumed: the server lists everyone present again; who is not listed left meanwhile.
+          this.#confirmRoster();
         }
         this.sessionId = sessionId;
         assigned = true;
@@ -494,6 +507,10 @@ export class Call {
           });
           return;
         }
+        // A meeting that requires E2EE has no clear content (the server refuses it; so do we).
+        if (this.join?.e2eeRequired && CONTENT_TYPES.has(media.value.mediaType)) {
+          return this.#failedToDecrypt(sessionId);
+        }
         return this.#onMedia(media.value, sessionId, userId);
       }
       case PacketType.E2EE: {
@@ -506,16 +523,24 @@ export class Call {
         if (!chat.ok) return;
         if (chat.value.sealed !== undefined && chat.value.sealed.length > 0) {
           this.e2ee.decrypt(
-            chatHeader(sessionId, chat.value.keyId ?? 0),
+            chatHeader(sessionId, chat.value.keyId ?? 0, chat.value.sentAtMs),
             new Uint8Array(chat.value.sealed),
             KEY_WAIT_MS,
           ).then((plain) => {
-            if (plain === undefined) return this.#failedToDecrypt(sessionId);
-            this.#onChat({ ...chat.value, text: decoder.decode(plain) }, sessionId, userId);
+            const text = plain === undefined ? undefined : decoder.decode(plain);
+            const newline = text?.indexOf("\n") ?? -1;
+            // The id inside must be the id outside (no replay under another id).
+            if (text === undefined || text.slice(0, newline) !== chat.value.messageId) {
+              return this.#failedToDecrypt(sessionId);
+            }
+            const message = { ...chat.value, text: text.slice(newline + 1) };
+            this.#onChat(message, sessionId, userId, true);
           });
           return;
         }
-        return this.#onChat(chat.value, sessionId, userId);
+        // A meeting that requires E2EE has no clear chat (the server refuses it; so do we).
+        if (this.join?.e2eeRequired) return this.#failedToDecrypt(sessionId);
+        return this.#onChat(chat.value, sessionId, userId, false);
       }
       case PacketType.CONGESTION:
         if (sessionId === this.sessionId) this.#events.congestion?.();
@@ -523,7 +548,7 @@ export class Call {
     }
   }
 
-  #onChat(chat: ChatPacket, sessionId: bigint, userId: string): void {
+  #onChat(chat: ChatPacket, sessionId: bigint, userId: string, encrypted: boolean): void {
     const key = `${sessionId}:${chat.messageId}`;
     if (this.#seenChat.has(key)) return;
     if (this.#seenChat.size >= 10_000) this.#seenChat.clear();
@@ -537,6 +562,7 @@ export class Call {
       text: chat.text,
       sentAtMs: Number(chat.sentAtMs),
       mine: false,
+      encrypted,
     });
   }
 
@@ -576,24 +602,19 @@ export class Call {
         if (m.sessionId === this.sessionId || m.sessionId === 0n) return;
         const known = this.peers.get(sessionId);
         const displayName = decoder.decode(m.displayName) || userId;
+        this.#unconfirmed.delete(sessionId);
         if (known) {
           known.displayName = displayName;
         } else {
           this.peers.set(sessionId, this.#newPeer(sessionId, userId, displayName));
           this.#events.notice?.(`${displayName} joined`);
         }
+        this.e2ee.memberJoined(m.sessionId);
         this.#events.peers?.(this.peerList());
         return;
       }
-      case MeetingEventType.PARTICIPANT_LEFT: {
-        this.e2ee.left(m.sessionId);
-        const peer = this.peers.get(sessionId);
-        if (!peer) return;
-        this.peers.delete(sessionId);
-        this.#events.notice?.(`${peer.displayName} left`);
-        this.#events.peers?.(this.peerList());
-        return;
-      }
+      case MeetingEventType.PARTICIPANT_LEFT:
+        return this.#peerLeft(sessionId);
       case MeetingEventType.MEETING_STARTED:
         // A waiting session hears nothing until admitted, so this also means "you are in"
         // (an admission decided while we were connecting sends no PARTICIPANT_ADMITTED).
@@ -611,8 +632,31 @@ export class Call {
     }
   }
 
+  #peerLeft(sessionId: string): void {
+    this.e2ee.left(BigInt(sessionId));
+    const peer = this.peers.get(sessionId);
+    if (!peer) return;
+    this.peers.delete(sessionId);
+    this.#events.notice?.(`${peer.displayName} left`);
+    this.#events.peers?.(this.peerList());
+  }
+
+  // After a resume, peers the server does not list again within a moment left while we were away.
+  #unconfirmed = new Set<string>();
+  #rosterTimer: ReturnType<typeof setTimeout> | undefined;
+  #confirmRoster(): void {
+    this.#unconfirmed = new Set(this.peers.keys());
+    clearTimeout(this.#rosterTimer);
+    this.#rosterTimer = setTimeout(() => {
+      for (const s of this.#unconfirmed) this.#peerLeft(s);
+      this.#unconfirmed.clear();
+    }, ROSTER_CONFIRM_MS);
+  }
+
   #admitted(): void {
     this.join!.status = "admitted";
+    // Nobody heard our identity while we waited.
+    this.e2ee.announce();
     if (this.#connection) {
       this.#setState({ kind: "connected", transport: this.#connection.kind });
     }
@@ -725,6 +769,7 @@ export class Call {
       const sealing = this.e2ee.encrypt(
         headerFields(media),
         new Uint8Array(plain),
+        this.sessionId,
       );
       if (sealing === undefined) return false;
       if (plain.length >= 48) {
@@ -814,9 +859,12 @@ export class Call {
     const sentAtMs = Date.now();
     if (this.#connection === undefined || this.sessionId === 0n) return undefined;
     if (this.e2eeOn) {
+      // The id travels inside the ciphertext and the time is bound as the sequence: a relay
+      // can neither replay a message under a new id nor change when it was sent.
       const sealing = this.e2ee.encrypt(
-        { mediaType: CHAT_MEDIA_TYPE, sequence: 0n, key: false },
-        encoder.encode(trimmed),
+        { mediaType: CHAT_MEDIA_TYPE, sequence: BigInt(sentAtMs), key: false },
+        encoder.encode(`${id}\n${trimmed}`),
+        this.sessionId,
       );
       if (sealing === undefined) return undefined;
       sealing.then(({ keyId, payload }) => {
@@ -845,6 +893,7 @@ export class Call {
       text: trimmed,
       sentAtMs,
       mine: true,
+      encrypted: this.e2eeOn,
     };
   }
 
@@ -906,6 +955,9 @@ function mediaHeader(media: MediaPacket, senderSession: bigint, keyId: number) {
   return { ...headerFields(media), senderSession, keyId };
 }
 
-function chatHeader(senderSession: bigint, keyId: number) {
-  return { mediaType: CHAT_MEDIA_TYPE, sequence: 0n, key: false, senderSession, keyId };
+function chatHeader(senderSession: bigint, keyId: number, sentAtMs: bigint) {
+  return { mediaType: CHAT_MEDIA_TYPE, sequence: sentAtMs, key: false, senderSession, keyId };
 }
+
+/** After a resume, how long the server has to list everyone present again. */
+const ROSTER_CONFIRM_MS = 1500;

@@ -422,12 +422,18 @@ function chatProblem(data: Uint8Array): string | { sealed: boolean } {
 function e2eeProblem(data: Uint8Array): string | undefined {
   const decoded = decodeE2eePacket(data);
   if (!decoded.ok) return decoded.error.message;
-  const { kind, publicKey, wrapped } = decoded.value;
+  const { kind, publicKey, wrapped, toSession } = decoded.value;
   if (kind !== E2eeKind.IDENTITY && kind !== E2eeKind.KEY) {
     return `Unknown E2EE packet kind ${kind}`;
   }
   if (publicKey.length > MAX_E2EE_KEY_BYTES || wrapped.length > MAX_E2EE_KEY_BYTES) {
     return `An E2EE key is larger than ${MAX_E2EE_KEY_BYTES} bytes`;
+  }
+  if (kind === E2eeKind.IDENTITY && (publicKey.length === 0 || wrapped.length > 0)) {
+    return "An E2EE identity carries a public key and nothing wrapped";
+  }
+  if (kind === E2eeKind.KEY && (wrapped.length === 0 || publicKey.length > 0 || toSession === 0n)) {
+    return "An E2EE key packet carries a wrapped key for one session";
   }
   return undefined;
 }

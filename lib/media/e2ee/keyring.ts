@@ -29,22 +29,38 @@ export interface SenderStatus {
 /** Every sender's keys, on the receiving side. */
 export class Keyring {
   readonly #keys = new Map<bigint, Held[]>();
+  /** The highest key id ever added per sender (kept after the keys expire). */
+  readonly #highest = new Map<bigint, number>();
   readonly status = new Map<bigint, SenderStatus>();
 
   constructor(readonly now: () => number = () => performance.now()) {}
 
-  /** Adds `key` for `sender`; older keys of that sender now expire after the grace period. */
-  add(sender: bigint, key: SenderKey): void {
-    const held = (this.#keys.get(sender) ?? []).filter((h) => h.key.keyId !== key.keyId);
-    const until = this.now() + OLD_KEY_GRACE_MS;
+  /**
+   * Adds `key` for `sender` if it is newer than every key seen from them (key ids only go up:
+   * a replayed old key packet cannot bring a retired key back); older keys now expire after the
+   * grace period. Returns whether it was added.
+   */
+  add(sender: bigint, key: SenderKey): boolean {
+    const now = this.now();
+    const held = (this.#keys.get(sender) ?? []).filter((h) => h.until > now);
+    if ((this.#highest.get(sender) ?? -1) >= key.keyId) return false;
+    this.#highest.set(sender, key.keyId);
+    const until = now + OLD_KEY_GRACE_MS;
     for (const h of held) h.until = Math.min(h.until, until);
     held.push({ key, until: Infinity });
     this.#keys.set(sender, held);
+    return true;
   }
 
-  /** The keys held for `sender`, oldest first (expired ones included until the next decrypt). */
+  /** The newest key of `sender`, if any. */
+  newest(sender: bigint): SenderKey | undefined {
+    return this.#keys.get(sender)?.at(-1)?.key;
+  }
+
+  /** The keys held for `sender` that still decrypt, oldest first. */
   keys(sender: bigint): SenderKey[] {
-    return (this.#keys.get(sender) ?? []).map((h) => h.key);
+    const now = this.now();
+    return (this.#keys.get(sender) ?? []).filter((h) => h.until > now).map((h) => h.key);
   }
 
   /** Whether a key is held for `sender` (any id). */
@@ -55,6 +71,7 @@ export class Keyring {
   /** Forgets a sender who left. */
   remove(sender: bigint): void {
     this.#keys.delete(sender);
+    this.#highest.delete(sender);
     this.status.delete(sender);
   }
 
