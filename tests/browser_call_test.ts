@@ -114,7 +114,7 @@ async function assertMediaFlows(a: Joined, b: Joined): Promise<void> {
     const r = await received(p);
     assertEquals(r.video.decodeErrors, 0);
     assertEquals(r.audio.decodeErrors, 0);
-    assertGreater(await canvasDetail(p), 3, `${who}'s canvas shows a picture`);
+    assertGreater(await canvasDetail(p), 1, `${who}'s canvas shows a picture, not a blank`);
   }
 }
 

@@ -938,7 +938,7 @@ const CONTENT_TYPES = new Set<number>([
 ]);
 
 /** How long a frame may wait for its sender's key (a join or rekey in progress), in ms. */
-const KEY_WAIT_MS = 2000;
+const KEY_WAIT_MS = 4000;
 
 /** The media type a sealed chat message is bound to (not a wire media type). */
 const CHAT_MEDIA_TYPE = 0xff;
