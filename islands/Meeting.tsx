@@ -9,21 +9,14 @@ import type { JSX } from "preact";
 import { Icon } from "../components/icons.tsx";
 import { MediaType } from "../lib/protocol/packets.ts";
 import type { Peer } from "../lib/media/call.ts";
-import { MeetingClient, type MeetingSnapshot } from "../lib/media/meeting_client.ts";
-import type { TransportChoice } from "../lib/media/transport.ts";
+import {
+  MeetingClient,
+  type MeetingClientOptions,
+  type MeetingSnapshot,
+} from "../lib/media/meeting_client.ts";
 
-/** What the page hands over (serializable). */
-export interface MeetingProps {
-  userId: string;
-  meetingId: string;
-  displayName: string;
-  token?: string;
-  transport?: TransportChoice;
-  codec?: "vp9" | "vp8";
-  /** Camera capture height (`?height=`, 180 to 1080; default 720). */
-  videoHeight?: number;
-  /** End-to-end encryption (`?e2ee=required|on`). */
-  e2ee?: "required" | "on" | "off";
+/** What the page hands over (serializable): the client's options, from the URL. */
+export interface MeetingProps extends MeetingClientOptions {
   /** Join without the preview step (`?autojoin=1`; tests and kiosks). */
   autoJoin?: boolean;
 }
@@ -32,17 +25,7 @@ type Panel = "none" | "chat" | "people" | "stats" | "verify";
 
 export default function Meeting(props: MeetingProps): JSX.Element {
   const client = useMemo(
-    () =>
-      typeof window === "undefined" ? undefined : new MeetingClient({
-        userId: props.userId,
-        meetingId: props.meetingId,
-        displayName: props.displayName,
-        token: props.token,
-        transport: props.transport,
-        codec: props.codec,
-        videoHeight: props.videoHeight,
-        e2ee: props.e2ee,
-      }),
+    () => typeof window === "undefined" ? undefined : new MeetingClient(props),
     [],
   );
   const [snap, setSnap] = useState<MeetingSnapshot | undefined>(client?.snapshot);

@@ -69,6 +69,22 @@ export interface Peer {
   decryptFailures: number;
 }
 
+/** Someone we just learned of: nothing on until their heartbeat or media says so. */
+export function newPeer(sessionId: string, userId: string, displayName: string): Peer {
+  return {
+    sessionId,
+    userId,
+    displayName,
+    video: false,
+    audio: false,
+    screen: false,
+    speaking: false,
+    joinedAtMs: Date.now(),
+    encrypted: false,
+    decryptFailures: 0,
+  };
+}
+
 /** A chat message, sent or received. */
 export interface ChatMessage {
   id: string;
@@ -606,7 +622,7 @@ export class Call {
         if (known) {
           known.displayName = displayName;
         } else {
-          this.peers.set(sessionId, this.#newPeer(sessionId, userId, displayName));
+          this.peers.set(sessionId, newPeer(sessionId, userId, displayName));
           this.#events.notice?.(`${displayName} joined`);
         }
         this.e2ee.memberJoined(m.sessionId);
@@ -663,21 +679,6 @@ export class Call {
     this.sendHeartbeat();
   }
 
-  #newPeer(sessionId: string, userId: string, displayName: string): Peer {
-    return {
-      sessionId,
-      userId,
-      displayName,
-      video: false,
-      audio: false,
-      screen: false,
-      speaking: false,
-      joinedAtMs: Date.now(),
-      encrypted: false,
-      decryptFailures: 0,
-    };
-  }
-
   #onMedia(media: MediaPacket, sessionId: bigint, userId: string): void {
     if (media.mediaType === MediaType.RTT) {
       if (sessionId === this.sessionId || userId === this.options.userId) {
@@ -696,7 +697,7 @@ export class Call {
     let peer = this.peers.get(key);
     if (peer === undefined) {
       // Media before the join notice (it travels another way): learn of them now.
-      peer = this.#newPeer(key, userId, userId);
+      peer = newPeer(key, userId, userId);
       this.peers.set(key, peer);
       this.#events.peers?.(this.peerList());
     }

@@ -12,7 +12,7 @@ import { MediaType } from "../protocol/packets.ts";
 import { AudioPlayout } from "./audio_playout.ts";
 import { VP9_CODEC } from "./codecs.ts";
 import { AudioSender } from "./audio_sender.ts";
-import { Call, type CallState, type ChatMessage, JoinError, type Peer } from "./call.ts";
+import { Call, type CallState, type ChatMessage, JoinError, newPeer, type Peer } from "./call.ts";
 import {
   type DeviceList,
   explainMediaError,
@@ -613,18 +613,7 @@ export class MeetingClient {
     const track = this.cameraTrack ?? opened!;
     const playout = this.playout ?? new AudioPlayout();
     const remote = new RemoteMedia(playout, () => {});
-    const peer: Peer = {
-      sessionId: "loopback",
-      userId: "loopback",
-      displayName: "loopback",
-      video: true,
-      audio: false,
-      screen: false,
-      speaking: false,
-      joinedAtMs: Date.now(),
-      encrypted: false,
-      decryptFailures: 0,
-    };
+    const peer = { ...newPeer("loopback", "loopback", "loopback"), video: true };
     remote.attach(peer.sessionId, MediaType.VIDEO, document.createElement("canvas"));
     const sender = new VideoSender({
       track: track.clone(),
