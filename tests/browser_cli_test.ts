@@ -6,44 +6,20 @@ import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
 import { uniqueRoom } from "./support/harness.ts";
 import { startServerProcess } from "./support/server_process.ts";
+import { ffmpegTestsIgnored, spawnStreamer, testPatternArgs } from "./support/streamer.ts";
 
-const hasFfmpeg = await new Deno.Command("ffmpeg", { args: ["-version"], stdout: "null" })
-  .output().then((o) => o.success, () => false);
+const ignore = browserTestsIgnored() || ffmpegTestsIgnored();
 
 Deno.test({
   name: "a browser page decodes the streamer's test pattern and tone",
-  ignore: browserTestsIgnored() || (!hasFfmpeg && Deno.env.get("CI") !== "true"),
+  ignore,
   async fn() {
     const server = await startServerProcess();
     const room = uniqueRoom("clipage");
-    const streamer = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "cli/stream.ts",
-        "stream",
-        "--url",
-        server.httpUrl,
-        "--user-id",
-        "pi-cam",
-        "--display-name",
-        "Pi camera",
-        "--meeting-id",
-        room,
-        "--debug-send-test-pattern",
-        "-r",
-        "320x240",
-        "--fps",
-        "15",
-        "--insecure-skip-verify",
-        "--quiet",
-      ], // deno-fmt-ignore
-      cwd: new URL("../", import.meta.url),
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(streamer.stderr).text();
+    const streamer = spawnStreamer([
+      ...testPatternArgs(server.httpUrl, "pi-cam", room),
+      ...["--display-name", "Pi camera", "--insecure-skip-verify", "--quiet"],
+    ]);
     let page: Awaited<ReturnType<typeof openPage>> | undefined;
     try {
       await withBrowser(async (browser) => {
@@ -88,15 +64,9 @@ Deno.test({
       });
     } finally {
       await page?.close();
-      try {
-        streamer.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      const status = await streamer.status;
-      const text = await stderr;
+      const code = await streamer.stop();
       await server.stop();
-      assert(status.code === 0 || status.signal === "SIGTERM", text);
+      assertEquals(code, 0, streamer.stderr());
     }
   },
 });
@@ -104,13 +74,13 @@ Deno.test({
 Deno.test({
   name:
     "in a meeting that requires E2EE, a page decodes the streamer's encrypted video and both show the same safety code",
-  ignore: browserTestsIgnored() || (!hasFfmpeg && Deno.env.get("CI") !== "true"),
+  ignore,
   async fn() {
     const server = await startServerProcess();
     const room = uniqueRoom("e2eepage");
     let page: Awaited<ReturnType<typeof openPage>> | undefined;
-    let streamer: Deno.ChildProcess | undefined;
-    let stderr = "";
+    let streamer: ReturnType<typeof spawnStreamer> | undefined;
+    const stderr = () => streamer?.stderr() ?? "";
     try {
       await withBrowser(async (browser) => {
         // The page creates the meeting as E2EE-required (the home form's checkbox does this).
@@ -124,34 +94,10 @@ Deno.test({
           undefined,
           { timeout: 20_000 },
         );
-        streamer = new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "-A",
-            "cli/stream.ts",
-            "stream",
-            "--url",
-            server.httpUrl,
-            "--user-id",
-            "pi",
-            "--meeting-id",
-            room,
-            "--debug-send-test-pattern",
-            "-r",
-            "320x240",
-            "--fps",
-            "15",
-            "--insecure-skip-verify",
-            "--e2ee",
-          ], // deno-fmt-ignore
-          cwd: new URL("../", import.meta.url),
-          stdin: "null",
-          stdout: "null",
-          stderr: "piped",
-        }).spawn();
-        (async () => {
-          for await (const chunk of streamer!.stderr) stderr += new TextDecoder().decode(chunk);
-        })();
+        streamer = spawnStreamer([
+          ...testPatternArgs(server.httpUrl, "pi", room),
+          ...["--insecure-skip-verify", "--e2ee"],
+        ]);
         await page.page.waitForFunction(
           () => {
             // deno-lint-ignore no-explicit-any
@@ -161,7 +107,7 @@ Deno.test({
           undefined,
           { timeout: 30_000, polling: 100 },
         ).catch((e) => {
-          throw new Error(`${e}\n${stderr}`);
+          throw new Error(`${e}\n${stderr()}`);
         });
         assertEquals(
           await page.page.getAttribute('[data-testid="tile-camera"]', "data-encrypted"),
@@ -173,12 +119,12 @@ Deno.test({
         let cliCode = "";
         while (Date.now() < deadline) {
           pageCode = (await page.page.textContent('[data-testid="safety-code"]')) ?? "";
-          cliCode = [...stderr.matchAll(/safety code: ([\d ]+?)\s+\(/g)].at(-1)?.[1] ?? "";
+          cliCode = [...stderr().matchAll(/safety code: ([\d ]+?)\s+\(/g)].at(-1)?.[1] ?? "";
           if (pageCode !== "" && pageCode === cliCode) break;
           await new Promise((r) => setTimeout(r, 200));
         }
         assert(/^\d{5}( \d{5}){7}$/.test(pageCode), pageCode);
-        assertEquals(pageCode, cliCode, stderr);
+        assertEquals(pageCode, cliCode, stderr());
         const failures = await page.page.evaluate(() =>
           // deno-lint-ignore no-explicit-any
           (globalThis as any).__videocall.snapshot.peers[0].decryptFailures
@@ -187,12 +133,7 @@ Deno.test({
       });
     } finally {
       await page?.close();
-      try {
-        streamer?.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await streamer?.status;
+      await streamer?.stop();
       await server.stop();
     }
   },

@@ -19,62 +19,16 @@ import {
   VideoCodec,
 } from "../lib/protocol/packets.ts";
 import { isVp8KeyFrame, isVp9KeyFrame } from "../lib/media/ivf.ts";
+import {
+  ffmpegTestsIgnored,
+  runStreamer,
+  spawnStreamer,
+  TEST_FPS,
+  testPatternArgs,
+} from "./support/streamer.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const hasFfmpeg = await new Deno.Command("ffmpeg", { args: ["-version"], stdout: "null" })
-  .output().then((o) => o.success, () => false);
-const ignore = !hasFfmpeg && Deno.env.get("CI") !== "true";
-if (ignore) console.warn("\n*** ffmpeg not found: streamer tests are skipped ***\n");
-
-interface Streamer {
-  child: Deno.ChildProcess;
-  stderr: () => string;
-  /** SIGTERM, then the exit status. */
-  stop(): Promise<number>;
-  status: Promise<Deno.CommandStatus>;
-}
-
-function spawnStreamer(args: string[], env: Record<string, string> = {}): Streamer {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/stream.ts", ...args],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) text += decoder.decode(chunk);
-  })();
-  const drain = child.stdout.cancel();
-  const status = (async () => {
-    const s = await child.status;
-    await reading;
-    await drain;
-    return s;
-  })();
-  return {
-    child,
-    stderr: () => text,
-    status,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      return (await status).code;
-    },
-  };
-}
-
-async function runStreamer(args: string[], env: Record<string, string> = {}) {
-  const s = spawnStreamer(args, env);
-  const status = await s.status;
-  return { code: status.code, stderr: s.stderr() };
-}
+const ignore = ffmpegTestsIgnored();
 
 const mediaFrom = (user: string, type: number) => (r: Received) => {
   if (r.userId !== user || r.wrapper.packetType !== PacketType.MEDIA) return false;
@@ -127,23 +81,8 @@ async function streamAndCheck(
   const pool = new ClientPool();
   const room = uniqueRoom("cli");
   const watcher = await pool.joinActive(server.wsUrl, "watcher", room);
-  const fps = 15;
-  const s = spawnStreamer([
-    "stream",
-    "--url",
-    server.httpUrl,
-    "--user-id",
-    "pi",
-    "--meeting-id",
-    room,
-    "--debug-send-test-pattern",
-    "-r",
-    "320x240",
-    "--fps",
-    String(fps),
-    "--quiet",
-    ...extra,
-  ]); // deno-fmt-ignore
+  const fps = TEST_FPS;
+  const s = spawnStreamer([...testPatternArgs(server.httpUrl, "pi", room), "--quiet", ...extra]); // deno-fmt-ignore
   try {
     await eventually(
       () => watcher.received.filter(mediaFrom("pi", MediaType.VIDEO)).length >= fps * 3,
@@ -223,20 +162,7 @@ Deno.test({
     const env = { ...db.env, PORT: String(port), WT_PORT: "off", LEAVE_GRACE_MS: "200" };
     let server = await startServerProcess(env);
     const room = uniqueRoom("restart");
-    const s = spawnStreamer([
-      "stream",
-      "--url",
-      server.httpUrl,
-      "--user-id",
-      "pi",
-      "--meeting-id",
-      room,
-      "--debug-send-test-pattern",
-      "-r",
-      "320x240",
-      "--fps",
-      "15",
-    ]); // deno-fmt-ignore
+    const s = spawnStreamer(testPatternArgs(server.httpUrl, "pi", room)); // deno-fmt-ignore
     const pool = new ClientPool();
     try {
       const before = await pool.joinActive(server.wsUrl, "watcher", room);

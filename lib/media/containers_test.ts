@@ -4,14 +4,10 @@
  */
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { isVp8KeyFrame, isVp9KeyFrame, IvfError, type IvfFrame, IvfReader } from "./ivf.ts";
+import { ffmpegTestsIgnored } from "../../tests/support/streamer.ts";
 import { crc32, OggError, type OggPacket, oggPage, OggReader } from "./ogg.ts";
 
-const hasFfmpeg = await new Deno.Command("ffmpeg", { args: ["-version"], stdout: "null" })
-  .output().then((o) => o.success, () => false);
-const ignore = !hasFfmpeg && Deno.env.get("CI") !== "true";
-if (ignore) {
-  console.warn("\n*** ffmpeg not found: container tests on real output are skipped ***\n");
-}
+const ignore = ffmpegTestsIgnored();
 
 async function ffmpeg(args: string[]): Promise<Uint8Array> {
   const out = await new Deno.Command("ffmpeg", {
