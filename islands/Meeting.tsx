@@ -5,7 +5,7 @@
  * `lib/media/meeting_client.ts`.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { JSX } from "preact";
+import type { ComponentChildren, JSX } from "preact";
 import { Icon } from "../components/icons.tsx";
 import { MediaType } from "../lib/protocol/packets.ts";
 import type { Peer } from "../lib/media/call.ts";
@@ -432,58 +432,79 @@ function InCall(
           </button>
         </div>
         <div class="row">
-          <button
-            type="button"
-            class={`round ${panel === "chat" ? "active" : ""}`}
-            aria-label={snap.unreadChat > 0 ? `Chat, ${snap.unreadChat} unread` : "Chat"}
-            aria-pressed={panel === "chat"}
+          <PanelButton
+            panel="chat"
+            open={panel}
+            toggle={toggle}
+            icon="chat"
+            label={snap.unreadChat > 0 ? `Chat, ${snap.unreadChat} unread` : "Chat"}
             title="Chat"
-            onClick={() => toggle("chat")}
-            data-testid="open-chat"
           >
-            <Icon name="chat" />
             {snap.unreadChat > 0 && <span class="dot">{snap.unreadChat}</span>}
-          </button>
-          <button
-            type="button"
-            class={`round ${panel === "people" ? "active" : ""}`}
-            aria-label={`People (${snap.peers.length + 1})${
+          </PanelButton>
+          <PanelButton
+            panel="people"
+            open={panel}
+            toggle={toggle}
+            icon="people"
+            label={`People (${snap.peers.length + 1})${
               snap.waiting.length ? `, ${snap.waiting.length} waiting` : ""
             }`}
-            aria-pressed={panel === "people"}
             title="People"
-            onClick={() => toggle("people")}
-            data-testid="open-people"
           >
-            <Icon name="people" />
             <span class="count">{snap.peers.length + 1}</span>
             {snap.waiting.length > 0 && <span class="dot">{snap.waiting.length}</span>}
-          </button>
-          <button
-            type="button"
-            class={`round ${snap.e2ee ? "secure" : ""} ${panel === "verify" ? "active" : ""}`}
-            aria-label={snap.e2ee ? "End-to-end encrypted: verify" : "Encryption and verification"}
-            aria-pressed={panel === "verify"}
+          </PanelButton>
+          <PanelButton
+            panel="verify"
+            open={panel}
+            toggle={toggle}
+            icon="shield"
+            label={snap.e2ee ? "End-to-end encrypted: verify" : "Encryption and verification"}
             title={snap.e2ee ? "End-to-end encrypted — verify" : "Encryption"}
-            onClick={() => toggle("verify")}
-            data-testid="open-verify"
-          >
-            <Icon name="shield" />
-          </button>
-          <button
-            type="button"
-            class={`round ${panel === "stats" ? "active" : ""}`}
-            aria-label="Diagnostics"
-            aria-pressed={panel === "stats"}
+            extraClass={snap.e2ee ? "secure" : ""}
+          />
+          <PanelButton
+            panel="stats"
+            open={panel}
+            toggle={toggle}
+            icon="info"
+            label="Diagnostics"
             title="Diagnostics"
-            onClick={() => toggle("stats")}
-            data-testid="open-stats"
-          >
-            <Icon name="info" />
-          </button>
+          />
         </div>
       </footer>
     </div>
+  );
+}
+
+/** A toolbar button that opens (and closes) one side panel. */
+function PanelButton(
+  props: {
+    panel: Panel;
+    open: Panel;
+    toggle: (p: Panel) => void;
+    icon: "chat" | "people" | "shield" | "info";
+    label: string;
+    title: string;
+    extraClass?: string;
+    children?: ComponentChildren;
+  },
+): JSX.Element {
+  const active = props.open === props.panel;
+  return (
+    <button
+      type="button"
+      class={`round ${props.extraClass ?? ""} ${active ? "active" : ""}`}
+      aria-label={props.label}
+      aria-pressed={active}
+      title={props.title}
+      onClick={() => props.toggle(props.panel)}
+      data-testid={`open-${props.panel}`}
+    >
+      <Icon name={props.icon} />
+      {props.children}
+    </button>
   );
 }
 
