@@ -11,6 +11,9 @@
  */
 import type { StreamOptions } from "./stream_options.ts";
 
+/** No banner, errors only, never read the terminal. */
+const QUIET = ["-hide_banner", "-loglevel", "error", "-nostdin"];
+
 /** The video encoder's command line (without the program). */
 export function videoArgs(o: StreamOptions): string[] {
   const size = `${o.width}x${o.height}`;
@@ -43,10 +46,7 @@ export function videoArgs(o: StreamOptions): string[] {
     ? ["-c:v", "libvpx-vp9", "-row-mt", "1", "-cpu-used", String(o.cpuUsed)]
     : ["-c:v", "libvpx", "-cpu-used", String(Math.min(16, o.cpuUsed * 2))];
   return [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-nostdin",
+    ...QUIET,
     ...input,
     "-map",
     "0:v:0",
@@ -99,10 +99,7 @@ export function audioArgs(o: StreamOptions): string[] | undefined {
     return undefined;
   }
   return [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-nostdin",
+    ...QUIET,
     ...input,
     "-vn",
     "-c:a",
