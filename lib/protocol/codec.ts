@@ -358,6 +358,18 @@ function readMessage(
   return out;
 }
 
+/**
+ * A plain `Uint8Array` view of `bytes`, without copying. Under Deno (and Node) protobufjs writes
+ * Node `Buffer`s and reads a `Buffer` input into `Buffer` fields, whose `slice()` shares memory
+ * where a `Uint8Array`'s copies; the npm `ws` client also delivers `Buffer`s. Every platform gets
+ * the same type from this codec, in and out.
+ */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function makeCodec<T>(spec: MessageSpec): {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): DecodeResult<T>;
@@ -366,11 +378,11 @@ function makeCodec<T>(spec: MessageSpec): {
     encode(value: T): Uint8Array {
       const writer = protobuf.Writer.create();
       writeMessage(spec, value as Record<string, unknown>, writer);
-      return writer.finish();
+      return plainBytes(writer.finish());
     },
     decode(bytes: Uint8Array): DecodeResult<T> {
       try {
-        const reader = protobuf.Reader.create(bytes);
+        const reader = protobuf.Reader.create(plainBytes(bytes));
         return { ok: true, value: readMessage(spec, reader, bytes.length, 0) as T };
       } catch (cause) {
         const reason = cause instanceof Error ? cause.message : String(cause);

@@ -4,6 +4,7 @@ import {
   assertEquals,
   assertFalse,
   assertGreater,
+  assertNotEquals,
   assertRejects,
 } from "../../tests/support/assert.ts";
 import {
@@ -325,6 +326,9 @@ Deno.test("parseCertificateValidity() reads the first certificate of a chain", a
   );
   assert(result.ok);
   assertEquals(result.notBefore, leaf.notBefore);
+  assertEquals(result.notAfter, leaf.notAfter);
+  assertEquals(result.notAfter.getTime() - result.notBefore.getTime(), DAY_MS * 2);
+  assertNotEquals(result.notBefore, other.notBefore, "not the second certificate's");
 });
 
 Deno.test("checkPrivateKeyPem() accepts PKCS#8 and SEC1 keys and refuses anything else", async () => {

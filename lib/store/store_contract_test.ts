@@ -65,6 +65,14 @@ async function rejectsWith(
   );
 }
 
+/**
+ * Lets the database clock move on (PGlite runs in-process and answers within a millisecond), so
+ * that a timestamp rewritten by the next statement would differ from the one before it.
+ */
+function clockTick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 function join(
   store: SqlStore,
   meetingId: string,
@@ -181,13 +189,14 @@ contract("updateMeeting() changes only what the patch names", async (store) => {
     hostUserId: "ada",
     hostDisplayName: "Ada",
   });
+  await clockTick();
   const locked = await store.updateMeeting("m", { locked: true });
   assertEquals(locked?.locked, true);
   assertEquals(locked?.waitingRoomEnabled, false);
   assertEquals(locked?.e2eeRequired, false);
   assertEquals(locked?.state, "idle");
   assertEquals(locked?.createdAt, created.createdAt);
-  assert(locked!.updatedAt >= created.updatedAt, "updatedAt moves forward");
+  assert(locked!.updatedAt > created.updatedAt, "updatedAt moves forward");
 
   const both = await store.updateMeeting("m", { waitingRoomEnabled: true, e2eeRequired: true });
   assertEquals([both?.locked, both?.waitingRoomEnabled, both?.e2eeRequired], [true, true, true]);
@@ -203,6 +212,7 @@ contract("updateMeeting() changes only what the patch names", async (store) => {
   const active = await store.updateMeeting("m", { state: "active" });
   assertEquals(active?.state, "active");
   assert(active?.startedAt instanceof Date, "startedAt is set");
+  await clockTick();
   const again = await store.updateMeeting("m", { state: "active" });
   assertEquals(again?.startedAt, active?.startedAt, "a second activation keeps startedAt");
   const ended = await store.updateMeeting("m", { state: "ended" });
@@ -255,6 +265,7 @@ contract("upsertParticipant() inserts, then updates name and status", async (sto
   await store.createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
   const first = await join(store, "m", "bob", "waiting");
   assertEquals([first.role, first.status, first.displayName], ["guest", "waiting", "bob"]);
+  await clockTick();
   const second = await store.upsertParticipant({
     meetingId: "m",
     userId: "bob",
@@ -264,7 +275,7 @@ contract("upsertParticipant() inserts, then updates name and status", async (sto
   });
   assertEquals([second.role, second.status, second.displayName], ["guest", "admitted", "Bobby"]);
   assertEquals(second.createdAt, first.createdAt);
-  assert(second.updatedAt >= first.updatedAt, "updatedAt moves forward");
+  assert(second.updatedAt > first.updatedAt, "updatedAt moves forward");
   const promoted = await store.upsertParticipant({
     meetingId: "m",
     userId: "bob",

@@ -1,8 +1,11 @@
 /**
  * The few assertions the tests use (`@std/assert` lives on JSR, which is not reachable here).
+ * Deep equality is Node's `deepStrictEqual`, which Deno has built in: a well-kept comparison
+ * instead of our own.
  *
  * @module
  */
+import { AssertionError as NodeAssertionError, deepStrictEqual } from "node:assert/strict";
 
 /** Thrown when an assertion fails. */
 export class AssertionError extends Error {
@@ -29,13 +32,20 @@ function format(value: unknown): string {
   return Deno.inspect(value, { depth: 6, iterableLimit: 50, strAbbreviateSize: 200 });
 }
 
-/** Asserts deep equality (structural, with typed arrays and bigints). */
+/**
+ * Asserts deep equality with Node's `assert.deepStrictEqual` (built into Deno): types,
+ * prototypes, `Date` times, `Map`/`Set` entries, typed-array kinds, array holes and keys whose
+ * value is `undefined` all count.
+ */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  if (!equal(actual, expected)) {
+  try {
+    deepStrictEqual(actual, expected);
+  } catch (error) {
+    if (!(error instanceof NodeAssertionError)) throw error;
     throw new AssertionError(
       `${message ? message + ": " : ""}values are not equal\n  actual:   ${
         format(actual)
-      }\n  expected: ${format(expected)}`,
+      }\n  expected: ${format(expected)}\n${error.message}`,
     );
   }
 }
@@ -55,35 +65,6 @@ export async function assertRejects(fn: () => Promise<unknown>, message?: string
     return error as Error;
   }
   throw new AssertionError(message ?? "Expected the promise to reject");
-}
-
-function equal(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b)) {
-    const x = a as unknown as ArrayLike<unknown>;
-    const y = b as unknown as ArrayLike<unknown>;
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
-    return true;
-  }
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (a instanceof Map && b instanceof Map) {
-    if (a.size !== b.size) return false;
-    for (const [k, v] of a) if (!b.has(k) || !equal(v, b.get(k))) return false;
-    return true;
-  }
-  const ka = Object.keys(a as object).filter((k) =>
-    (a as Record<string, unknown>)[k] !== undefined
-  );
-  const kb = Object.keys(b as object).filter((k) =>
-    (b as Record<string, unknown>)[k] !== undefined
-  );
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
 }
 
 /** Fails when `actual` and `expected` are equal (the same comparison as assertEquals). */
