@@ -95,6 +95,11 @@ export class Relay implements SessionHost {
     const registry = options.metrics.registry;
     registry.gauge("sessions", "Connected sessions on this instance", () => this.#sessions.size);
     registry.gauge("rooms", "Rooms with sessions on this instance", () => this.#rooms.size);
+    registry.gauge("queued_packets", "Packets waiting in the sessions' outbound queues", () => {
+      let queued = 0;
+      for (const session of this.#sessions.values()) queued += session.queuedPackets;
+      return queued;
+    });
     registry.gauge(
       "bus_connected",
       "1 when the bus is connected",

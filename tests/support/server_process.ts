@@ -23,7 +23,10 @@ export interface ServerProcess {
   pid: number;
   /** Log lines the server wrote so far (JSON). */
   logs: Record<string, unknown>[];
-  /** Reads one metric series from `/metrics` (0 if absent). */
+  /**
+   * Reads one metric series from `/metrics`. A labelled series the server has not counted yet is
+   * 0; a metric the server does not export at all is an error, so a misspelt name cannot pass.
+   */
   metric(name: string, labels?: string): Promise<number>;
   /** Sends SIGTERM and waits for a clean exit; returns the exit code. */
   stop(): Promise<number>;
@@ -121,9 +124,14 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     async metric(name, labels) {
       const text = await (await fetch(`${httpUrl}/metrics`)).text();
       const key = labels === undefined ? name : `${name}{${labels}}`;
-      for (const line of text.split("\n")) {
+      const lines = text.split("\n");
+      for (const line of lines) {
         if (line.startsWith(key + " ")) return Number(line.slice(key.length + 1));
       }
+      if (!lines.some((line) => line.startsWith(`# TYPE ${name} `))) {
+        throw new Error(`The server exports no metric named ${name}`);
+      }
+      if (labels === undefined) throw new Error(`Metric ${name} has labels; name the series`);
       return 0;
     },
     async stop() {
