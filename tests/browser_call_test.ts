@@ -84,8 +84,8 @@ async function received(page: Page) {
   });
 }
 
-/** How much of the first remote camera canvas is not flat (0 for blank or one colour). */
-async function canvasDetail(page: Page, testId = "tile-camera"): Promise<number> {
+/** How much of a canvas is not flat: distinct colours in a sparse sample (0 for blank). */
+async function canvasDetail(page: Page, testId: string): Promise<number> {
   return await page.evaluate((id) => {
     const canvas = document.querySelector(`[data-testid="${id}"] canvas`) as HTMLCanvasElement;
     if (!canvas || canvas.width === 0) return 0;
@@ -97,6 +97,43 @@ async function canvasDetail(page: Page, testId = "tile-camera"): Promise<number>
     }
     return seen.size;
   }, testId);
+}
+
+/**
+ * Asserts that the remote camera tile shows Chromium's fake camera, moving. That camera paints
+ * two greens only — a background and a bright disk whose sector sweeps round several times a
+ * second — so counting colours proves little (a sparse sample finds two or three). Instead:
+ * nearly every pixel is green-dominant (a blank, black or garbled canvas is not), and the bright
+ * disk's share of the picture changes between samples (a frozen frame does not).
+ */
+async function assertShowsFakeCamera(page: Page, who: string): Promise<void> {
+  const shares: { green: number; bright: number }[] = [];
+  for (let i = 0; i < 8; i++) {
+    shares.push(
+      await page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>(
+          '[data-testid="tile-camera"] canvas',
+        );
+        if (!canvas || canvas.width === 0) return { green: 0, bright: 0 };
+        const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+        let green = 0;
+        let bright = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+          if (g > r + 32 && g > b + 32) green++;
+          if (g > 200) bright++;
+        }
+        const pixels = data.length / 4;
+        return { green: green / pixels, bright: bright / pixels };
+      }),
+    );
+    await page.waitForTimeout(90);
+  }
+  const brights = shares.map((s) => s.bright);
+  const detail = `${who}'s remote tile over 8 samples: ${JSON.stringify(shares)}`;
+  assert(shares.every((s) => s.green > 0.95), `not the fake camera's picture; ${detail}`);
+  assertGreater(Math.max(...brights), 0.05, `no bright disk; ${detail}`);
+  assertGreater(Math.max(...brights) - Math.min(...brights), 0.03, `a frozen picture; ${detail}`);
 }
 
 /** Both see each other's video move and hear each other's audio. */
@@ -114,7 +151,7 @@ async function assertMediaFlows(a: Joined, b: Joined): Promise<void> {
     const r = await received(p);
     assertEquals(r.video.decodeErrors, 0);
     assertEquals(r.audio.decodeErrors, 0);
-    assertGreater(await canvasDetail(p), 1, `${who}'s canvas shows a picture, not a blank`);
+    await assertShowsFakeCamera(p, who);
   }
 }
 
@@ -352,6 +389,7 @@ Deno.test({
           await host.page.getAttribute('[data-testid="tile-camera"]', "data-name"),
           "Gus",
         );
+        await assertMediaFlows(host, guest);
       });
     } finally {
       await guest?.close();

@@ -37,6 +37,22 @@ Deno.test({
           });
         });
 
+        await t.step("a page that throws fails the test that opened it", async () => {
+          const outcome = await withBrowser(async (inner) => {
+            await withPage(inner, `${server.httpUrl}/healthz`, async (page) => {
+              await page.evaluate(() => {
+                setTimeout(() => {
+                  throw new Error("thrown by the page");
+                });
+                Promise.reject(new Error("rejected by the page"));
+              });
+              await page.waitForTimeout(200);
+            });
+          }).then(() => "passed", (error: Error) => error.message);
+          assert(outcome.includes("thrown by the page"), outcome);
+          assert(outcome.includes("rejected by the page"), outcome);
+        });
+
         await t.step(
           "a page at the server's origin has WebTransport, WebCodecs and fake media devices",
           async () => {

@@ -75,14 +75,31 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** The pages {@linkcode openPage} opened in each browser, so their errors can be checked. */
+const openedPages = new WeakMap<Browser, BrowserPage[]>();
+
+/** Uncaught errors (`[pageerror] …`) among a page's messages. */
+export function pageErrors(messages: readonly string[]): string[] {
+  return messages.filter((m) => m.startsWith("[pageerror]"));
+}
+
 /**
  * Runs `fn` with a fresh browser and closes it afterwards, whatever happens. Closing also ends
- * Chromium's process and removes its temporary profile.
+ * Chromium's process and removes its temporary profile. When `fn` succeeds but any page opened
+ * with {@linkcode openPage} in this browser threw an uncaught error or left a promise rejection
+ * unhandled, the test fails with those errors: a page that throws never passes quietly.
  */
 export async function withBrowser(fn: (browser: Browser) => Promise<void>): Promise<void> {
   const browser = await launchBrowser();
+  openedPages.set(browser, []);
   try {
     await fn(browser);
+    const errors = (openedPages.get(browser) ?? []).flatMap((p) =>
+      pageErrors(p.messages).map((e) => `${p.url}: ${e}`)
+    );
+    if (errors.length > 0) {
+      throw new Error(`A page threw an uncaught error:\n${errors.join("\n")}`);
+    }
   } finally {
     await browser.close();
   }
@@ -90,6 +107,8 @@ export async function withBrowser(fn: (browser: Browser) => Promise<void>): Prom
 
 /** A page in its own browser context, with everything the page logged. */
 export interface BrowserPage {
+  /** The address it was opened at. */
+  url: string;
   page: Page;
   context: BrowserContext;
   /** Console messages (`[type] text`) and uncaught page errors (`[pageerror] ...`), in order. */
@@ -120,7 +139,9 @@ export async function openPage(browser: Browser, url: string): Promise<BrowserPa
     if (response !== null && !response.ok()) {
       throw new Error(`Opening ${url} answered HTTP ${response.status()}`);
     }
-    return { page, context, messages, close };
+    const opened = { url, page, context, messages, close };
+    openedPages.get(browser)?.push(opened);
+    return opened;
   } catch (error) {
     await close();
     throw error;
