@@ -1,7 +1,7 @@
 /**
  * The headless streamer against a real server: a wire-format receiver in the meeting checks
  * what `cli/stream.ts --debug-send-test-pattern` sends (decodable VP9/VP8 frames starting with a
- * key frame, rising sequence numbers, the asked-for rate, Opus packets) over WebTransport and
+ * key frame, rising sequence numbers, the asked-for frame duration, Opus packets) over WebTransport and
  * WebSocket; the streamer survives a server restart; bad flags and missing programs get clear
  * messages and exit statuses.
  */
@@ -58,19 +58,16 @@ function checkStream(received: Received[], user: string, fps: number, codec: "vp
   const seqs = video.map((m) => Number(m.videoMetadata!.sequence));
   for (const m of video) assertEquals(m.frameType === "key", isKey(m.data), "frame type matches");
   // Every frame the encoder made arrived (WebSocket and framed WebTransport are reliable), each
-  // stamped with the asked-for frame duration; the rate itself depends on how busy the machine
-  // is (tests run in parallel), so it is only checked to be of the right order.
+  // stamped with the asked-for frame duration. The rate achieved depends on how busy the machine
+  // is (tests run in parallel): `deno task bench:cli` measures it, this test does not.
   for (let i = 1; i < seqs.length; i++) assertEquals(seqs[i], seqs[i - 1] + 1, "no frame missing");
   for (const m of video) assertEquals(Math.round(m.duration * fps), 1000, "frame duration");
-  const times = video.map((m) => m.timestamp);
-  const rate = (video.length - 1) / ((times[times.length - 1] - times[0]) / 1000);
-  assert(rate > fps * 0.4, `video at ${rate.toFixed(1)} fps, asked ${fps}`);
   assertGreater(audio.length, 0, "Opus packets");
   for (const a of audio) {
     assertEquals(a.audioMetadata?.audioFormat, "opus");
     assertEquals((a.data[0] >> 3) % 4, 3, "20 ms Opus frames");
   }
-  return { video: video.length, audio: audio.length, rate };
+  return { video: video.length, audio: audio.length };
 }
 
 async function streamAndCheck(

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { ClientPool, delay, eventually, uniqueRoom } from "./support/harness.ts";
-import { hasNatsServer, sharedNatsUrl, startNats } from "./support/nats.ts";
+import { natsServerIgnored, sharedNatsUrl, startNats } from "./support/nats.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { decodeMediaPacket } from "../lib/protocol/codec.ts";
 import { MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
@@ -148,7 +148,7 @@ Deno.test({
 
 Deno.test({
   name: "the meeting resumes after NATS goes away and comes back",
-  ignore: !hasNatsServer() && Deno.env.get("CI") !== "true",
+  ignore: natsServerIgnored(),
   async fn() {
     let nats = await startNats();
     const port = nats.port;

@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
 import { sharedNatsUrl } from "./support/nats.ts";
+import { sharedDatabaseUrl } from "./support/store_fixtures.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import { mintToken } from "../lib/auth/tokens.ts";
@@ -402,7 +403,7 @@ Deno.test("room-scoped tokens act on their meeting only; an operator's host toke
 
 Deno.test({
   name: "the API answers 503 while the database is away and recovers when it returns",
-  ignore: Deno.env.get("CI") !== "true" && !(await databaseReachable()),
+  ignore: await sharedDatabaseUrl() === undefined,
   async fn() {
     const { TcpProxy, viaPort } = await import("./support/tcp_proxy.ts");
     const { testDatabase } = await import("./support/database.ts");
@@ -437,16 +438,6 @@ Deno.test({
     }
   },
 });
-
-async function databaseReachable(): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: 5432 });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("the host changes settings and roles; participants leave; the host deletes the meeting", async () => {
   await withServer({}, async (server) => {

@@ -22,9 +22,7 @@ Deno.test("PgliteStore keeps its data across close and reopen of a directory", a
     } finally {
       await first.close();
     }
-    const started = performance.now();
     const second = await PgliteStore.open(dataDir);
-    const reopenMs = performance.now() - started;
     try {
       assertEquals(await second.migrate(), [], "migrations ran once, on the first open");
       const meeting = await second.getMeeting("m");
@@ -36,7 +34,6 @@ Deno.test("PgliteStore keeps its data across close and reopen of a directory", a
     } finally {
       await second.close();
     }
-    assert(reopenMs < 3000, `reopening took ${reopenMs} ms`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createTestSchema, dropTestSchema } from "./store_fixtures.ts";
+import { createTestSchema, DEFAULT_TEST_DATABASE_URL, dropTestSchema } from "./store_fixtures.ts";
 
 /** The environment to give the server, and how to clean up. */
 export interface TestDatabase {
@@ -14,13 +14,18 @@ export interface TestDatabase {
   cleanup(): Promise<void>;
 }
 
-const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test";
+let warned = false;
 
 async function reachable(url: string): Promise<boolean> {
-  const match = /@([^:/]+):([0-9]+)\//.exec(url);
-  if (!match) return false;
+  let target: URL;
   try {
-    const conn = await Deno.connect({ hostname: match[1], port: Number(match[2]) });
+    target = new URL(url);
+  } catch {
+    throw new Error(`DATABASE_URL is not a URL: ${url}`);
+  }
+  try {
+    const hostname = target.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+    const conn = await Deno.connect({ hostname, port: Number(target.port || 5432) });
     conn.close();
     return true;
   } catch {
@@ -30,7 +35,7 @@ async function reachable(url: string): Promise<boolean> {
 
 /** Makes a private database for one server process. */
 export async function testDatabase(): Promise<TestDatabase> {
-  const url = Deno.env.get("DATABASE_URL") || DEFAULT_URL;
+  const url = Deno.env.get("DATABASE_URL") || DEFAULT_TEST_DATABASE_URL;
   if (await reachable(url)) {
     const schema = await createTestSchema(url);
     return {
@@ -40,6 +45,12 @@ export async function testDatabase(): Promise<TestDatabase> {
   }
   if (Deno.env.get("CI") === "true") {
     throw new Error(`PostgreSQL is not reachable at ${url}, and CI requires it`);
+  }
+  if (!warned) {
+    warned = true;
+    console.warn(
+      `\n*** PostgreSQL not reachable at ${url}: test servers use the embedded PGlite instead ***\n`,
+    );
   }
   const dir = await Deno.makeTempDir({ prefix: "videocall-test-" });
   return {

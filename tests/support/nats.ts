@@ -42,6 +42,16 @@ export function hasNatsServer(): boolean {
   }
 }
 
+/**
+ * Whether tests that start their own nats-server should be ignored: only when Debian's
+ * nats-server is missing outside CI, after a loud warning. Under `CI=true` they run (and fail).
+ */
+export function natsServerIgnored(): boolean {
+  if (hasNatsServer() || Deno.env.get("CI") === "true") return false;
+  console.warn("\n*** /usr/sbin/nats-server not found: tests that start NATS are skipped ***\n");
+  return true;
+}
+
 /** Starts a private nats-server on `port` (a free one by default). */
 export async function startNats(port = freePort()): Promise<PrivateNats> {
   const child = new Deno.Command("/usr/sbin/nats-server", {
