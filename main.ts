@@ -7,8 +7,13 @@
 import { createApp } from "fresh";
 import { createLogger } from "./lib/log.ts";
 import { loadConfig } from "./lib/server/config.ts";
+import { settingsHelp } from "./lib/server/settings.ts";
 import { startServer } from "./lib/server/server.ts";
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(settingsHelp());
+  Deno.exit(0);
+}
 const result = loadConfig(Deno.args, Deno.env.toObject());
 if (!result.ok) {
   console.error(`Invalid configuration: ${result.error}`);

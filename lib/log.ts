@@ -17,7 +17,10 @@
  */
 
 /** Log levels, least severe first. */
-export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+/** A log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 };
 

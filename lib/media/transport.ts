@@ -10,6 +10,7 @@
  * @module
  */
 import { encodeFrame } from "../protocol/framing.ts";
+import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
 
 /** How a connection ended. */
 export interface CloseInfo {
@@ -39,8 +40,6 @@ export interface Connection {
   close(code?: number, reason?: string): void;
 }
 
-/** Largest datagram we send (DESIGN.md §5: stay well under the path MTU). */
-const MAX_DATAGRAM_BYTES = 1100;
 
 /** Holds packets until a handler is set. */
 class Inbox {

@@ -7,8 +7,12 @@
 /** Largest serialized packet a peer may send, unless configured otherwise (videocall-rs: 4,000,000). */
 export const DEFAULT_MAX_PACKET_BYTES = 4_000_000;
 
-/** Largest packet sent as a WebTransport datagram; larger ones go on a stream. */
-export const MAX_DATAGRAM_BYTES = 1200;
+/**
+ * Largest packet sent as a WebTransport datagram; larger ones go on a stream. QUIC datagrams
+ * cannot be fragmented: a packet must fit one UDP payload on the path, and 1100 bytes leaves room
+ * for QUIC's and the tunnel's headers under the 1280-byte IPv6 minimum MTU (docs/PROTOCOL.md).
+ */
+export const MAX_DATAGRAM_BYTES = 1100;
 
 /** The user id the server writes on packets it originates (videocall-rs's value). */
 export const SYSTEM_USER_ID = "system-&^%$#@!";

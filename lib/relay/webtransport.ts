@@ -26,6 +26,7 @@
  */
 import { CloseCode } from "../protocol/close_codes.ts";
 import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
+import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
 import { type Admit, type AdmittedIdentity, admittedIdentity, parseLobbyUrl } from "./admission.ts";
 import type { Logger } from "../log.ts";
 import { PacketClass } from "./packet_class.ts";
@@ -87,8 +88,6 @@ export interface WebTransportServerOptions {
 // WebTransport stream types (draft-ietf-webtrans-http3).
 const WT_UNI_STREAM = 0x54n;
 const WT_BIDI_STREAM = 0x41n;
-// Largest heartbeat or RTT echo sent as a datagram (DESIGN.md §5: design for <= 1100 bytes).
-const MAX_DATAGRAM_PAYLOAD_BYTES = 1100;
 const PING = new TextEncoder().encode("ping");
 // Longest a server-side close waits for streams in flight.
 const CLOSE_FLUSH_MS = 500;
@@ -352,7 +351,7 @@ class WebTransportConnection implements Transport {
   send(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
     if (this.#closed) return;
     if (
-      cls === PacketClass.INFO && packet.length <= MAX_DATAGRAM_PAYLOAD_BYTES &&
+      cls === PacketClass.INFO && packet.length <= MAX_DATAGRAM_BYTES &&
       this.#datagramWriter
     ) {
       this.#datagramWriter.write(packet).catch(() => {});
