@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { Refusal } from "../protocol/close_codes.ts";
 import type { ControlEvent } from "../relay/control.ts";
 import type { Meeting, Participant, ParticipantStatus, Role, Store } from "../store/store.ts";
 
@@ -114,7 +115,7 @@ export class MeetingService {
       }
     }
     if (meeting.state === "ended") {
-      throw new MeetingError(410, "meeting_ended", "This meeting has ended");
+      throw new MeetingError(410, "meeting_ended", Refusal.ENDED);
     }
     const existing = await this.#store.getParticipant(id, caller.userId);
     let role: Role = existing?.role ?? (meeting.hostUserId === caller.userId ? "host" : "guest");
@@ -124,21 +125,21 @@ export class MeetingService {
     if (granted && role === "guest") role = "cohost";
     const manager = MANAGERS.includes(role);
     if (existing?.status === "removed") {
-      throw new MeetingError(403, "removed", "A host removed you from this meeting");
+      throw new MeetingError(403, "removed", Refusal.REMOVED);
     }
     if (existing?.status === "rejected") {
-      throw new MeetingError(403, "rejected", "A host declined your request to join");
+      throw new MeetingError(403, "rejected", Refusal.DECLINED);
     }
     if (meeting.hasPassword && !manager && existing?.status !== "admitted") {
       const hash = await this.#store.passwordHash(id);
       if (!password || !hash || !(await this.#checkPassword(password, hash))) {
-        throw new MeetingError(403, "wrong_password", "The meeting password is wrong");
+        throw new MeetingError(403, "wrong_password", Refusal.WRONG_PASSWORD);
       }
     }
     let status: ParticipantStatus;
     if (manager || existing?.status === "admitted") status = "admitted";
     else if (meeting.locked) {
-      throw new MeetingError(423, "locked", "The meeting is locked; ask a host to let you in");
+      throw new MeetingError(423, "locked", Refusal.LOCKED);
     } else status = meeting.waitingRoomEnabled ? "waiting" : "admitted";
     const participant = await this.#store.upsertParticipant({
       meetingId: id,
@@ -150,10 +151,10 @@ export class MeetingService {
     });
     // A host removed or declined them while this join was on its way: their decision stands.
     if (participant.status === "removed") {
-      throw new MeetingError(403, "removed", "A host removed you from this meeting");
+      throw new MeetingError(403, "removed", Refusal.REMOVED);
     }
     if (participant.status === "rejected") {
-      throw new MeetingError(403, "rejected", "A host declined your request to join");
+      throw new MeetingError(403, "rejected", Refusal.DECLINED);
     }
     if (meeting.state === "idle" && status === "admitted") {
       meeting = (await this.#store.updateMeeting(id, { state: "active" })) ?? meeting;

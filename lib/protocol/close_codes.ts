@@ -37,3 +37,33 @@ export const CloseCode = {
 
 /** A {@linkcode CloseCode} value. */
 export type CloseCode = typeof CloseCode[keyof typeof CloseCode];
+
+/**
+ * The sentences people read when they are refused or sent away, each written once and used by
+ * the relay (close reasons), the meetings API (error messages), the client library and the
+ * streamer. Sentence case, no trailing period.
+ */
+export const Refusal = {
+  LEFT: "You left the meeting",
+  REMOVED: "A host removed you from this meeting",
+  DECLINED: "A host declined your request to join",
+  ENDED: "The meeting has ended",
+  LOCKED: "The meeting is locked; ask a host to let you in",
+  WRONG_PASSWORD: "The meeting password is wrong",
+  SHUTTING_DOWN: "Server is shutting down",
+  E2EE_MEDIA: "This meeting requires end-to-end encryption; media must be encrypted",
+  E2EE_CHAT: "This meeting requires end-to-end encryption; chat must be encrypted",
+  REFUSED: "The server refused the connection",
+} as const;
+
+/**
+ * Close codes after which reconnecting cannot help, with the sentence a client shows when the
+ * server gave no reason of its own. Every other code (a drop, a restart, a shutdown) is worth a
+ * reconnect with backoff.
+ */
+export const FINAL_CLOSE_CODES: Readonly<Record<number, string>> = {
+  [CloseCode.NORMAL]: Refusal.LEFT,
+  [CloseCode.BAD_REQUEST]: Refusal.REFUSED,
+  [CloseCode.FORBIDDEN]: Refusal.REMOVED,
+  [CloseCode.MEETING_ENDED]: Refusal.ENDED,
+};

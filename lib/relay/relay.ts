@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CloseCode } from "../protocol/close_codes.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import { SYSTEM_USER_ID } from "../protocol/limits.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
@@ -213,11 +213,11 @@ export class Relay implements SessionHost {
     if (session.closed) return;
     switch (standing) {
       case "removed":
-        return session.close(CloseCode.FORBIDDEN, "A host removed you from this meeting");
+        return session.close(CloseCode.FORBIDDEN, Refusal.REMOVED);
       case "rejected":
-        return session.close(CloseCode.FORBIDDEN, "A host declined your request to join");
+        return session.close(CloseCode.FORBIDDEN, Refusal.DECLINED);
       case "ended":
-        return session.close(CloseCode.MEETING_ENDED, "The meeting has ended");
+        return session.close(CloseCode.MEETING_ENDED, Refusal.ENDED);
       case "admitted":
         if (session.waiting) {
           this.#rooms.get(session.roomId)?.applyControl({

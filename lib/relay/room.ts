@@ -24,7 +24,7 @@ import { classify, PacketClass } from "./packet_class.ts";
 import { encodePresence, parsePresence, type Participant, Roster } from "./presence.ts";
 import type { InboundPacket, Session } from "./session.ts";
 import { type ControlEvent, parseControl } from "./control.ts";
-import { CloseCode } from "../protocol/close_codes.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -426,31 +426,31 @@ export class Room {
           session.deliver(
             this.#meetingPacket(MeetingEventType.PARTICIPANT_REJECTED, {
               target: event.userId,
-              message: "A host declined your request to join",
+              message: Refusal.DECLINED,
             }),
             PacketClass.CONTROL,
             0n,
           );
-          session.close(CloseCode.FORBIDDEN, "A host declined your request to join");
+          session.close(CloseCode.FORBIDDEN, Refusal.DECLINED);
         }
         return;
       case "removed":
         for (const session of sessionsOf(event.userId)) {
-          session.close(CloseCode.FORBIDDEN, "A host removed you from this meeting");
+          session.close(CloseCode.FORBIDDEN, Refusal.REMOVED);
         }
         return;
       case "left":
         for (const session of sessionsOf(event.userId)) {
-          session.close(CloseCode.NORMAL, "You left the meeting");
+          session.close(CloseCode.NORMAL, Refusal.LEFT);
         }
         return;
       case "ended": {
         const ended = this.#meetingPacket(MeetingEventType.MEETING_ENDED, {
-          message: "The meeting has ended",
+          message: Refusal.ENDED,
         });
         for (const session of [...this.#local.values()]) {
           session.deliver(ended, PacketClass.CONTROL, 0n);
-          session.close(CloseCode.MEETING_ENDED, "The meeting has ended");
+          session.close(CloseCode.MEETING_ENDED, Refusal.ENDED);
         }
         return;
       }

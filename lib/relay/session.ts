@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CloseCode } from "../protocol/close_codes.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import {
   decodeChatPacket,
   decodeE2eePacket,
@@ -244,7 +244,7 @@ export class Session {
       return this.reject(
         CloseCode.POLICY_VIOLATION,
         "not_encrypted",
-        "This meeting requires end-to-end encryption; media must be encrypted",
+        Refusal.E2EE_MEDIA,
       );
     }
     if (packetType === PacketType.E2EE) {
@@ -269,7 +269,7 @@ export class Session {
         return this.reject(
           CloseCode.POLICY_VIOLATION,
           "not_encrypted",
-          "This meeting requires end-to-end encryption; chat must be encrypted",
+          Refusal.E2EE_CHAT,
         );
       }
       if (!this.#chatBucket.take(this.lastInboundMs)) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CloseCode } from "../protocol/close_codes.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import type { Logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
 import type { AdmittedIdentity } from "./admission.ts";
@@ -50,7 +50,7 @@ export function acceptWebSocket(
   };
   socket.onopen = () => {
     if (!relay.accepting) {
-      socket.close(CloseCode.GOING_AWAY, "Server is shutting down");
+      socket.close(CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;
     }
     session = relay.attach({ ...identity, transport });

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { CloseCode } from "../protocol/close_codes.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
 import { type Admit, type AdmittedIdentity, admittedIdentity, parseLobbyUrl } from "./admission.ts";
@@ -168,9 +168,9 @@ export class WebTransportServer {
     if (this.#closed) return;
     this.#closed = true;
     for (const connection of this.#connections) {
-      connection.close(CloseCode.GOING_AWAY, "Server is shutting down");
+      connection.close(CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
     }
-    this.#endpoint.close({ closeCode: CloseCode.GOING_AWAY, reason: "Server is shutting down" });
+    this.#endpoint.close({ closeCode: CloseCode.GOING_AWAY, reason: Refusal.SHUTTING_DOWN });
   }
 
   #listen(): void {
@@ -229,12 +229,12 @@ export class WebTransportServer {
     const parsed = parseLobbyUrl(url);
     if (!parsed.ok) return refuse(CloseCode.BAD_REQUEST, parsed.code, parsed.message);
     if (!relay.accepting) {
-      closeSession(wt, conn, CloseCode.GOING_AWAY, "Server is shutting down");
+      closeSession(wt, conn, CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;
     }
     const admitted = await this.#options.admit(parsed.request);
     if (!relay.accepting) {
-      closeSession(wt, conn, CloseCode.GOING_AWAY, "Server is shutting down");
+      closeSession(wt, conn, CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;
     }
     if (!admitted.ok) {
