@@ -243,8 +243,8 @@ const f = (n: number) => Number.isFinite(n) ? n.toFixed(1) : "n/a";
 
 /** AES-GCM per frame in this process (Deno's WebCrypto), for typical frame sizes. */
 async function frameCost(): Promise<void> {
-  const { SenderKey } = await import("../lib/media/e2ee/sender_key.ts");
-  const { encryptFrame, decryptFrame } = await import("../lib/media/e2ee/frame_cipher.ts");
+  const { SenderKey } = await import("../lib/client/e2ee/sender_key.ts");
+  const { encryptFrame, decryptFrame } = await import("../lib/client/e2ee/frame_cipher.ts");
   const key = await SenderKey.fresh(1 << 16);
   const parts: string[] = [];
   for (const size of [100, 2_000, 20_000, 100_000]) {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { isVp8KeyFrame, isVp9KeyFrame, IvfReader } from "../lib/media/ivf.ts";
-import { OggReader } from "../lib/media/ogg.ts";
+import { isVp8KeyFrame, isVp9KeyFrame, IvfReader } from "./ivf.ts";
+import { OggReader } from "./ogg.ts";
 import { audioArgs, type FfmpegRun, runFfmpeg, videoArgs } from "./ffmpeg.ts";
 import type { StreamOptions } from "./stream_options.ts";
 

@@ -2,7 +2,7 @@
  * ffmpeg as the streamer's capture and encoder: the command lines (VP9/VP8 in realtime mode to
  * IVF, Opus to Ogg, both flushed per packet on a pipe), running them, and listing devices.
  *
- * Settings measured on this machine (DESIGN.md §7): VP9 needs `-deadline realtime -cpu-used 8
+ * Settings measured with Debian's ffmpeg (docs/PROTOCOL.md, "ffmpeg"): VP9 needs `-deadline realtime -cpu-used 8
  * -row-mt 1` (its default mode runs at 1x real time); `-lag-in-frames 0 -auto-alt-ref 0` keep
  * it from looking ahead or hiding frames; `-flush_packets 1` or the pipe is block-buffered; Ogg
  * pages of 20 ms (`-page_duration 20000`) or they hold a second of audio.
@@ -40,14 +40,27 @@ export function videoArgs(o: StreamOptions): string[] {
       input.push("-re", "-stream_loop", "-1", "-i", o.source.path);
       break;
   }
-  const gop = String(o.fps * o.keyframeIntervalSeconds);
+  return [...QUIET, ...input, ...vpxEncodeArgs(o), "pipe:1"];
+}
+
+/** What the video encoder needs to know (a subset of the streamer's options). */
+export type VideoEncoding = Pick<
+  StreamOptions,
+  "codec" | "width" | "height" | "fps" | "bitrateKbps" | "cpuUsed" | "keyframeIntervalSeconds"
+>;
+
+/**
+ * The encoding half of the video command line: first video stream, scaled, VP9 or VP8 in
+ * realtime mode without look-ahead, a key frame every `keyframeIntervalSeconds`, constant
+ * bitrate, IVF flushed per frame. Put an input before it and an output after it.
+ */
+export function vpxEncodeArgs(o: VideoEncoding): string[] {
+  const gop = String(Math.max(1, Math.round(o.fps * o.keyframeIntervalSeconds)));
   const kbps = o.bitrateKbps;
   const codec = o.codec === "vp9"
     ? ["-c:v", "libvpx-vp9", "-row-mt", "1", "-cpu-used", String(o.cpuUsed)]
     : ["-c:v", "libvpx", "-cpu-used", String(Math.min(16, o.cpuUsed * 2))];
   return [
-    ...QUIET,
-    ...input,
     "-map",
     "0:v:0",
     "-an",
@@ -78,9 +91,34 @@ export function videoArgs(o: StreamOptions): string[] {
     "ivf",
     "-flush_packets",
     "1",
-    "pipe:1",
   ]; // deno-fmt-ignore
 }
+
+/**
+ * The encoding half of the audio command line: Opus for speech at low delay, 20 ms frames,
+ * mono 48 kHz, in Ogg pages of 20 ms flushed at once (default pages hold a second).
+ */
+export const OPUS_ENCODE_ARGS: readonly string[] = [
+  "-vn",
+  "-c:a",
+  "libopus",
+  "-application",
+  "lowdelay",
+  "-frame_duration",
+  "20",
+  "-b:a",
+  "32k",
+  "-ac",
+  "1",
+  "-ar",
+  "48000",
+  "-page_duration",
+  "20000",
+  "-f",
+  "ogg",
+  "-flush_packets",
+  "1",
+]; // deno-fmt-ignore
 
 /** The audio encoder's command line, or undefined when there is nothing to capture. */
 export function audioArgs(o: StreamOptions): string[] | undefined {
@@ -98,30 +136,7 @@ export function audioArgs(o: StreamOptions): string[] | undefined {
   } else {
     return undefined;
   }
-  return [
-    ...QUIET,
-    ...input,
-    "-vn",
-    "-c:a",
-    "libopus",
-    "-application",
-    "lowdelay",
-    "-frame_duration",
-    "20",
-    "-b:a",
-    "32k",
-    "-ac",
-    "1",
-    "-ar",
-    "48000",
-    "-page_duration",
-    "20000",
-    "-f",
-    "ogg",
-    "-flush_packets",
-    "1",
-    "pipe:1",
-  ]; // deno-fmt-ignore
+  return [...QUIET, ...input, ...OPUS_ENCODE_ARGS, "pipe:1"];
 }
 
 /** ffmpeg could not be started at all. */

@@ -18,7 +18,7 @@ import {
   PacketType,
   VideoCodec,
 } from "../lib/protocol/packets.ts";
-import { isVp8KeyFrame, isVp9KeyFrame } from "../lib/media/ivf.ts";
+import { isVp8KeyFrame, isVp9KeyFrame } from "../cli/ivf.ts";
 import {
   ffmpegTestsIgnored,
   runStreamer,

@@ -11,7 +11,7 @@ import { sharedNatsUrl } from "./support/nats.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import { Call } from "../lib/media/call.ts";
-import { Identity } from "../lib/media/e2ee/identity.ts";
+import { Identity } from "../lib/client/e2ee/identity.ts";
 import { NatsBus } from "../lib/relay/nats_bus.ts";
 import { readBusFrame } from "../lib/relay/bus_frame.ts";
 import { roomWildcard } from "../lib/relay/bus.ts";

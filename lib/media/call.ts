@@ -31,8 +31,8 @@ import {
   PacketType,
 } from "../protocol/packets.ts";
 import { MAX_CHAT_TEXT_LENGTH } from "../protocol/limits.ts";
-import { Backoff } from "./backoff.ts";
-import { E2eeSession } from "./e2ee/e2ee_session.ts";
+import { Backoff } from "../client/backoff.ts";
+import { E2eeSession } from "../client/e2ee/e2ee_session.ts";
 import {
   type CloseInfo,
   connect,
@@ -40,7 +40,7 @@ import {
   type Connection,
   type ConnectOptions,
   type TransportChoice,
-} from "./transport.ts";
+} from "../client/transport.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

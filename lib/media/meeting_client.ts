@@ -23,7 +23,7 @@ import {
 } from "./devices.ts";
 import { percentile } from "./rate_meter.ts";
 import { type ReceiveStats, RemoteMedia } from "./remote_media.ts";
-import type { TransportChoice } from "./transport.ts";
+import type { TransportChoice } from "../client/transport.ts";
 import { VideoSender } from "./video_sender.ts";
 
 /** Someone waiting to be admitted (hosts see them). */

@@ -18,6 +18,7 @@ import { validateId } from "../protocol/ids.ts";
 import { StoreConflictError, StoreInvalidError, StoreUnavailableError } from "../store/store.ts";
 import type { Meeting, Participant, ParticipantStatus, Role } from "../store/store.ts";
 import { type Caller, MeetingError, type MeetingService } from "./service.ts";
+import { concatBytes } from "../protocol/bytes.ts";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -95,12 +96,7 @@ async function readBody(request: Request): Promise<Record<string, unknown>> {
     chunks.push(value);
   }
   if (size === 0) return {};
-  const bytes = new Uint8Array(size);
-  let o = 0;
-  for (const c of chunks) {
-    bytes.set(c, o);
-    o += c.length;
-  }
+  const bytes = concatBytes(chunks, size);
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { concatBytes } from "../protocol/bytes.ts";
 
 /** Universal and context-specific tag bytes used by X.509. */
 export const DER_TAG = {
@@ -42,18 +43,6 @@ export class DerError extends Error {
 }
 
 const textEncoder = new TextEncoder();
-
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 function encodeLength(length: number): Uint8Array<ArrayBuffer> {
   if (length < 0x80) return Uint8Array.of(length);

@@ -34,6 +34,7 @@ import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
 import type { Relay } from "./relay.ts";
 import type { Session, Transport } from "./session.ts";
 import { TokenBucket } from "./token_bucket.ts";
+import { concatBytes } from "../protocol/bytes.ts";
 
 /** Where the certificate comes from, and the hashes browsers should pin. */
 export interface CertificateSource {
@@ -537,15 +538,7 @@ class WebTransportConnection implements Transport {
         chunks.push(chunk);
       }
       if (isWebTransport && !bidirectional) {
-        const packet = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
-        if (chunks.length !== 1) {
-          let o = 0;
-          for (const c of chunks) {
-            packet.set(c, o);
-            o += c.length;
-          }
-        }
-        session.receive(packet);
+        session.receive(chunks.length === 1 ? chunks[0] : concatBytes(chunks, size));
       }
     } catch (error) {
       if (error instanceof FrameTooLargeError) {

@@ -1,6 +1,7 @@
 /**
  * A loopback TCP proxy that tests put between a client and a server (PostgreSQL, say) to make the
- * server "go away" and "come back" without stopping the shared server.
+ * server "go away" and "come back" without stopping the shared server, or to cut the connections
+ * in flight as a network drop would.
  *
  * @module
  */
@@ -34,6 +35,12 @@ export class TcpProxy {
     for (const conn of this.#conns) closeQuietly(conn);
     this.#conns.clear();
     await Promise.all(this.#pipes);
+  }
+
+  /** Cuts every connection in flight but keeps listening: a network drop, not an outage. */
+  dropConnections(): void {
+    for (const conn of this.#conns) closeQuietly(conn);
+    this.#conns.clear();
   }
 
   async #accept(listener: Deno.TcpListener): Promise<void> {

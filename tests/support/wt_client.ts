@@ -8,6 +8,7 @@
  */
 import { encodeFrame } from "../../lib/protocol/framing.ts";
 import { type CloseInfo, PacketClient } from "./packet_client.ts";
+import { concatBytes } from "../../lib/protocol/bytes.ts";
 
 export type { CloseInfo, Received } from "./packet_client.ts";
 
@@ -143,13 +144,7 @@ export class WtClient extends PacketClient {
     } catch {
       return; // Reset by the server (an abandoned delta frame).
     }
-    const packet = new Uint8Array(size);
-    let o = 0;
-    for (const c of chunks) {
-      packet.set(c, o);
-      o += c.length;
-    }
-    this.handlePacket(packet, "stream");
+    this.handlePacket(concatBytes(chunks, size), "stream");
   }
 
   async #readDatagrams(): Promise<void> {

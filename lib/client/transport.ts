@@ -4,13 +4,17 @@
  * does not connect in time. Both carry one serialized PacketWrapper per unit: a WebSocket
  * message, a WebTransport unidirectional stream, or a datagram.
  *
- * Runs in browsers and in Deno (Deno's own WebTransport client cannot finish a stream, so Deno
- * callers use `transport: "websocket"`).
+ * Runs in browsers and in Deno. Deno's own WebTransport client cannot finish a stream
+ * (docs/PROTOCOL.md, "WebTransport on Deno"), so under Deno packets go length-prefixed on one
+ * bidirectional stream (`framed`).
  *
  * @module
  */
+import { concatBytes } from "../protocol/bytes.ts";
 import { encodeFrame } from "../protocol/framing.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
+import { MeetingsApi } from "./api.ts";
+import { readObject, readOptionalString } from "./json_shape.ts";
 
 /** How a connection ended. */
 export interface CloseInfo {
@@ -39,7 +43,6 @@ export interface Connection {
   readonly closed: Promise<CloseInfo>;
   close(code?: number, reason?: string): void;
 }
-
 
 /** Holds packets until a handler is set. */
 class Inbox {
@@ -98,11 +101,6 @@ export class ConnectError extends Error {
   }
 }
 
-/** What `GET /api/v1/webtransport` answers. */
-type WebTransportInfo =
-  | { available: true; url: string; certificateHashes: string[] }
-  | { available: false; reason: string };
-
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Connects by the preferred transport, falling back as `transport` allows. */
@@ -112,7 +110,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   if (choice !== "websocket") {
     try {
       if (typeof WebTransport === "undefined") throw new Error("this browser has no WebTransport");
-      const info = await fetchJson<WebTransportInfo>(`${options.origin}/api/v1/webtransport`);
+      const info = await new MeetingsApi(options.origin).webTransport();
       if (!info.available) throw new Error(info.reason);
       const hashes = options.trustAdvertisedCertificate === false ? [] : info.certificateHashes;
       const framed = options.framed ??
@@ -140,24 +138,15 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
 }
 
-async function fetchJson<T>(url: string): Promise<T> {
-  const response = await fetch(url, { cache: "no-store" });
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new Error(`${url} answered ${response.status}`);
-  }
-  return await response.json() as T;
-}
-
 // A browser hides why a WebSocket upgrade was refused; the same URL without the upgrade says.
 async function explainWebSocketFailure(options: ConnectOptions, error: unknown): Promise<string> {
   try {
     const response = await fetch(options.origin + options.path, { cache: "no-store" });
-    const body = await response.json().catch(() => undefined);
-    const text = body?.result?.message;
-    if (response.status !== 426 && typeof text === "string") return text;
+    const body = readObject(await response.json(), "the answer");
+    const text = readOptionalString(readObject(body.result, "its result"), "message");
+    if (response.status !== 426 && text !== undefined) return text;
   } catch {
-    // The server is unreachable: the original error says enough.
+    // Unreachable, or no JSON reason: the original error says enough.
   }
   return message(error);
 }
@@ -344,14 +333,7 @@ async function readToEnd(stream: ReadableStream<Uint8Array>): Promise<Uint8Array
     chunks.push(value);
     size += value.length;
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks, size);
 }
 
 async function readDatagrams(wt: WebTransport, inbox: Inbox): Promise<void> {

@@ -2,9 +2,10 @@
  * The IVF and Ogg readers on real ffmpeg output (Debian's ffmpeg, as the CLI streamer runs it),
  * fed in awkward chunk sizes, and on corrupt input.
  */
-import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../tests/support/assert.ts";
 import { isVp8KeyFrame, isVp9KeyFrame, IvfError, type IvfFrame, IvfReader } from "./ivf.ts";
-import { ffmpegTestsIgnored } from "../../tests/support/streamer.ts";
+import { ffmpegTestsIgnored } from "../tests/support/streamer.ts";
+import { OPUS_ENCODE_ARGS, vpxEncodeArgs } from "./ffmpeg.ts";
 import { crc32, OggError, type OggPacket, oggPage, OggReader } from "./ogg.ts";
 
 const ignore = ffmpegTestsIgnored();
@@ -29,36 +30,26 @@ function chunked<T>(bytes: Uint8Array, push: (chunk: Uint8Array) => T[]): T[] {
   return out;
 }
 
-function ivfArgs(codec: string): string[] {
-  return [
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=160x120:rate=10",
-    "-frames:v",
-    "10",
-    "-c:v",
+/** Ten frames of the test pattern, encoded exactly as the streamer encodes, a key frame every 5. */
+function ivfArgs(codec: "vp9" | "vp8"): string[] {
+  const encoding = {
     codec,
-    "-deadline",
-    "realtime",
-    "-cpu-used",
-    "8",
-    "-g",
-    "5",
-    "-lag-in-frames",
-    "0",
-    "-auto-alt-ref",
-    "0",
-    "-f",
-    "ivf",
-  ]; // deno-fmt-ignore
+    width: 160,
+    height: 120,
+    fps: 10,
+    bitrateKbps: 200,
+    cpuUsed: 8,
+    keyframeIntervalSeconds: 0.5,
+  };
+  return ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-frames:v", "10"]
+    .concat(vpxEncodeArgs(encoding));
 }
 
 Deno.test({
   name: "IVF from ffmpeg's VP9 encoder: header, every frame, key frames where -g puts them",
   ignore,
   async fn() {
-    const bytes = await ffmpeg(ivfArgs("libvpx-vp9"));
+    const bytes = await ffmpeg(ivfArgs("vp9"));
     const reader = new IvfReader();
     const frames: IvfFrame[] = chunked(bytes, (c) => reader.push(c));
     assertEquals(reader.header?.fourcc, "VP90");
@@ -86,7 +77,7 @@ Deno.test({
   ignore,
   async fn() {
     const reader = new IvfReader();
-    const frames = reader.push(await ffmpeg(ivfArgs("libvpx")));
+    const frames = reader.push(await ffmpeg(ivfArgs("vp8")));
     assertEquals(reader.header?.fourcc, "VP80");
     assertEquals(frames.map((f) => isVp8KeyFrame(f.data)).filter(Boolean).length, 2);
     assert(isVp8KeyFrame(frames[0].data));
@@ -128,27 +119,12 @@ function assertThrowsIvf(fn: () => unknown, text: string): void {
   throw new Error(`expected an IvfError with "${text}"`);
 }
 
+/** Half a second of a 440 Hz tone, encoded exactly as the streamer encodes audio. */
 async function opusOgg(): Promise<Uint8Array> {
   return await ffmpeg([
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    "0.5",
-    "-c:a",
-    "libopus",
-    "-application",
-    "lowdelay",
-    "-frame_duration",
-    "20",
-    "-ac",
-    "1",
-    "-page_duration",
-    "20000",
-    "-f",
-    "ogg",
-  ]); // deno-fmt-ignore
+    ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "0.5"],
+    ...OPUS_ENCODE_ARGS,
+  ]);
 }
 
 Deno.test({

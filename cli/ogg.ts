@@ -17,6 +17,7 @@
  * @module
  */
 import { ByteQueue } from "./byte_queue.ts";
+import { concatBytes } from "../lib/protocol/bytes.ts";
 
 /** One packet, with what its page said. */
 export interface OggPacket {
@@ -101,23 +102,12 @@ export class OggReader {
         throw new OggError(`An Ogg packet is larger than ${MAX_OGG_PACKET_BYTES} bytes`);
       }
       if (size < 255) {
-        packets.push({ data: join(this.#partial, this.#partialBytes), granule, serial });
+        packets.push({ data: concatBytes(this.#partial, this.#partialBytes), granule, serial });
         this.#partial = [];
         this.#partialBytes = 0;
       }
     }
   }
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0].slice();
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const CRC_TABLE = (() => {

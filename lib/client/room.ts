@@ -1,0 +1,677 @@
+/**
+ * A participant's side of a meeting — the client library's main object. {@linkcode Room.join}
+ * signs in (a guest session on open servers, or the given token), joins through the meetings
+ * API, connects (WebTransport first, WebSocket as fallback) and keeps the connection: the roster
+ * from the server's MEETING packets and everyone's heartbeats, our heartbeats and RTT probes,
+ * chat, end-to-end encryption, key-frame requests, and reconnecting into the same session after
+ * a drop. Media devices are not its business: publish encoded media with {@linkcode Room.publish}
+ * and receive everyone's through the `media` event.
+ *
+ * Runs in browsers and in Deno.
+ *
+ * @example
+ * ```ts ignore
+ * import { Room } from "./room.ts";
+ *
+ * const room = await Room.join({ url: "http://localhost:8080", userId: "ada", meetingId: "standup" });
+ * room.on("participantJoined", (p) => console.log(`${p.displayName} joined`));
+ * room.on("chat", (m) => console.log(`${m.fromName}: ${m.text}`));
+ * room.sendChat("Hello");
+ * await room.leave();
+ * ```
+ *
+ * @module
+ */
+import {
+  decodeChatPacket,
+  decodeE2eePacket,
+  decodeMediaPacket,
+  decodeMeetingPacket,
+  decodePacketWrapper,
+  encodeChatPacket,
+  encodeE2eePacket,
+  encodeMediaPacket,
+  encodePacketWrapper,
+} from "../protocol/codec.ts";
+import {
+  type ChatPacket,
+  type HeartbeatMetadata,
+  type MediaPacket,
+  MediaType,
+  MeetingEventType,
+  PacketType,
+} from "../protocol/packets.ts";
+import { CloseCode, Refusal } from "../protocol/close_codes.ts";
+import { JoinError, MeetingsApi, type Role } from "./api.ts";
+import { ChatDeduplicator, type ChatMessage, clearChatPacket, composeChat } from "./chat.ts";
+import { ConnectionLoop, type RoomState } from "./connection.ts";
+import { type OutgoingMedia, RoomEncryption, SEALED_MEDIA_TYPES } from "./encryption.ts";
+import { Emitter } from "./events.ts";
+import { Heartbeats } from "./heartbeat.ts";
+import type { Participant, TrackKind } from "./participant.ts";
+import { Roster } from "./roster.ts";
+import type { CloseInfo, Connection, TransportChoice } from "./transport.ts";
+
+const decoder = new TextDecoder();
+
+/** How to join a room. */
+export interface RoomOptions {
+  /** The server's HTTP origin, e.g. `http://localhost:8080` (`ws://` and `wss://` work too). */
+  url: string;
+  userId: string;
+  meetingId: string;
+  /** Shown to the others; default the user id. */
+  displayName?: string;
+  /** An operator-issued token; without one, open servers give a guest session. */
+  token?: string;
+  /** The meeting's password, if it has one. */
+  password?: string;
+  /** `auto` (default): WebTransport, then WebSocket. */
+  transport?: TransportChoice;
+  /** Encrypt our media and chat end to end (always on in meetings that require it). */
+  e2ee?: boolean;
+  /** Create the meeting as one that requires E2EE, if it does not exist yet. */
+  createE2eeRequired?: boolean;
+  /** Heartbeat period in milliseconds (default 1000). */
+  heartbeatMs?: number;
+  /** Give up reconnecting after this many failed attempts in a row (default 12). */
+  maxReconnectAttempts?: number;
+  /**
+   * Trust the WebTransport certificate hashes the server advertises (default true: what a
+   * browser does with a self-signed development server); false verifies certificates normally.
+   */
+  trustAdvertisedCertificate?: boolean;
+  /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY, e.g. npm `ws`). */
+  webSocket?: (url: string) => WebSocket;
+}
+
+/** What joining told us about our place in the meeting. */
+export interface JoinInfo {
+  status: "admitted" | "waiting";
+  role: Role;
+  hostUserId: string;
+  locked: boolean;
+  waitingRoomEnabled: boolean;
+  e2eeRequired: boolean;
+}
+
+/** The events of a room, with their arguments. */
+export interface RoomEvents extends Record<string, unknown[]> {
+  state: [RoomState];
+  participantJoined: [Participant];
+  /** `announced`: they left (false: forgotten because our session or the call ended). */
+  participantLeft: [Participant, boolean];
+  /** Their name, flags (camera, microphone, screen, speaking) or encryption changed. */
+  participantUpdated: [Participant];
+  /** The first media of a kind from someone (a new track). */
+  track: [Participant, TrackKind];
+  /** A media packet from someone (decrypted when it was encrypted). */
+  media: [Participant, MediaPacket];
+  chat: [ChatMessage];
+  reconnecting: [{ attempt: number; inMs: number; reason: string }];
+  reconnected: [];
+  /** A host let us in from the waiting room. */
+  admitted: [];
+  ended: [{ reason: string; code: number; error: boolean }];
+  /** Someone asked us for a key frame of VIDEO or SCREEN. */
+  keyframeRequest: [number];
+  /** Receivers of our video are congested: send less. */
+  congestion: [];
+  /** E2EE members or keys changed (recompute the safety code). */
+  encryption: [];
+  /** Someone's encryption key changed after we had one: safety codes must be compared again. */
+  keyChanged: [Participant | undefined];
+  /** Our key moved on for newcomers, who cannot read anything sent before: send key frames. */
+  newKey: [];
+  rtt: [number];
+  /** The waiting room changed (hosts refetch the list). */
+  waitingRoom: [];
+}
+
+const TRACK_KINDS: Record<number, TrackKind | undefined> = {
+  [MediaType.VIDEO]: "video",
+  [MediaType.AUDIO]: "audio",
+  [MediaType.SCREEN]: "screen",
+};
+
+/** One participant's connection to a meeting. */
+export class Room extends Emitter<RoomEvents> {
+  readonly options: Readonly<RoomOptions>;
+  /** The meetings API, as this participant (host controls use it). */
+  readonly api: MeetingsApi;
+  readonly encryption: RoomEncryption;
+  /** Our own flags, sent in every heartbeat. */
+  readonly local: HeartbeatMetadata = {
+    videoEnabled: false,
+    audioEnabled: false,
+    screenEnabled: false,
+    isSpeaking: false,
+  };
+  /** Packets received and sent, for diagnostics. */
+  readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** Our session id (0 before the server assigned one). */
+  sessionId = 0n;
+  state: RoomState = { kind: "connecting", attempt: 0 };
+  /** What the join said; undefined before it. */
+  joinInfo: JoinInfo | undefined;
+  /** The last measured round trip to the server, in ms. */
+  rttMs: number | undefined;
+  /** Resolves with the final state when the call is over. */
+  readonly done: Promise<Extract<RoomState, { kind: "ended" }>>;
+
+  readonly #roster: Roster;
+  readonly #loop: ConnectionLoop;
+  readonly #heartbeats: Heartbeats;
+  readonly #chats = new ChatDeduplicator();
+  readonly #tracks = new Set<string>();
+  readonly #userIdBytes: Uint8Array;
+  readonly #displayName: string;
+  readonly #resolveDone: (state: Extract<RoomState, { kind: "ended" }>) => void;
+  #connection: Connection | undefined;
+  #leaving = false;
+  #chatSeq = 0;
+
+  /** Joins and connects; resolves once connected (or waiting to be admitted). */
+  static async join(options: RoomOptions): Promise<Room> {
+    const room = new Room(options);
+    await room.connect();
+    return room;
+  }
+
+  /** A room not yet joined: add listeners, then {@linkcode connect}. */
+  constructor(options: RoomOptions) {
+    super();
+    this.options = options;
+    this.#displayName = options.displayName || options.userId;
+    this.#userIdBytes = new TextEncoder().encode(options.userId);
+    this.api = new MeetingsApi(httpOrigin(options.url), options.token);
+    const done = Promise.withResolvers<Extract<RoomState, { kind: "ended" }>>();
+    this.done = done.promise;
+    this.#resolveDone = done.resolve;
+    this.#heartbeats = new Heartbeats(options.heartbeatMs);
+    this.#roster = new Roster({
+      joined: (p) => {
+        this.encryption.session.memberJoined(BigInt(p.sessionId));
+        this.emit("participantJoined", p);
+      },
+      left: (p, announced) => {
+        if (announced) this.encryption.session.left(BigInt(p.sessionId));
+        for (const kind of ["video", "audio", "screen"]) {
+          this.#tracks.delete(`${p.sessionId}:${kind}`);
+        }
+        this.emit("participantLeft", p, announced);
+      },
+      updated: (p) => this.emit("participantUpdated", p),
+    });
+    this.encryption = new RoomEncryption(options.e2ee === true, {
+      send: (packet) => this.#send(PacketType.E2EE, encodeE2eePacket(packet)),
+      isMember: (session) => this.#roster.get(session.toString()) !== undefined,
+      changed: () => this.emit("encryption"),
+      newKey: () => {
+        if (this.encryption.enabled) this.emit("newKey");
+      },
+      keyChanged: (session) => this.emit("keyChanged", this.#roster.get(session.toString())),
+    });
+    this.#loop = new ConnectionLoop({
+      connect: {
+        origin: this.api.origin,
+        transport: options.transport,
+        trustAdvertisedCertificate: options.trustAdvertisedCertificate,
+        webSocket: options.webSocket,
+      },
+      maxReconnectAttempts: options.maxReconnectAttempts,
+      path: () => this.#mediaPath(),
+      hasSession: () => this.sessionId !== 0n,
+      rejoin: () => this.#rejoin(),
+      run: (connection) => this.#run(connection),
+      setState: (state) => this.#setState(state),
+      end: (reason, code, error) => this.#end(reason, code, error),
+    });
+  }
+
+  /** Everyone else, by session id. */
+  get participants(): ReadonlyMap<string, Participant> {
+    return this.#roster.map;
+  }
+
+  /** Everyone else, in order of arrival. */
+  participantList(): Participant[] {
+    return this.#roster.list();
+  }
+
+  /** The transport in use, if connected. */
+  get transport(): "webtransport" | "websocket" | undefined {
+    return this.#connection?.kind;
+  }
+
+  /** Whether the connection is open (in the call, or waiting to be admitted). */
+  get connected(): boolean {
+    return this.state.kind === "connected" || this.state.kind === "waiting";
+  }
+
+  /** Connections lost and reconnected (or tried). */
+  get reconnects(): number {
+    return this.#loop.reconnects;
+  }
+
+  /**
+   * Signs in, joins through the API and connects; resolves once connected (or waiting to be
+   * admitted). Rejects with a {@linkcode JoinError}: the API's refusal (locked, ended, removed,
+   * wrong password…), or `connect_failed` when no transport connected.
+   */
+  async connect(): Promise<void> {
+    const first = new Promise<void>((resolve, reject) => {
+      const off = this.on("state", (state) => {
+        if (state.kind === "connected" || state.kind === "waiting") {
+          off();
+          resolve();
+        } else if (state.kind === "ended") {
+          off();
+          reject(new JoinError(0, "connect_failed", state.reason));
+        }
+      });
+    });
+    first.catch(() => {});
+    if (!this.options.token) await this.api.signIn(this.options.userId, this.#displayName);
+    if (this.#leaving) return;
+    if (this.options.createE2eeRequired) await this.#createEncrypted();
+    await this.#joinMeeting();
+    // Left while the join was on its way: the leave went first, so leave again after it.
+    if (this.#leaving) return void await this.api.leave(this.options.meetingId);
+    this.#loop.run().catch((error) => this.#end(`Connection failed: ${error}`, 1011, true));
+    await first;
+  }
+
+  async #createEncrypted(): Promise<void> {
+    try {
+      await this.api.createMeeting(this.options.meetingId, { e2eeRequired: true });
+    } catch (error) {
+      // It exists already: join it as it is (the join says whether it requires E2EE).
+      if (!(error instanceof JoinError) || error.status !== 409) throw error;
+    }
+  }
+
+  async #joinMeeting(): Promise<void> {
+    const joined = await this.api.join(this.options.meetingId, {
+      displayName: this.#displayName,
+      password: this.options.password,
+    });
+    this.joinInfo = {
+      status: joined.participant.status === "waiting" ? "waiting" : "admitted",
+      role: joined.participant.role,
+      hostUserId: joined.meeting.hostUserId,
+      locked: joined.meeting.locked,
+      waitingRoomEnabled: joined.meeting.waitingRoomEnabled,
+      e2eeRequired: joined.meeting.e2eeRequired,
+    };
+    if (this.joinInfo.e2eeRequired) {
+      this.encryption.required = true;
+      this.encryption.enabled = true;
+    }
+  }
+
+  /** Before a reconnect: sign in and join again; false when the call is over. */
+  async #rejoin(): Promise<boolean> {
+    try {
+      if (!this.options.token) {
+        await this.api.signIn(this.options.userId, this.#displayName);
+      }
+      await this.#joinMeeting();
+      return !this.#leaving;
+    } catch (error) {
+      if (this.#leaving) return false;
+      if (error instanceof JoinError && error.status >= 400 && error.status < 500) {
+        const code = error.status === 410 ? CloseCode.MEETING_ENDED : CloseCode.FORBIDDEN;
+        this.#end(error.message, code, true);
+        return false;
+      }
+      // Unreachable or a server error: the connection attempt will say more, and we retry.
+      return true;
+    }
+  }
+
+  #mediaPath(): string {
+    const query = new URLSearchParams({ token: this.api.token });
+    if (this.sessionId !== 0n) query.set("resume", this.sessionId.toString());
+    const user = encodeURIComponent(this.options.userId);
+    return `/lobby/${user}/${encodeURIComponent(this.options.meetingId)}?${query}`;
+  }
+
+  #setState(state: RoomState): void {
+    const was = this.state.kind;
+    this.state = state;
+    this.emit("state", state);
+    if (state.kind === "reconnecting") {
+      const { attempt, inMs, reason } = state;
+      this.emit("reconnecting", { attempt, inMs, reason });
+    } else if (state.kind === "connected" && was === "reconnecting") {
+      this.emit("reconnected");
+    }
+  }
+
+  #end(reason: string, code: number, error: boolean): void {
+    if (this.state.kind === "ended") return;
+    this.#heartbeats.stop();
+    this.encryption.close();
+    const ended = { kind: "ended" as const, reason, code, error };
+    this.#setState(ended);
+    this.#roster.clear();
+    this.#roster.close();
+    this.emit("ended", { reason, code, error });
+    this.#resolveDone(ended);
+  }
+
+  /** Runs one connection until it closes. */
+  async #run(connection: Connection): Promise<{ info: CloseInfo; assigned: boolean }> {
+    this.#connection = connection;
+    let assigned = false;
+    connection.listen((bytes) => {
+      this.counters.packetsIn++;
+      this.counters.bytesIn += bytes.length;
+      const wrapper = decodePacketWrapper(bytes);
+      if (!wrapper.ok) return;
+      const { packetType, data, sessionId, userId } = wrapper.value;
+      if (packetType === PacketType.SESSION_ASSIGNED) {
+        assigned = true;
+        return this.#onAssigned(sessionId, connection);
+      }
+      if (assigned) this.#onPacket(packetType, data, sessionId, decoder.decode(userId));
+    });
+    this.#heartbeats.start(() => this.sendHeartbeat(), () => this.#sendRttProbe());
+    const info = await connection.closed;
+    this.#heartbeats.stop();
+    this.#connection = undefined;
+    return { info, assigned };
+  }
+
+  #onAssigned(sessionId: bigint, connection: Connection): void {
+    if (this.sessionId !== 0n && this.sessionId !== sessionId) {
+      // A fresh session: whoever we knew may have changed; the server resends the roster.
+      this.#roster.clear();
+    } else if (this.sessionId === sessionId) {
+      // Resumed: the server lists everyone present again; who is not listed left meanwhile.
+      this.#roster.confirmAfterResume();
+    }
+    this.sessionId = sessionId;
+    this.encryption.session.connected(sessionId).catch(() => {});
+    this.#setState(
+      this.joinInfo?.status === "waiting"
+        ? { kind: "waiting" }
+        : { kind: "connected", transport: connection.kind },
+    );
+    this.sendHeartbeat();
+  }
+
+  #onPacket(packetType: number, data: Uint8Array, sessionId: bigint, userId: string): void {
+    switch (packetType) {
+      case PacketType.MEETING:
+        return this.#onMeeting(data);
+      case PacketType.MEDIA: {
+        const media = decodeMediaPacket(data);
+        if (!media.ok) return;
+        if (media.value.encrypted) return void this.#openMedia(media.value, sessionId, userId);
+        // A meeting that requires E2EE has no clear content (the server refuses it; so do we).
+        if (this.encryption.required && SEALED_MEDIA_TYPES.has(media.value.mediaType)) {
+          return this.#decryptFailed(sessionId);
+        }
+        return this.#onMedia(media.value, sessionId, userId, false);
+      }
+      case PacketType.E2EE: {
+        const packet = decodeE2eePacket(data);
+        if (packet.ok) this.encryption.session.received(sessionId, packet.value).catch(() => {});
+        return;
+      }
+      case PacketType.CHAT: {
+        const chat = decodeChatPacket(data);
+        if (chat.ok) this.#onChat(chat.value, sessionId, userId);
+        return;
+      }
+      case PacketType.CONGESTION:
+        if (sessionId === this.sessionId) this.emit("congestion");
+        return;
+    }
+  }
+
+  async #openMedia(media: MediaPacket, sessionId: bigint, userId: string): Promise<void> {
+    const opened = await this.encryption.openMedia(media, sessionId);
+    if (opened.media !== undefined) this.#onMedia(opened.media, sessionId, userId, true);
+    else if (opened.failed) this.#decryptFailed(sessionId);
+  }
+
+  #decryptFailed(sessionId: bigint): void {
+    const participant = this.#roster.get(sessionId.toString());
+    if (participant !== undefined) this.#roster.decryptFailed(participant);
+  }
+
+  async #onChat(chat: ChatPacket, sessionId: bigint, userId: string): Promise<void> {
+    let text = chat.text;
+    const encrypted = chat.sealed !== undefined && chat.sealed.length > 0;
+    if (encrypted) {
+      const opened = await this.encryption.openChat(chat, sessionId);
+      if (opened === undefined) return this.#decryptFailed(sessionId);
+      text = opened;
+    } else if (this.encryption.required) {
+      // A meeting that requires E2EE has no clear chat (the server refuses it; so do we).
+      return this.#decryptFailed(sessionId);
+    }
+    const id = `${sessionId}:${chat.messageId}`;
+    if (!this.#chats.fresh(id)) return;
+    this.emit("chat", {
+      id,
+      fromSessionId: sessionId.toString(),
+      fromUserId: userId,
+      fromName: this.#roster.get(sessionId.toString())?.displayName ?? userId,
+      text,
+      sentAtMs: Number(chat.sentAtMs),
+      mine: false,
+      encrypted,
+    });
+  }
+
+  #onMeeting(data: Uint8Array): void {
+    const decoded = decodeMeetingPacket(data);
+    if (!decoded.ok) return;
+    const m = decoded.value;
+    const userId = decoder.decode(m.targetUserId);
+    switch (m.eventType) {
+      case MeetingEventType.PARTICIPANT_JOINED:
+        if (m.sessionId === this.sessionId || m.sessionId === 0n) return;
+        this.#roster.add(m.sessionId.toString(), userId, decoder.decode(m.displayName) || userId);
+        return;
+      case MeetingEventType.PARTICIPANT_LEFT:
+        this.#roster.remove(m.sessionId.toString());
+        return;
+      case MeetingEventType.MEETING_STARTED:
+        // A waiting session hears nothing until admitted, so this also means "you are in"
+        // (an admission decided while we were connecting sends no PARTICIPANT_ADMITTED).
+        if (this.joinInfo?.status === "waiting") this.#admitted();
+        return;
+      case MeetingEventType.PARTICIPANT_ADMITTED:
+        if (userId === this.options.userId && this.joinInfo?.status === "waiting") {
+          this.#admitted();
+        }
+        return;
+      case MeetingEventType.WAITING_ROOM_UPDATED:
+        return this.emit("waitingRoom");
+    }
+  }
+
+  #admitted(): void {
+    this.joinInfo!.status = "admitted";
+    // Nobody heard our identity while we waited.
+    this.encryption.session.announce();
+    if (this.#connection) {
+      this.#setState({ kind: "connected", transport: this.#connection.kind });
+    }
+    this.emit("admitted");
+    this.sendHeartbeat();
+  }
+
+  #onMedia(media: MediaPacket, sessionId: bigint, userId: string, encrypted: boolean): void {
+    if (media.mediaType === MediaType.RTT) {
+      if (sessionId === this.sessionId || userId === this.options.userId) {
+        this.rttMs = Math.max(0, Date.now() - media.timestamp);
+        this.emit("rtt", this.rttMs);
+      }
+      return;
+    }
+    if (media.mediaType === MediaType.KEYFRAME_REQUEST) {
+      const wanted = media.data[0] === MediaType.SCREEN ? MediaType.SCREEN : MediaType.VIDEO;
+      return this.emit("keyframeRequest", wanted);
+    }
+    const key = sessionId.toString();
+    // Media before the join notice (it travels another way): learn of them now.
+    const participant = this.#roster.get(key) ?? this.#roster.add(key, userId, userId);
+    this.#roster.set(participant, "encrypted", encrypted);
+    if (media.mediaType === MediaType.HEARTBEAT) {
+      if (media.heartbeatMetadata) this.#roster.heartbeat(participant, media.heartbeatMetadata);
+      return;
+    }
+    // Video arriving means the camera (or screen) is on, even before their next heartbeat says so.
+    if (media.mediaType === MediaType.VIDEO) this.#roster.set(participant, "video", true);
+    if (media.mediaType === MediaType.SCREEN) this.#roster.set(participant, "screen", true);
+    const kind = TRACK_KINDS[media.mediaType];
+    if (kind !== undefined && !this.#tracks.has(`${key}:${kind}`)) {
+      this.#tracks.add(`${key}:${kind}`);
+      this.emit("track", participant, kind);
+    }
+    this.emit("media", participant, media);
+  }
+
+  #send(packetType: number, data: Uint8Array, unreliable = false): boolean {
+    const connection = this.#connection;
+    if (connection === undefined || this.sessionId === 0n) return false;
+    const bytes = encodePacketWrapper({
+      packetType,
+      userId: this.#userIdBytes,
+      data,
+      sessionId: this.sessionId,
+    });
+    if (unreliable) connection.sendUnreliable(bytes);
+    else connection.send(bytes);
+    this.counters.packetsOut++;
+    this.counters.bytesOut += bytes.length;
+    return true;
+  }
+
+  /** Bytes handed to the transport and not yet written; senders skip frames when it is high. */
+  backlog(): number {
+    return this.#connection?.backlog() ?? 0;
+  }
+
+  /**
+   * Sends a media packet (our user id filled in), encrypted when E2EE is on (then it leaves a
+   * moment later). False when not connected, or when encryption has no key yet.
+   */
+  publish(media: OutgoingMedia): boolean {
+    if (this.#connection === undefined || this.sessionId === 0n) return false;
+    const wrap = (m: OutgoingMedia) =>
+      this.#send(PacketType.MEDIA, encodeMediaPacket({ ...m, userId: this.#userIdBytes }));
+    if (!this.encryption.seals(media)) return wrap(media);
+    const sealing = this.encryption.sealMedia(media, this.sessionId);
+    if (sealing === undefined) return false;
+    sealing.then(wrap, () => {});
+    return true;
+  }
+
+  /** Sends our flags now (also done every second). */
+  sendHeartbeat(): void {
+    this.publish({
+      mediaType: MediaType.HEARTBEAT,
+      data: new Uint8Array(0),
+      frameType: "",
+      timestamp: Date.now(),
+      duration: 0,
+      heartbeatMetadata: { ...this.local },
+    });
+  }
+
+  /** Changes our flags and tells everyone at once. */
+  setLocalFlags(flags: Partial<HeartbeatMetadata>): void {
+    Object.assign(this.local, flags);
+    this.sendHeartbeat();
+  }
+
+  #sendRttProbe(): void {
+    const probe = encodeMediaPacket({
+      mediaType: MediaType.RTT,
+      userId: this.#userIdBytes,
+      data: new Uint8Array(0),
+      frameType: "",
+      timestamp: Date.now(),
+      duration: 0,
+    });
+    this.#send(PacketType.MEDIA, probe, true);
+  }
+
+  /**
+   * Asks `participant` for a key frame of `mediaType` (VIDEO or SCREEN). The relay delivers it
+   * to that user's sessions only; `data` is one byte, the media type wanted.
+   */
+  requestKeyframe(participant: Participant, mediaType: number): void {
+    this.#send(
+      PacketType.MEDIA,
+      encodeMediaPacket({
+        mediaType: MediaType.KEYFRAME_REQUEST,
+        userId: new TextEncoder().encode(participant.userId),
+        data: new Uint8Array([mediaType]),
+        frameType: "",
+        timestamp: Date.now(),
+        duration: 0,
+      }),
+    );
+  }
+
+  /** Sends a chat message; returns it (for the sender's own list), or undefined if not sent. */
+  sendChat(text: string): ChatMessage | undefined {
+    const draft = composeChat(text, ++this.#chatSeq);
+    if (draft === undefined || this.#connection === undefined || this.sessionId === 0n) {
+      return undefined;
+    }
+    const send = (packet: ChatPacket) => this.#send(PacketType.CHAT, encodeChatPacket(packet));
+    if (this.encryption.enabled) {
+      const sealing = this.encryption.sealChat(
+        draft.id,
+        draft.text,
+        draft.sentAtMs,
+        this.sessionId,
+      );
+      if (sealing === undefined) return undefined;
+      sealing.then(send, () => {});
+    } else {
+      send(clearChatPacket(draft));
+    }
+    return {
+      id: `${this.sessionId}:${draft.id}`,
+      fromSessionId: this.sessionId.toString(),
+      fromUserId: this.options.userId,
+      fromName: this.#displayName,
+      text: draft.text,
+      sentAtMs: draft.sentAtMs,
+      mine: true,
+      encrypted: this.encryption.enabled,
+    };
+  }
+
+  /**
+   * Leaves: tells the meetings API (so every server closes our connections at once), then
+   * closes. Safe to call more than once, and before the join finished.
+   */
+  async leave(): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    this.#loop.stop();
+    this.#heartbeats.stop();
+    const request = this.api.token ? this.api.leave(this.options.meetingId) : Promise.resolve();
+    this.#connection?.close(CloseCode.NORMAL, "left");
+    await request;
+    this.#end(Refusal.LEFT, CloseCode.NORMAL, false);
+  }
+}
+
+/** The HTTP origin of a server URL given as `http(s)://` or `ws(s)://`, path dropped. */
+function httpOrigin(url: string): string {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === "https:" || parsed.protocol === "wss:";
+  return `${secure ? "https" : "http"}://${parsed.host}`;
+}
