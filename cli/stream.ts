@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { JoinError } from "../lib/media/call.ts";
-import type { CallState } from "../lib/media/call.ts";
+import { JoinError, type RoomState } from "../lib/client/mod.ts";
 import { Encoders, FfmpegFailedError } from "./encoders.ts";
 import { FfmpegMissingError, listAudioDevices, listCameras, listFormats } from "./ffmpeg.ts";
 import { parseCommandLine, type StreamOptions, USAGE_EXIT } from "./stream_options.ts";
@@ -111,7 +110,7 @@ async function checkFfmpeg(path: string): Promise<void> {
   }
 }
 
-function exitFor(state: Extract<CallState, { kind: "ended" }>): number {
+function exitFor(state: Extract<RoomState, { kind: "ended" }>): number {
   if (state.code === 4410 || state.code === 4403) return EXIT.ended;
   if (state.code === 1000) return EXIT.ok;
   return EXIT.unreachable;
@@ -135,7 +134,7 @@ async function stream(o: StreamOptions): Promise<number> {
     );
   }
   const encoders = new Encoders(o);
-  const states = new Map<Streamer, CallState>();
+  const states = new Map<Streamer, RoomState>();
   const streamers: Streamer[] = [];
   for (let i = 1; i <= o.count; i++) {
     const userId = o.count === 1 ? o.userId : `${o.userId}-${i}`;
@@ -145,7 +144,7 @@ async function stream(o: StreamOptions): Promise<number> {
         if (!o.quiet && state.kind === "reconnecting") {
           clearStatus();
           err(
-            `${s.call.options.userId}: connection lost (${state.reason}); retrying in ${
+            `${s.room.options.userId}: connection lost (${state.reason}); retrying in ${
               (state.inMs / 1000).toFixed(1)
             } s`,
           );
@@ -195,8 +194,8 @@ async function stream(o: StreamOptions): Promise<number> {
     return EXIT.ok;
   }
   // Every call ended by itself: say why, with the status that fits.
-  const ended = streamers.map((s) => s.call.state).find((s) => s.kind === "ended") as
-    | Extract<CallState, { kind: "ended" }>
+  const ended = streamers.map((s) => s.room.state).find((s) => s.kind === "ended") as
+    | Extract<RoomState, { kind: "ended" }>
     | undefined;
   if (ended === undefined) return EXIT.ok;
   err(ended.code === 1000 ? "left the meeting" : `error: ${ended.reason}`);
@@ -219,7 +218,7 @@ class StatusLine {
     readonly o: StreamOptions,
     readonly encoders: Encoders,
     readonly streamers: Streamer[],
-    readonly states: Map<Streamer, CallState>,
+    readonly states: Map<Streamer, RoomState>,
   ) {}
 
   start(): void {
@@ -251,10 +250,10 @@ class StatusLine {
       frames += s.stats.framesSent;
       bytes += s.stats.bytesSent;
       drops += s.stats.framesDropped;
-      reconnects += s.call.counters.reconnects;
-      if (s.call.connected) connected++;
-      if (s.call.rttMs !== undefined) rtts.push(s.call.rttMs);
-      if (s.call.transport) transports.add(s.call.transport);
+      reconnects += s.room.reconnects;
+      if (s.room.connected) connected++;
+      if (s.room.rttMs !== undefined) rtts.push(s.room.rttMs);
+      if (s.room.transport) transports.add(s.room.transport);
     }
     const seconds = (now - this.#last.at) / 1000;
     const fps = (frames - this.#last.frames) / seconds / this.streamers.length;

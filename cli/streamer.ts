@@ -1,6 +1,7 @@
 /**
- * One participant of the streamer: a {@linkcode Call} (API join, WebTransport or WebSocket,
- * heartbeats, reconnect with backoff) that sends the shared encoders' frames as MediaPackets,
+ * One participant of the streamer: a client-library {@linkcode Room} (API join, WebTransport or
+ * WebSocket, heartbeats, reconnect with backoff) that sends the shared encoders' frames as
+ * MediaPackets,
  * exactly as the browser does — sequence numbers, capture timestamps, key/delta, codec.
  * After every (re)connect it waits for a key frame before sending video, so receivers never
  * start on a delta.
@@ -8,12 +9,11 @@
  * @module
  */
 import WebSocketNode from "ws";
-import { Call, type CallState } from "../lib/media/call.ts";
-import { MediaType, VideoCodec } from "../lib/protocol/packets.ts";
+import { MediaType, Room, type RoomState, VideoCodec } from "../lib/client/mod.ts";
 import type { AudioPacketOut, Encoders, VideoFrameOut } from "./encoders.ts";
 import type { StreamOptions } from "./stream_options.ts";
 
-/** A WebSocket with TCP_NODELAY (Deno's own leaves Nagle on: DESIGN.md §9). */
+/** A WebSocket with TCP_NODELAY (Deno's own leaves Nagle on: docs/PROTOCOL.md, "Deno"). */
 function nodelayWebSocket(url: string): WebSocket {
   return new WebSocketNode(url, { perMessageDeflate: false }) as unknown as WebSocket;
 }
@@ -31,7 +31,7 @@ export interface StreamerStats {
 
 /** One streaming participant. */
 export class Streamer {
-  readonly call: Call;
+  readonly room: Room;
   readonly stats: StreamerStats = {
     framesSent: 0,
     bytesSent: 0,
@@ -51,16 +51,12 @@ export class Streamer {
     readonly encoders: Encoders,
     userId: string,
     token: string | undefined,
-    onState: (streamer: Streamer, state: CallState) => void,
+    onState: (streamer: Streamer, state: RoomState) => void,
   ) {
     this.#frameMs = 1000 / options.fps;
     this.#codec = options.codec === "vp9" ? VideoCodec.VP9_PROFILE0_LEVEL10_8BIT : VideoCodec.VP8;
-    const url = options.url;
-    const origin = `${
-      url.protocol === "wss:" || url.protocol === "https:" ? "https" : "http"
-    }://${url.host}`;
-    this.call = new Call({
-      origin,
+    this.room = new Room({
+      url: options.url.href,
       userId,
       meetingId: options.meetingId,
       displayName: options.count > 1 ? `${options.displayName} ${userId}` : options.displayName,
@@ -68,27 +64,20 @@ export class Streamer {
       transport: options.transport,
       e2ee: options.e2ee,
       maxReconnectAttempts: 10_000,
-      connect: {
-        trustAdvertisedCertificate: options.insecureSkipVerify,
-        framed: true,
-        webSocket: nodelayWebSocket,
-      },
-      events: {
-        state: (state) => {
-          if (state.kind === "connected") this.#waitingForKey = true;
-          onState(this, state);
-        },
-        keyframeRequest: () => {
-          // Answered by the next periodic key frame (--keyframe-interval): ffmpeg cannot be
-          // asked for one, and restarting it would stall everyone's picture for longer.
-          this.stats.keyframeRequests++;
-        },
-        congestion: () => this.stats.congestion++,
-        e2ee: () => this.#showSafetyCode(),
-      },
+      trustAdvertisedCertificate: options.insecureSkipVerify,
+      webSocket: nodelayWebSocket,
     });
-    this.call.local.videoEnabled = true;
-    this.call.local.audioEnabled = encoders.hasAudio;
+    this.room.on("state", (state) => {
+      if (state.kind === "connected") this.#waitingForKey = true;
+      onState(this, state);
+    });
+    // Answered by the next periodic key frame (--keyframe-interval): ffmpeg cannot be asked for
+    // one, and restarting it would stall everyone's picture for longer.
+    this.room.on("keyframeRequest", () => this.stats.keyframeRequests++);
+    this.room.on("congestion", () => this.stats.congestion++);
+    this.room.on("encryption", () => this.#showSafetyCode());
+    this.room.local.videoEnabled = true;
+    this.room.local.audioEnabled = encoders.hasAudio;
   }
 
   /** Joins and starts sending; resolves when the call ends, rejects with JoinError. */
@@ -96,7 +85,8 @@ export class Streamer {
     this.encoders.video.add(this.#videoListener);
     this.encoders.audio.add(this.#audioListener);
     try {
-      await this.call.start();
+      await this.room.connect();
+      await this.room.done;
     } finally {
       this.encoders.video.delete(this.#videoListener);
       this.encoders.audio.delete(this.#audioListener);
@@ -104,7 +94,7 @@ export class Streamer {
   }
 
   #video(frame: VideoFrameOut): void {
-    if (!this.call.connected || this.call.state.kind === "waiting") {
+    if (!this.room.connected || this.room.state.kind === "waiting") {
       this.stats.framesDropped++;
       this.#waitingForKey = true;
       return;
@@ -114,7 +104,7 @@ export class Streamer {
       return;
     }
     this.#waitingForKey = false;
-    const sent = this.call.sendMedia({
+    const sent = this.room.publish({
       mediaType: MediaType.VIDEO,
       data: frame.data,
       frameType: frame.key ? "key" : "delta",
@@ -132,8 +122,8 @@ export class Streamer {
   }
 
   #audio(packet: AudioPacketOut): void {
-    if (!this.call.connected || this.call.state.kind === "waiting") return;
-    const sent = this.call.sendMedia({
+    if (!this.room.connected || this.room.state.kind === "waiting") return;
+    const sent = this.room.publish({
       mediaType: MediaType.AUDIO,
       data: packet.data,
       frameType: "key",
@@ -155,8 +145,8 @@ export class Streamer {
 
   #lastCode: string | undefined;
   #showSafetyCode(): void {
-    if (this.options.quiet || !this.call.e2eeOn || this.options.count > 1) return;
-    this.call.e2ee.safetyCode().then((code) => {
+    if (this.options.quiet || !this.room.encryption.enabled || this.options.count > 1) return;
+    this.room.encryption.safetyCode().then((code) => {
       if (code === undefined || code === this.#lastCode) return;
       this.#lastCode = code;
       console.error(`safety code: ${code}  (end-to-end encrypted; compare it with the others')`);
@@ -165,6 +155,6 @@ export class Streamer {
 
   /** Leaves the meeting. */
   async leave(): Promise<void> {
-    await this.call.leave();
+    await this.room.leave();
   }
 }

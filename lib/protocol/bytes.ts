@@ -17,9 +17,12 @@
  * if (joined.join() !== "1,2,3") throw new Error();
  * ```
  */
-export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array<ArrayBuffer> {
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  total?: number,
+): Uint8Array<ArrayBuffer> {
   let size = total ?? 0;
-  if (total === undefined) for (const chunk of chunks) size += chunk.length;
+  if (total === undefined) { for (const chunk of chunks) size += chunk.length; }
   const out = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {

@@ -1,6 +1,12 @@
 import { HttpError, page } from "fresh";
 import { define } from "../../../components/define.ts";
-import Meeting, { type MeetingProps } from "../../../islands/Meeting.tsx";
+import CallControls from "../../../islands/CallControls.tsx";
+import CallHeader from "../../../islands/CallHeader.tsx";
+import CallStatus from "../../../islands/CallStatus.tsx";
+import Lobby from "../../../islands/Lobby.tsx";
+import SidePanel from "../../../islands/SidePanel.tsx";
+import VideoGrid from "../../../islands/VideoGrid.tsx";
+import type { MeetingOptions } from "../../../lib/media/meeting_client.ts";
 import { validateId } from "../../../lib/protocol/ids.ts";
 
 export const handler = define.handlers({
@@ -14,7 +20,7 @@ export const handler = define.handlers({
     const transport = q.get("transport");
     const codec = q.get("codec");
     const height = Number(q.get("height") ?? "720");
-    const props: MeetingProps = {
+    const options: MeetingOptions = {
       userId: user.id,
       meetingId: meeting.id,
       displayName: name,
@@ -25,10 +31,33 @@ export const handler = define.handlers({
       autoJoin: q.get("autojoin") === "1",
       e2ee: q.get("e2ee") === "required" ? "required" : q.get("e2ee") === "on" ? "on" : "off",
     };
-    return page(props);
+    return page(options);
   },
 });
 
+/**
+ * The meeting page: a server-rendered shell — the header, the stage for the lobby or the
+ * tiles, the side panel's place and the control bar — with an island for each live part. The
+ * islands share the page's meeting (`pageMeeting`) and its signals.
+ */
 export default define.page<typeof handler>(function MeetingPage({ data }) {
-  return <Meeting {...data} />;
+  return (
+    <div class="call">
+      <header class="topbar">
+        <strong class="meeting-name">{data.meetingId}</strong>
+        <CallHeader {...data} />
+      </header>
+      <main class="stage">
+        <CallStatus {...data} />
+        <Lobby {...data} />
+        <VideoGrid {...data} />
+      </main>
+      <aside class="panel-slot">
+        <SidePanel {...data} />
+      </aside>
+      <footer class="toolbar">
+        <CallControls {...data} />
+      </footer>
+    </div>
+  );
 });

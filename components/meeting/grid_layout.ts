@@ -1,0 +1,54 @@
+/**
+ * Where the tiles of the grid go: the column count that gives `count` tiles of a fixed aspect
+ * ratio the largest size inside the stage, and that size. Every tile fits between the header and
+ * the control bar at any count — nothing runs under them, nothing runs off screen.
+ *
+ * @example
+ * ```ts
+ * import { gridLayout } from "./grid_layout.ts";
+ *
+ * // 2 people on a portrait phone: one column, tiles stacked.
+ * const phone = gridLayout(2, { width: 374, height: 640, gap: 8 });
+ * if (phone.columns !== 1) throw new Error(JSON.stringify(phone));
+ * // 17 people at 1280x720: every row fits the stage's height.
+ * const desk = gridLayout(17, { width: 1248, height: 560, gap: 8 });
+ * if (desk.rows * desk.tileHeight + (desk.rows - 1) * 8 > 560) throw new Error();
+ * ```
+ *
+ * @module
+ */
+
+/** The stage the tiles share, in CSS pixels. */
+export interface StageSize {
+  width: number;
+  height: number;
+  /** Space between tiles. */
+  gap: number;
+  /** Width over height of a tile (default 16:9). */
+  aspect?: number;
+}
+
+/** The chosen layout. */
+export interface GridLayout {
+  columns: number;
+  rows: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/** The layout that makes `count` tiles as large as the stage allows. */
+export function gridLayout(count: number, stage: StageSize): GridLayout {
+  const aspect = stage.aspect ?? 16 / 9;
+  const n = Math.max(1, count);
+  let best: GridLayout = { columns: 1, rows: n, tileWidth: 0, tileHeight: 0 };
+  for (let columns = 1; columns <= n; columns++) {
+    const rows = Math.ceil(n / columns);
+    const cellWidth = (stage.width - (columns - 1) * stage.gap) / columns;
+    const cellHeight = (stage.height - (rows - 1) * stage.gap) / rows;
+    if (cellWidth <= 0 || cellHeight <= 0) continue;
+    const tileWidth = Math.floor(Math.min(cellWidth, cellHeight * aspect));
+    const tileHeight = Math.floor(tileWidth / aspect);
+    if (tileWidth > best.tileWidth) best = { columns, rows, tileWidth, tileHeight };
+  }
+  return best;
+}

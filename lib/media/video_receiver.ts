@@ -1,0 +1,230 @@
+/**
+ * One sender's video stream (camera or screen) on its way to a tile: a jitter buffer →
+ * `VideoDecoder` → the tile's canvas. Asks the sender (only that one) for a key frame when a gap
+ * cannot be repaired, at most once a second. A stream whose tile is off screen is not decoded;
+ * when it shows again it waits for, and asks for, a key frame. A stream whose tile has not mounted
+ * yet is decoded anyway and its newest picture is drawn when the canvas arrives.
+ *
+ * Browser only.
+ *
+ * @module
+ */
+import type { MediaPacket } from "../protocol/packets.ts";
+import { webCodecFor } from "./codecs.ts";
+import { JitterBuffer } from "./jitter_buffer.ts";
+import { RateMeter } from "./rate_meter.ts";
+
+/** Receive figures of one video stream. */
+export interface StreamStats {
+  fps: number;
+  kbps: number;
+  framesDecoded: number;
+  framesRendered: number;
+  lost: number;
+  discarded: number;
+  decodeErrors: number;
+  keyframeRequests: number;
+  width: number;
+  height: number;
+}
+
+/** Figures of a stream that has received nothing. */
+export const EMPTY_STREAM_STATS: Readonly<StreamStats> = {
+  fps: 0,
+  kbps: 0,
+  framesDecoded: 0,
+  framesRendered: 0,
+  lost: 0,
+  discarded: 0,
+  decodeErrors: 0,
+  keyframeRequests: 0,
+  width: 0,
+  height: 0,
+};
+
+interface Frame {
+  sequence: number;
+  key: boolean;
+  media: MediaPacket;
+}
+
+/** Least time between two key-frame requests of one stream, in ms. */
+const KEYFRAME_REQUEST_INTERVAL_MS = 1000;
+
+/** Receives one sender's camera or screen. */
+export class VideoReceiver {
+  readonly jitter = new JitterBuffer<Frame>({ maxWaitMs: 80 });
+  readonly meter = new RateMeter(2000);
+  decoder: VideoDecoder | undefined;
+  codec = "";
+  canvas: HTMLCanvasElement | undefined;
+  /**
+   * True once the tile said it is off screen. A stream whose tile has not appeared yet is
+   * decoded anyway, so a new participant's first key frame is not thrown away.
+   */
+  hidden = false;
+  ctx: CanvasRenderingContext2D | null = null;
+  framesDecoded = 0;
+  framesRendered = 0;
+  decodeErrors = 0;
+  keyframeRequests = 0;
+  lastKeyRequest = -Infinity;
+  width = 0;
+  height = 0;
+
+  /** `requestKeyframe` asks the stream's sender for a key frame (the caller knows whom). */
+  constructor(readonly requestKeyframe: () => void) {}
+
+  /** Takes one media packet of the stream. */
+  push(media: MediaPacket, now: number): void {
+    this.meter.add(now, media.data.length);
+    if (this.hidden) {
+      // Off screen: skip decoding; a key frame is asked for when it shows again.
+      if (!this.jitter.keyframeNeeded) this.jitter.reset();
+      return;
+    }
+    const frame = {
+      sequence: Number(media.videoMetadata?.sequence ?? 0n),
+      key: media.frameType === "key",
+      media,
+    };
+    this.#decodeAll(this.jitter.push(frame, now));
+    this.#maybeAskForKey(now);
+  }
+
+  /** Decodes what the jitter buffer released since (call every 20 ms or so). */
+  poll(now: number): void {
+    if (this.hidden) return;
+    this.#decodeAll(this.jitter.poll(now));
+    this.#maybeAskForKey(now);
+  }
+
+  #maybeAskForKey(now: number): void {
+    if (!this.jitter.keyframeNeeded) return;
+    if (now - this.lastKeyRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    this.lastKeyRequest = now;
+    this.keyframeRequests++;
+    this.requestKeyframe();
+  }
+
+  #decodeAll(frames: Frame[]): void {
+    for (const f of frames) this.#decode(f);
+  }
+
+  #decode(frame: Frame): void {
+    const codec = webCodecFor(frame.media.videoMetadata?.codec ?? 0);
+    if (codec === undefined) return;
+    if (this.decoder === undefined || this.decoder.state === "closed" || codec !== this.codec) {
+      if (!frame.key) {
+        this.jitter.reset();
+        return;
+      }
+      this.#newDecoder(codec);
+    }
+    try {
+      this.decoder!.decode(
+        new EncodedVideoChunk({
+          type: frame.key ? "key" : "delta",
+          // Microseconds of the sender's wall clock at capture, carried to the decoded frame.
+          timestamp: Math.round(frame.media.timestamp * 1000),
+          data: frame.media.data,
+        }),
+      );
+    } catch {
+      this.#failed();
+    }
+  }
+
+  /** Creates the decoder ahead of the first frame (its start-up is the slow part of a join). */
+  warm(codec: string): void {
+    if (this.decoder === undefined) this.#newDecoder(codec);
+  }
+
+  #newDecoder(codec: string): void {
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
+    this.codec = codec;
+    this.decoder = new VideoDecoder({
+      output: (image) => this.#render(image),
+      error: () => this.#failed(),
+    });
+    this.decoder.configure({ codec, optimizeForLatency: true });
+  }
+
+  #failed(): void {
+    this.decodeErrors++;
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
+    this.decoder = undefined;
+    this.jitter.reset();
+  }
+
+  #render(image: VideoFrame): void {
+    this.framesDecoded++;
+    if (this.canvas === undefined) {
+      // The tile is not there yet: keep the newest picture to draw the moment it is.
+      this.#waiting?.close();
+      this.#waiting = image;
+      return;
+    }
+    this.#draw(image);
+  }
+
+  #waiting: VideoFrame | undefined;
+
+  /**
+   * Shows the stream on `canvas`, or stops decoding it (`undefined`: the tile is off screen or
+   * gone). Showing a stream that was hidden waits for, and asks for, a key frame; a picture
+   * decoded before the canvas arrived is drawn at once.
+   */
+  show(canvas: HTMLCanvasElement | undefined): void {
+    if (this.canvas === canvas) return;
+    const wasHidden = this.hidden;
+    this.canvas = canvas;
+    this.hidden = canvas === undefined;
+    this.ctx = null;
+    if (canvas !== undefined && wasHidden) this.jitter.reset();
+    const image = this.#waiting;
+    this.#waiting = undefined;
+    if (image !== undefined && this.canvas !== undefined) this.#draw(image);
+    else image?.close();
+  }
+
+  #draw(image: VideoFrame): void {
+    const canvas = this.canvas;
+    if (canvas !== undefined) {
+      if (canvas.width !== image.displayWidth || canvas.height !== image.displayHeight) {
+        canvas.width = image.displayWidth;
+        canvas.height = image.displayHeight;
+        this.ctx = null;
+      }
+      this.ctx ??= canvas.getContext("2d", { alpha: false });
+      this.ctx?.drawImage(image, 0, 0);
+      this.framesRendered++;
+      this.width = image.displayWidth;
+      this.height = image.displayHeight;
+    }
+    image.close();
+  }
+
+  /** Figures for the diagnostics panel. */
+  stats(now: number): StreamStats {
+    const { fps, kbps } = this.meter.read(now);
+    return {
+      fps,
+      kbps,
+      framesDecoded: this.framesDecoded,
+      framesRendered: this.framesRendered,
+      lost: this.jitter.stats.lost,
+      discarded: this.jitter.stats.discarded,
+      decodeErrors: this.decodeErrors,
+      keyframeRequests: this.keyframeRequests,
+      width: this.width,
+      height: this.height,
+    };
+  }
+
+  close(): void {
+    this.#waiting?.close();
+    this.#waiting = undefined;
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
+  }
+}
