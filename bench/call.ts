@@ -1,27 +1,39 @@
 /**
  * `deno task bench:call`: two headless Chromium pages in one call through our server, as people
- * join it (the app's own pages, Chromium's fake camera and microphone).
+ * join it (the app's own pages, Chromium's fake camera and microphone). Nothing in the pages is
+ * instrumented for it: the WebCodecs probe of the browser tests (`tests/support/page_probe.ts`)
+ * counts what the pages encode and decode, and everything else is read off the screen.
  *
  * Reports, per transport:
  * - join-to-first-remote-frame: from pressing Join to the first decoded frame of the person
- *   already there (the second joiner's view), and from the second's arrival for the first;
- * - capture-to-render latency p50/p95 (the capture time travels in each packet; both pages run
- *   on this machine's clock);
+ *   already there (the second joiner's view), and for the first from the moment their page
+ *   learned of the newcomer (it warms a decoder then) to the newcomer's first frame;
+ * - capture-to-render latency p50/p95: the capture time travels in each packet (both pages run
+ *   on this machine's clock) and is read when the decoder hands the frame to the page, which
+ *   draws it at once;
  * - CPU of the browser (all Chromium processes) and of the server, as % of one core;
- * - a baseline from the same script: each page encodes and decodes its own camera with no
- *   network or relay in between (the codec floor), and the call's latency as a ratio of it.
+ * - a baseline from the same script: each page encodes and decodes its own camera with
+ *   WebCodecs alone, in the page, with the same encoder settings — the codec floor — and the
+ *   call's latency as a ratio of it.
  *
  * Flags: `--seconds N` (measured window per transport, default 10), `--height H` (camera
  * height, default 480), `--transport webtransport|websocket|both` (default both),
  * `--e2ee off|on|both` (default both: the WebSocket call runs again end-to-end encrypted, and
- * the per-frame cost of AES-GCM is measured in this process), `--codec vp9|vp8`, `--joins N` (how many times the second person joins, default 3; the
- * join-to-first-frame figure is their median).
+ * the per-frame cost of AES-GCM is measured in this process), `--codec vp9|vp8`, `--joins N`
+ * (how many times the second person joins, default 3; the join figure is their median).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "../tests/support/browser.ts";
+import { launchBrowser, openPage } from "../tests/support/browser.ts";
+import {
+  type MeetingPage,
+  openMeeting,
+  waitForPeople,
+  waitForScreen,
+} from "../tests/support/meeting_page.ts";
+import { probeStats, takeLatencies } from "../tests/support/page_probe.ts";
 import { type ServerProcess, startServerProcess } from "../tests/support/server_process.ts";
 import { readCpuSeconds } from "./proc_stats.ts";
 import { withTimeout } from "./with_timeout.ts";
@@ -43,10 +55,6 @@ const height = Number(flags.height);
 const transports = flags.transport === "both"
   ? ["webtransport", "websocket"]
   : [flags.transport as string];
-
-// deno-lint-ignore no-explicit-any
-type Client = any;
-declare const __videocall: Client;
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -73,28 +81,41 @@ async function chromiumCpuSeconds(): Promise<number> {
 
 let e2eeParam = "";
 
-function meetingUrl(server: ServerProcess, user: string, room: string): string {
-  return `${server.httpUrl}/meeting/${user}/${room}?name=${user}&height=${height}&codec=${flags.codec}${e2eeParam}`;
+function query(user: string): string {
+  return `name=${user}&height=${height}&codec=${flags.codec}${e2eeParam}`;
 }
 
 async function open(browser: Browser, server: ServerProcess, user: string, room: string) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  const page = await context.newPage();
-  await page.goto(meetingUrl(server, user, room));
-  await page.waitForSelector('[data-testid="join"]:not([disabled])');
-  return { page, context };
+  const opened = await openMeeting(browser, server.httpUrl, user, room, query(user));
+  await opened.page.waitForSelector('[data-testid="join"]:not([disabled])');
+  return opened;
 }
 
-async function waitFor(page: Page, what: string, fn: string, ms = 20_000): Promise<void> {
-  await withTimeout(
-    page.waitForFunction(fn, undefined, { timeout: ms, polling: 50 }),
-    ms + 1000,
-    what,
-  );
+/** Presses Join and returns the page's clock when the click reached it. */
+async function pressJoin(page: Page): Promise<number> {
+  await page.click('[data-testid="join"]');
+  return (await probeStats(page)).lastClickAt;
+}
+
+/** Waits until a decoder of the page has drawn a frame; returns that decoder's figures. */
+async function firstFrame(page: Page, what: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const drawn = (await probeStats(page)).decoders.find((d) => d.firstFrameAt > 0);
+    if (drawn) return drawn;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The transport and RTT the page shows in its header. */
+async function shownTransport(page: Page): Promise<{ transport: string; rttMs: number }> {
+  const text = (await page.textContent('[data-testid="transport"]')) ?? "";
+  const rtt = /· (\d+) ms/.exec(text);
+  return { transport: text.split(" ")[0].toLowerCase(), rttMs: rtt ? Number(rtt[1]) : NaN };
 }
 
 interface CallResult {
-  transport: string;
   firstFrameSecondMs: number;
   firstFrameFirstMs: number;
   latency: number[];
@@ -105,126 +126,173 @@ interface CallResult {
 
 async function runCall(browser: Browser, transport: string): Promise<CallResult> {
   const server = await startServerProcess(transport === "websocket" ? { WT_PORT: "off" } : {});
+  let a: MeetingPage | undefined;
+  let b: MeetingPage | undefined;
   try {
     const room = `bench-${transport}-${Date.now().toString(36)}`;
-    const a = await open(browser, server, "ada", room);
-    const b = await open(browser, server, "bob", room);
-    try {
-      await a.page.click('[data-testid="join"]');
-      await waitFor(a.page, "ada in the call", `__videocall.snapshot.phase === "in-call"`);
-      // Bob joins once Ada is sending, `joins` times (a fresh page load each time); his first
-      // frame of her is the headline figure.
-      await new Promise((r) => setTimeout(r, 1500));
-      const firstFrame = `(() => { const r = __videocall.diagnostics().received[0];
-        return r && r.video.firstRenderedAt > 0; })()`;
-      const secondJoiner: number[] = [];
-      const firstJoiner: number[] = [];
-      for (let i = 0; i < joins; i++) {
-        if (i > 0) {
-          await b.page.evaluate(() => __videocall.leave());
-          await waitFor(a.page, "bob to leave", "__videocall.snapshot.peers.length === 0");
-          await b.page.goto(meetingUrl(server, "bob", room));
-          await b.page.waitForSelector('[data-testid="join"]:not([disabled])');
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        await b.page.click('[data-testid="join"]');
-        await waitFor(b.page, "bob's first frame of ada", firstFrame);
-        await waitFor(a.page, "ada's first frame of bob", firstFrame);
-        const phases = await b.page.evaluate(() => {
-          const v = __videocall.diagnostics().received[0].video;
-          const c = __videocall.connectedAt;
-          return {
-            total: v.firstRenderedAt - __videocall.joinStartedAt,
-            connected: c - __videocall.joinStartedAt,
-            packet: v.firstPacketAt - c,
-            key: v.firstKeyAt - c,
-            tile: v.attachedAt - c,
-            frame: v.firstRenderedAt - c,
-          };
-        });
-        secondJoiner.push(phases.total);
-        console.log(
-          `  join ${i + 1}: first remote frame after ${phases.total.toFixed(0)} ms (connected ` +
-            `${phases.connected.toFixed(0)}, then first packet +${phases.packet.toFixed(0)}, ` +
-            `key frame +${phases.key.toFixed(0)}, tile +${phases.tile.toFixed(0)}, ` +
-            `drawn +${phases.frame.toFixed(0)})`,
-        );
-        // For Ada: from Bob's arrival in her roster to his first frame (both on her clock).
-        firstJoiner.push(
-          await a.page.evaluate(() => {
-            const r = __videocall.diagnostics().received[0];
-            const peer = __videocall.snapshot.peers[0];
-            return r.video.firstRenderedAt - (peer.joinedAtMs - performance.timeOrigin);
-          }),
-        );
+    a = await open(browser, server, "ada", room);
+    await pressJoin(a.page);
+    await waitForScreen(a.page, "in-call", 20_000);
+    // Bob joins once Ada is sending, `joins` times (a fresh page load each time); his first
+    // frame of her is the headline figure.
+    await new Promise((r) => setTimeout(r, 1500));
+    const secondJoiner: number[] = [];
+    const firstJoiner: number[] = [];
+    for (let i = 0; i < joins; i++) {
+      if (i > 0) {
+        await b!.page.click('[data-testid="leave"]');
+        await waitForPeople(a.page, 0);
+        await b!.close();
+        await new Promise((r) => setTimeout(r, 500));
       }
-      const firstFrameSecondMs = percentile(secondJoiner, 50);
-      const firstFrameFirstMs = percentile(firstJoiner, 50);
-      const actual = await b.page.evaluate(() => __videocall.snapshot.transport);
-      if (actual !== transport) throw new Error(`asked for ${transport}, got ${actual}`);
-      // Warm-up, then a clean window.
-      await new Promise((r) => setTimeout(r, 2000));
-      for (const p of [a.page, b.page]) await p.evaluate(() => __videocall.latency());
-      const cpu0 = await chromiumCpuSeconds();
-      const server0 = (await readCpuSeconds(server.pid)) ?? 0;
-      const t0 = performance.now();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      const elapsed = (performance.now() - t0) / 1000;
-      const browserCpu = ((await chromiumCpuSeconds()) - cpu0) / elapsed * 100;
-      const serverCpu = (((await readCpuSeconds(server.pid)) ?? 0) - server0) / elapsed * 100;
-      const latency: number[] = [];
-      const fps: number[] = [];
-      for (const p of [a.page, b.page]) {
-        latency.push(...await p.evaluate(() => __videocall.latency().values as number[]));
-        fps.push(await p.evaluate(() => __videocall.diagnostics().received[0].video.fps as number));
-      }
-      const rtts = [
-        await a.page.evaluate(() => __videocall.diagnostics().rttMs),
-        await b.page.evaluate(() => __videocall.diagnostics().rttMs),
-      ];
-      console.log(`  RTT to the server (page's probe): ${rtts.map((r) => f(r)).join(" / ")} ms`);
-      const sent = await a.page.evaluate(() => __videocall.diagnostics().sent.camera);
+      const decodersBefore = (await probeStats(a.page)).decoders.length;
+      b = await open(browser, server, "bob", room);
+      const clickedAt = await pressJoin(b.page);
+      const mine = await withTimeout(firstFrame(b.page, "bob's first frame"), 25_000, "bob");
+      const total = mine.firstFrameAt - clickedAt;
+      secondJoiner.push(total);
+      const connection = (await probeStats(b.page)).connections.at(-1);
+      const at = (t: number | undefined) =>
+        t === undefined ? "?" : `+${(t - clickedAt).toFixed(0)}`;
       console.log(
-        `  ada's camera: ${sent.framesEncoded} frames sent, ${sent.keyFrames} key frames ` +
-          `(${sent.keyFramesAsked} asked for: start, every 3 s, requests, newcomers), ` +
-          `${sent.framesSkipped} skipped`,
+        `  join ${i + 1}: first remote frame after ${total.toFixed(0)} ms (${
+          connection?.kind ?? "no"
+        } connection opened ${at(connection?.at)}, the other known ${at(mine.createdAt)}, ` +
+          `first key frame ${at(mine.firstKeyAt)}, drawn ${at(mine.firstFrameAt)})`,
       );
-      for (const p of [a.page, b.page]) await p.evaluate(() => __videocall.leave());
-      return {
-        transport,
-        firstFrameSecondMs,
-        firstFrameFirstMs,
-        latency,
-        fps,
-        browserCpu,
-        serverCpu,
-      };
-    } finally {
-      await a.context.close();
-      await b.context.close();
+      // For Ada: from learning of Bob (her page warms a decoder for him) to his first frame.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const hers = (await probeStats(a.page)).decoders.slice(decodersBefore)
+          .find((d) => d.firstFrameAt > 0);
+        if (hers) {
+          firstJoiner.push(hers.firstFrameAt - hers.createdAt);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error("ada never saw bob");
+        await new Promise((r) => setTimeout(r, 20));
+      }
     }
+    const shown = await shownTransport(b!.page);
+    if (shown.transport !== transport) {
+      throw new Error(`asked for ${transport}, the page shows ${shown.transport}`);
+    }
+    // Warm-up, then a clean window.
+    await new Promise((r) => setTimeout(r, 2000));
+    const pages = [a.page, b!.page];
+    for (const p of pages) await takeLatencies(p);
+    const frames0 = await Promise.all(pages.map((p) => totalFrames(p)));
+    const encoded0 = await probeStats(a.page);
+    const cpu0 = await chromiumCpuSeconds();
+    const server0 = (await readCpuSeconds(server.pid)) ?? 0;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const elapsed = (performance.now() - t0) / 1000;
+    const browserCpu = ((await chromiumCpuSeconds()) - cpu0) / elapsed * 100;
+    const serverCpu = (((await readCpuSeconds(server.pid)) ?? 0) - server0) / elapsed * 100;
+    const latency: number[] = [];
+    const fps: number[] = [];
+    for (const [i, p] of pages.entries()) {
+      latency.push(...await takeLatencies(p));
+      fps.push(((await totalFrames(p)) - frames0[i]) / elapsed);
+    }
+    const rtts = [(await shownTransport(a.page)).rttMs, (await shownTransport(b!.page)).rttMs];
+    console.log(`  RTT to the server (the pages' header): ${rtts.map(f).join(" / ")} ms`);
+    const encoded = await probeStats(a.page);
+    console.log(
+      `  ada's camera in the window: ${encoded.encoder.chunks - encoded0.encoder.chunks} frames ` +
+        `encoded, ${encoded.encoder.keys - encoded0.encoder.keys} key frames`,
+    );
+    return {
+      firstFrameSecondMs: percentile(secondJoiner, 50),
+      firstFrameFirstMs: percentile(firstJoiner, 50),
+      latency,
+      fps,
+      browserCpu,
+      serverCpu,
+    };
   } finally {
+    await a?.close();
+    await b?.close();
     await server.stop();
   }
+}
+
+async function totalFrames(page: Page): Promise<number> {
+  return (await probeStats(page)).decoders.reduce((n, d) => n + d.frames, 0);
+}
+
+/**
+ * The codec floor: the page's camera encoded and decoded by WebCodecs alone for `ms`, with the
+ * settings our sender uses (realtime, constant bitrate); returns capture-to-decode samples.
+ */
+function loopbackInPage(
+  args: { ms: number; height: number; codec: string },
+): Promise<number[]> {
+  return (async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      video: { height: { ideal: args.height }, width: { ideal: Math.round(args.height * 16 / 9) } },
+    });
+    const track = stream.getVideoTracks()[0];
+    const { width = 640, height = 480 } = track.getSettings();
+    const latencies: number[] = [];
+    const decoder = new VideoDecoder({
+      output: (frame) => {
+        latencies.push(performance.timeOrigin + performance.now() - frame.timestamp / 1000);
+        frame.close();
+      },
+      error: () => {},
+    });
+    decoder.configure({ codec: args.codec, optimizeForLatency: true });
+    const encoder = new VideoEncoder({
+      output: (chunk) => decoder.decode(chunk),
+      error: () => {},
+    });
+    encoder.configure({
+      codec: args.codec,
+      width,
+      height,
+      bitrate: Math.round(800_000 * (width * height) / (960 * 540)),
+      framerate: 30,
+      latencyMode: "realtime",
+      bitrateMode: "constant",
+    });
+    // deno-lint-ignore no-explicit-any
+    const Processor = (globalThis as any).MediaStreamTrackProcessor;
+    const reader: ReadableStreamDefaultReader<VideoFrame> = new Processor({ track }).readable
+      .getReader();
+    const end = performance.now() + args.ms;
+    let n = 0;
+    while (performance.now() < end) {
+      const { value } = await reader.read();
+      if (!value) break;
+      const stamped = new VideoFrame(value, {
+        timestamp: Math.round((performance.timeOrigin + performance.now()) * 1000),
+      });
+      value.close();
+      if (encoder.encodeQueueSize <= 2) encoder.encode(stamped, { keyFrame: n++ % 90 === 0 });
+      stamped.close();
+    }
+    await encoder.flush();
+    await decoder.flush();
+    track.stop();
+    return latencies;
+  })();
 }
 
 async function runLoopback(browser: Browser): Promise<{ latency: number[]; browserCpu: number }> {
   const server = await startServerProcess({ WT_PORT: "off" });
   try {
     const pages = [
-      await open(browser, server, "loop-a", "loopback"),
-      await open(browser, server, "loop-b", "loopback"),
+      await openPage(browser, `${server.httpUrl}/healthz`),
+      await openPage(browser, `${server.httpUrl}/healthz`),
     ];
     try {
+      const codec = flags.codec === "vp8" ? "vp8" : "vp09.00.10.08";
       const cpu0 = await chromiumCpuSeconds();
       const t0 = performance.now();
       const runs = await Promise.all(
-        pages.map((p) =>
-          p.page.evaluate(
-            (ms) => __videocall.loopbackLatency(ms) as Promise<number[]>,
-            seconds * 1000,
-          )
-        ),
+        pages.map((p) => p.page.evaluate(loopbackInPage, { ms: seconds * 1000, height, codec })),
       );
       const elapsed = (performance.now() - t0) / 1000;
       const browserCpu = ((await chromiumCpuSeconds()) - cpu0) / elapsed * 100;
@@ -232,7 +300,7 @@ async function runLoopback(browser: Browser): Promise<{ latency: number[]; brows
       const latency = runs.flatMap((values) => values.slice(Math.min(values.length, 20)));
       return { latency, browserCpu };
     } finally {
-      for (const p of pages) await p.context.close();
+      for (const p of pages) await p.close();
     }
   } finally {
     await server.stop();
@@ -266,6 +334,7 @@ async function frameCost(): Promise<void> {
   }
   console.log(`E2EE cost per frame (AES-GCM-128, Deno WebCrypto): ${parts.join("; ")}`);
 }
+
 const browser = await launchBrowser();
 try {
   console.log(
@@ -276,8 +345,9 @@ try {
   const baseP50 = percentile(base.latency, 50);
   const baseP95 = percentile(base.latency, 95);
   console.log(
-    `baseline (encode+decode in the page, no network): capture-to-render p50 ${f(baseP50)} ms, ` +
-      `p95 ${f(baseP95)} ms (${base.latency.length} frames), browser CPU ${f(base.browserCpu)} %`,
+    `baseline (WebCodecs encode+decode in the page, no network): capture-to-render p50 ` +
+      `${f(baseP50)} ms, p95 ${f(baseP95)} ms (${base.latency.length} frames), browser CPU ` +
+      `${f(base.browserCpu)} %`,
   );
   const runs: [string, boolean][] = [];
   for (const t of transports) {

@@ -3,6 +3,7 @@
  * pickers and the Join button. Renders nothing once the page is in the call.
  */
 import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import { DeviceToggles } from "../components/meeting/ToggleButton.tsx";
 import { DevicePicker } from "../components/meeting/DevicePicker.tsx";
 import { Avatar } from "../components/meeting/Avatar.tsx";
@@ -12,6 +13,9 @@ import { type MeetingOptions, pageMeeting } from "../lib/media/meeting_client.ts
 export default function Lobby(props: MeetingOptions): JSX.Element | null {
   const client = pageMeeting(props);
   const s = client.state;
+  // The server-rendered button stays disabled until this island runs in the browser.
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
   const phase = s.phase.value;
   if (phase !== "lobby" && phase !== "joining") return null;
   const joining = phase === "joining" || props.autoJoin === true;
@@ -59,7 +63,7 @@ export default function Lobby(props: MeetingOptions): JSX.Element | null {
         <button
           type="button"
           class="button primary wide"
-          disabled={joining}
+          disabled={joining || !ready}
           onClick={() => client.join()}
           data-testid="join"
         >

@@ -3,8 +3,16 @@
  * test pattern and Opus tone, and the tile's canvas shows the pattern's colours.
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
-import { browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
+import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { uniqueRoom } from "./support/harness.ts";
+import {
+  joinMeeting,
+  type MeetingPage,
+  openMeeting,
+  waitForMedia,
+  waitForScreen,
+} from "./support/meeting_page.ts";
+import { probeStats } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import { ffmpegTestsIgnored, spawnStreamer, testPatternArgs } from "./support/streamer.ts";
 
@@ -20,30 +28,20 @@ Deno.test({
       ...testPatternArgs(server.httpUrl, "pi-cam", room),
       ...["--display-name", "Pi camera", "--insecure-skip-verify", "--quiet"],
     ]);
-    let page: Awaited<ReturnType<typeof openPage>> | undefined;
+    let page: MeetingPage | undefined;
     try {
       await withBrowser(async (browser) => {
-        page = await openPage(
-          browser,
-          `${server.httpUrl}/meeting/ada/${room}?name=Ada&autojoin=1&height=240`,
-        );
-        await page.page.waitForFunction(
-          () => {
-            // deno-lint-ignore no-explicit-any
-            const r = (globalThis as any).__videocall?.diagnostics().received[0];
-            return r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
-          },
-          undefined,
-          { timeout: 30_000, polling: 100 },
-        );
+        page = await joinMeeting(browser, server.httpUrl, "ada", "Ada", room);
+        await waitForMedia(page.page, "the page", 15, 25, 30_000);
         const tile = await page.page.getAttribute('[data-testid="tile-camera"]', "data-name");
         assertEquals(tile, "Pi camera");
-        const stats = await page.page.evaluate(() =>
-          // deno-lint-ignore no-explicit-any
-          (globalThis as any).__videocall.diagnostics().received[0]
+        const probe = await probeStats(page.page);
+        assertEquals(probe.decoders.map((d) => d.errors), probe.decoders.map(() => 0));
+        const size = await page.page.$eval(
+          '[data-testid="tile-camera"] canvas',
+          (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height],
         );
-        assertEquals(stats.video.decodeErrors, 0);
-        assertEquals([stats.video.width, stats.video.height], [320, 240]);
+        assertEquals(size, [320, 240]);
         // testsrc2 is a colourful pattern: many distinct colours, unlike a blank or flat canvas.
         const colours = await page.page.evaluate(() => {
           const canvas = document.querySelector('[data-testid="tile-camera"] canvas') as
@@ -78,35 +76,25 @@ Deno.test({
   async fn() {
     const server = await startServerProcess();
     const room = uniqueRoom("e2eepage");
-    let page: Awaited<ReturnType<typeof openPage>> | undefined;
+    let page: MeetingPage | undefined;
     let streamer: ReturnType<typeof spawnStreamer> | undefined;
     const stderr = () => streamer?.stderr() ?? "";
     try {
       await withBrowser(async (browser) => {
         // The page creates the meeting as E2EE-required (the home form's checkbox does this).
-        page = await openPage(
+        page = await openMeeting(
           browser,
-          `${server.httpUrl}/meeting/ada/${room}?name=Ada&autojoin=1&height=240&e2ee=required`,
+          server.httpUrl,
+          "ada",
+          room,
+          "name=Ada&autojoin=1&height=240&e2ee=required",
         );
-        await page.page.waitForFunction(
-          // deno-lint-ignore no-explicit-any
-          () => (globalThis as any).__videocall?.snapshot.phase === "in-call",
-          undefined,
-          { timeout: 20_000 },
-        );
+        await waitForScreen(page.page, "in-call", 20_000);
         streamer = spawnStreamer([
           ...testPatternArgs(server.httpUrl, "pi", room),
           ...["--insecure-skip-verify", "--e2ee"],
         ]);
-        await page.page.waitForFunction(
-          () => {
-            // deno-lint-ignore no-explicit-any
-            const r = (globalThis as any).__videocall?.diagnostics().received[0];
-            return r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
-          },
-          undefined,
-          { timeout: 30_000, polling: 100 },
-        ).catch((e) => {
+        await waitForMedia(page.page, "the page", 15, 25, 30_000).catch((e) => {
           throw new Error(`${e}\n${stderr()}`);
         });
         assertEquals(
@@ -125,11 +113,9 @@ Deno.test({
         }
         assert(/^\d{5}( \d{5}){7}$/.test(pageCode), pageCode);
         assertEquals(pageCode, cliCode, stderr());
-        const failures = await page.page.evaluate(() =>
-          // deno-lint-ignore no-explicit-any
-          (globalThis as any).__videocall.snapshot.peers[0].decryptFailures
-        );
-        assertEquals(failures, 0);
+        await page.page.click('[data-testid="open-stats"]');
+        const failures = await page.page.textContent('[data-testid="decrypt-failures"]');
+        assertEquals(failures, "0");
       });
     } finally {
       await page?.close();

@@ -1,11 +1,14 @@
 /**
  * End-to-end encryption between two real browsers, seen from the relay's side: everything the
  * relay moves for the meeting (its NATS subjects) is captured, and none of the pages' frames or
- * chat appears in it in clear.
+ * chat appears in it in clear. The frames' plaintext is sampled where the encoder hands it out
+ * (the WebCodecs probe), before the page encrypts it.
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
-import { browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
+import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { uniqueRoom } from "./support/harness.ts";
+import { joinMeeting, type MeetingPage, waitForMedia } from "./support/meeting_page.ts";
+import { encodedSamples } from "./support/page_probe.ts";
 import { sharedNatsUrl } from "./support/nats.ts";
 import { startServerProcess } from "./support/server_process.ts";
 
@@ -24,53 +27,25 @@ Deno.test({
     const bus = await NatsBus.connect({ url: natsUrl, name: "e2ee-browser-observer" });
     const frames: Uint8Array[] = [];
     const sub = bus.subscribe(roomWildcard(room), (_s, data) => frames.push(data.slice()));
-    const pages: Awaited<ReturnType<typeof openPage>>[] = [];
+    const pages: MeetingPage[] = [];
     try {
       await withBrowser(async (browser) => {
         for (const [user, extra] of [["ada", "&e2ee=required"], ["bob", ""]]) {
-          const p = await openPage(
-            browser,
-            `${server.httpUrl}/meeting/${user}/${room}?name=${user}&autojoin=1&height=240${extra}`,
-          );
-          pages.push(p);
-          await p.page.waitForFunction(
-            // deno-lint-ignore no-explicit-any
-            () => (globalThis as any).__videocall?.snapshot.phase === "in-call",
-            undefined,
-            { timeout: 20_000 },
-          );
+          pages.push(await joinMeeting(browser, server.httpUrl, user, user, room, extra));
         }
         for (const p of pages) {
-          await p.page.waitForFunction(
-            () => {
-              // deno-lint-ignore no-explicit-any
-              const c = (globalThis as any).__videocall;
-              const r = c.diagnostics().received[0];
-              return c.snapshot.e2ee && r && r.video.framesRendered >= 15 && r.audio.frames >= 25;
-            },
-            undefined,
-            { timeout: 30_000, polling: 100 },
-          );
+          await waitForMedia(p.page, "an encrypted call", 15, 25, 30_000);
+          await p.page.waitForSelector('[data-testid="open-verify"].secure');
         }
         await pages[0].page.click('[data-testid="open-chat"]');
         await pages[0].page.fill('[data-testid="chat-input"]', "our secret plan for tuesday");
         await pages[0].page.press('[data-testid="chat-input"]', "Enter");
-        await pages[1].page.waitForFunction(
-          () =>
-            // deno-lint-ignore no-explicit-any
-            (globalThis as any).__videocall.snapshot.chat.some((m: any) =>
-              m.text === "our secret plan for tuesday"
-            ),
+        await pages[1].page.click('[data-testid="open-chat"]');
+        await pages[1].page.waitForSelector(
+          '[data-testid="chat-messages"] >> text=our secret plan for tuesday',
         );
         const samples: number[][] = [];
-        for (const p of pages) {
-          samples.push(
-            ...await p.page.evaluate(() =>
-              // deno-lint-ignore no-explicit-any
-              (globalThis as any).__videocall.call.sealedSamples.map((s: Uint8Array) => [...s])
-            ),
-          );
-        }
+        for (const p of pages) samples.push(...await encodedSamples(p.page));
         assertGreater(samples.length, 20, "plaintext samples of encrypted frames");
         const secret = new TextEncoder().encode("secret plan");
         const joined = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));

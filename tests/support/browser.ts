@@ -123,15 +123,23 @@ function formatConsole(message: ConsoleMessage): string {
 
 /**
  * Opens `url` in a new, isolated browser context, recording console messages and page errors.
- * The caller must `await close()`; {@linkcode withPage} does that for you.
+ * `init` runs in the page before its own scripts (see `page_probe.ts`). The caller must
+ * `await close()`; {@linkcode withPage} does that for you.
  */
-export async function openPage(browser: Browser, url: string): Promise<BrowserPage> {
-  const context = await browser.newContext();
+export async function openPage(
+  browser: Browser,
+  url: string,
+  options: { init?: () => void; viewport?: { width: number; height: number } } = {},
+): Promise<BrowserPage> {
+  const context = await browser.newContext(
+    options.viewport ? { viewport: options.viewport } : undefined,
+  );
   context.setDefaultTimeout(PAGE_TIMEOUT_MS);
   let closed: Promise<void> | undefined;
   const close = () => closed ??= context.close();
   const messages: string[] = [];
   try {
+    if (options.init) await context.addInitScript(options.init);
     const page = await context.newPage();
     page.on("console", (m) => messages.push(formatConsole(m)));
     page.on("pageerror", (e) => messages.push(`[pageerror] ${e.stack ?? e.message}`));
