@@ -73,13 +73,6 @@ const cases: Case[] = [
     counter: "packet_too_big",
   },
   {
-    name: "an unknown packet type",
-    offend: (c) => c.send(99, new Uint8Array([1])),
-    code: 1008,
-    reason: "Unknown packet type 99",
-    counter: "unknown_type",
-  },
-  {
     name: "an unknown media type",
     offend: (c) => c.sendMedia({ mediaType: 77 }),
     code: 1008,

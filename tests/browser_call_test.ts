@@ -76,7 +76,13 @@ async function assertShowsFakeCamera(page: Page, who: string): Promise<void> {
     await page.waitForTimeout(90);
   }
   const brights = shares.map((s) => s.bright);
-  const detail = `${who}'s remote tile over 8 samples: ${JSON.stringify(shares)}`;
+  const tile = await page.$eval('[data-testid="tile-camera"]', (el) => ({
+    html: el.outerHTML.slice(0, 300),
+    canvas: [el.querySelector("canvas")?.width, el.querySelector("canvas")?.height],
+  }));
+  const detail = `${who}'s remote tile over 8 samples: ${JSON.stringify(shares)}; tile ${
+    JSON.stringify(tile)
+  }; probe ${JSON.stringify(await probeStats(page))}`;
   assert(shares.every((s) => s.green > 0.95), `not the fake camera's picture; ${detail}`);
   assertGreater(Math.max(...brights), 0.05, `no bright disk; ${detail}`);
   assertGreater(Math.max(...brights) - Math.min(...brights), 0.03, `a frozen picture; ${detail}`);

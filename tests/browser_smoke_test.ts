@@ -1,5 +1,5 @@
 /**
- * Headless Chromium reaches our server, and has what the browser client needs (DESIGN.md §7):
+ * Headless Chromium reaches our server, and has what the browser client needs (docs/PROTOCOL.md, "Browsers"):
  * WebTransport, WebCodecs and (fake) camera and microphone. One browser and one server serve
  * every step; each step gets its own browser context.
  */

@@ -1,5 +1,5 @@
 /**
- * The judge for WebTransport (DESIGN.md §5): headless Chromium, on a page served by our server,
+ * The judge for WebTransport (docs/PROTOCOL.md, "WebTransport on Deno"): headless Chromium, on a page served by our server,
  * connects with the certificate hash the server advertises — no browser flags — and exchanges
  * packets with a WebSocket client: one unidirectional stream per packet both ways (well past
  * Chromium's 100-stream limit, so FIN must work), and datagrams.

@@ -65,13 +65,20 @@ Deno.test("a bad home form gets a 400 page that says what is wrong and keeps the
   });
 });
 
-Deno.test("the meeting page renders the island with its props; invalid ids get a 400 page", async () => {
+Deno.test("the meeting page renders its shell and one island per widget with their props; invalid ids get a 400 page", async () => {
   await withServer({}, async (h) => {
     const base = h.server.httpUrl;
     const page = await fetch(`${base}/meeting/ada/standup?name=Ada%20L&transport=websocket`);
     assertEquals(page.status, 200);
     const html = await page.text();
-    assert(html.includes('data-island="Meeting#default"'), html);
+    for (const island of ["CallHeader", "CallStatus", "Lobby", "VideoGrid", "SidePanel"]) {
+      assert(html.includes(`data-island="${island}#default"`), island);
+    }
+    // The shell and the lobby are in the first paint, not a blank "Loading…".
+    assert(html.includes('<header class="topbar">'), html);
+    assert(html.includes('<footer class="toolbar">'), html);
+    assert(html.includes("Ready to join?"), html);
+    assert(!html.includes("Loading…"), html);
     assert(html.includes('"displayName":"Ada L"'));
     assert(html.includes('"transport":"websocket"'));
     const script = html.match(/import \{ boot \} from "([^"]+)"/);

@@ -216,7 +216,7 @@ const wtCases: WtCase[] = [
   {
     name: "a stream that never ends",
     env: { WT_STREAM_TIMEOUT_MS: "500" },
-    // Deno's client never sends FIN (DESIGN.md §5): this stream stays open forever.
+    // Deno's client never sends FIN (docs/PROTOCOL.md, "WebTransport on Deno"): this stream stays open forever.
     offend: (c) => c.sendOnOwnStream(new Uint8Array([8, 3])),
     code: 4010,
     reason: "Stream not finished within",

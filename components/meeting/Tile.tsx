@@ -58,8 +58,10 @@ function TileFrame(props: Frame): JSX.Element {
 
 /**
  * Someone else's camera or screen: a canvas the receiver draws on while the tile is on screen
- * (off-screen tiles are not decoded), or their initials while their camera is off. Reads only
- * this participant's signals, so only this tile re-renders when they start speaking.
+ * (off-screen tiles are not decoded), with their initials over it while their camera is off. The
+ * canvas stays laid out (only transparent) while the camera is off, so the first frame after it
+ * comes on is drawn at once instead of waiting for the next key frame. Reads only this
+ * participant's signals, so only this tile re-renders when they start speaking.
  */
 export function RemoteTile(
   props: {
@@ -102,7 +104,7 @@ export function RemoteTile(
     >
       <canvas
         ref={canvas}
-        class={video ? "" : "hidden"}
+        class={video ? "" : "blank"}
         aria-label={`${name}'s ${kind === "screen" ? "screen" : "video"}`}
       />
     </TileFrame>

@@ -516,8 +516,7 @@ export class Room extends Emitter<RoomEvents> {
       return;
     }
     if (media.mediaType === MediaType.KEYFRAME_REQUEST) {
-      const wanted = media.data[0] === MediaType.SCREEN ? MediaType.SCREEN : MediaType.VIDEO;
-      return this.emit("keyframeRequest", wanted);
+      return this.emit("keyframeRequest", wantedKind(media.data));
     }
     const key = sessionId.toString();
     // Media before the join notice (it travels another way): learn of them now.
@@ -605,8 +604,9 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * Asks `participant` for a key frame of `mediaType` (VIDEO or SCREEN). The relay delivers it
-   * to that user's sessions only; `data` is one byte, the media type wanted.
+   * Asks `participant` for a key frame of `mediaType` (VIDEO or SCREEN). As videocall-rs does
+   * it: the user id and session of the sender wanted, and `data` the kind as text ("VIDEO" or
+   * "SCREEN"). The relay delivers it to that session only.
    */
   requestKeyframe(participant: Participant, mediaType: number): void {
     this.#send(
@@ -614,10 +614,11 @@ export class Room extends Emitter<RoomEvents> {
       encodeMediaPacket({
         mediaType: MediaType.KEYFRAME_REQUEST,
         userId: new TextEncoder().encode(participant.userId),
-        data: new Uint8Array([mediaType]),
+        data: KEYFRAME_KIND_TEXT[mediaType === MediaType.SCREEN ? "screen" : "video"],
         frameType: "",
         timestamp: Date.now(),
         duration: 0,
+        targetSessionId: BigInt(participant.sessionId),
       }),
     );
   }
@@ -667,6 +668,20 @@ export class Room extends Emitter<RoomEvents> {
     await request;
     this.#end(Refusal.LEFT, CloseCode.NORMAL, false);
   }
+}
+
+const KEYFRAME_KIND_TEXT = {
+  video: new TextEncoder().encode("VIDEO"),
+  screen: new TextEncoder().encode("SCREEN"),
+};
+
+/**
+ * The kind a key-frame request wants: "SCREEN" as text (videocall-rs), or the one-byte media
+ * type our earlier clients sent; anything else means the camera.
+ */
+function wantedKind(data: Uint8Array): number {
+  if (data.length === 1 && data[0] === MediaType.SCREEN) return MediaType.SCREEN;
+  return decoder.decode(data) === "SCREEN" ? MediaType.SCREEN : MediaType.VIDEO;
 }
 
 /** The HTTP origin of a server URL given as `http(s)://` or `ws(s)://`, path dropped. */

@@ -3,7 +3,7 @@
  * an embedding application sees through the public API.
  */
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { eventually, uniqueRoom } from "../../tests/support/harness.ts";
+import { ClientPool, eventually, uniqueRoom } from "../../tests/support/harness.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
 import { TcpProxy } from "../../tests/support/tcp_proxy.ts";
 import { MediaType } from "../protocol/packets.ts";
@@ -151,6 +151,33 @@ Deno.test("Room.join() rejects with connect_failed when no transport connects", 
     assertEquals(refused.code, "connect_failed");
     assert(refused.message.startsWith("Cannot reach the meeting: "), refused.message);
   } finally {
+    await server.stop();
+  }
+});
+
+Deno.test('a key-frame request in videocall-rs\'s shape (data "SCREEN", a target session) asks the room for its screen', async () => {
+  const server = await startServerProcess();
+  const pool = new ClientPool();
+  const meetingId = uniqueRoom();
+  const ada = record({ url: server.httpUrl, userId: "ada", meetingId });
+  try {
+    const asked: number[] = [];
+    ada.room.on("keyframeRequest", (kind) => asked.push(kind));
+    await ada.room.connect();
+    const up = await pool.joinActive(server.wsUrl, "up", meetingId);
+    for (const data of ["SCREEN", "VIDEO"]) {
+      up.sendMedia({
+        mediaType: MediaType.KEYFRAME_REQUEST,
+        userId: new TextEncoder().encode("ada"),
+        data: new TextEncoder().encode(data),
+        targetSessionId: ada.room.sessionId,
+      });
+    }
+    await eventually(() => asked.length === 2, 3000, "both requests");
+    assertEquals(asked, [MediaType.SCREEN, MediaType.VIDEO]);
+  } finally {
+    await ada.room.leave();
+    await pool.closeAll();
     await server.stop();
   }
 });

@@ -176,10 +176,11 @@ export class VideoReceiver {
    * decoded before the canvas arrived is drawn at once.
    */
   show(canvas: HTMLCanvasElement | undefined): void {
-    if (this.canvas === canvas) return;
+    const hidden = canvas === undefined;
+    if (this.canvas === canvas && this.hidden === hidden) return;
     const wasHidden = this.hidden;
     this.canvas = canvas;
-    this.hidden = canvas === undefined;
+    this.hidden = hidden;
     this.ctx = null;
     if (canvas !== undefined && wasHidden) this.jitter.reset();
     const image = this.#waiting;

@@ -30,12 +30,17 @@ import type {
   DiagnosticsPacket,
   E2eePacket,
   HeartbeatMetadata,
+  LayerHintPacket,
+  LayerPreferencePacket,
   MediaPacket,
   MeetingPacket,
   PacketWrapper,
+  RaiseHandPacket,
+  ReactionPacket,
   RsaPacket,
   StreamMetrics,
   VideoMetadata,
+  ViewportPacket,
 } from "./packets.ts";
 
 type Reader = protobuf.Reader;
@@ -73,6 +78,8 @@ interface FieldSpec {
   readonly no: number;
   readonly name: string;
   readonly type: Scalar | MessageSpec;
+  /** A repeated field: decoded into an array of at most this many items. */
+  readonly repeated?: number;
 }
 
 interface MessageSpec {
@@ -122,9 +129,24 @@ function defaultOf(type: Scalar | MessageSpec): unknown {
   }
 }
 
-function message(name: string, fields: [number, string, Scalar | MessageSpec][]): MessageSpec {
-  return { name, fields: fields.map(([no, fieldName, type]) => ({ no, name: fieldName, type })) };
+function message(
+  name: string,
+  fields: [number, string, Scalar | MessageSpec, { repeated: number }?][],
+): MessageSpec {
+  return {
+    name,
+    fields: fields.map(([no, fieldName, type, options]) => ({
+      no,
+      name: fieldName,
+      type,
+      repeated: options?.repeated,
+    })),
+  };
 }
+
+/** The most items a repeated field may hold (a hostile packet cannot build huge arrays). */
+export const MAX_REPEATED_ITEMS = 1024;
+const REPEATED = { repeated: MAX_REPEATED_ITEMS };
 
 const STREAM_METRICS = message("StreamMetrics", [
   [1, "fpsReceived", "float"],
@@ -146,12 +168,15 @@ const HEARTBEAT_METADATA = message("HeartbeatMetadata", [
   [2, "audioEnabled", "bool"],
   [3, "screenEnabled", "bool"],
   [4, "isSpeaking", "bool"],
+  [5, "transportType", "enum"],
 ]);
 const PACKET_WRAPPER = message("PacketWrapper", [
   [1, "packetType", "enum"],
   [2, "userId", "bytes"],
   [3, "data", "bytes"],
   [4, "sessionId", "uint64"],
+  [5, "simulcastLayerId", "uint32"],
+  [6, "mediaKind", "enum"],
 ]);
 const MEDIA_PACKET = message("MediaPacket", [
   [1, "mediaType", "enum"],
@@ -163,8 +188,34 @@ const MEDIA_PACKET = message("MediaPacket", [
   [7, "audioMetadata", AUDIO_METADATA],
   [8, "videoMetadata", VIDEO_METADATA],
   [9, "heartbeatMetadata", HEARTBEAT_METADATA],
-  [10, "encrypted", "bool"],
-  [11, "keyId", "uint32"],
+  [10, "targetSessionId", "uint64"],
+  [100, "encrypted", "bool"],
+  [101, "keyId", "uint32"],
+]);
+const VIEWPORT_PACKET = message("ViewportPacket", [[1, "sessionIds", "uint64", REPEATED]]);
+const LAYER_PREFERENCE_ENTRY = message("LayerPreferencePacket.Entry", [
+  [1, "sessionId", "uint64"],
+  [2, "desiredLayer", "uint32"],
+  [3, "mediaKind", "enum"],
+]);
+const LAYER_PREFERENCE_PACKET = message("LayerPreferencePacket", [
+  [1, "entries", LAYER_PREFERENCE_ENTRY, REPEATED],
+]);
+const LAYER_HINT_ENTRY = message("LayerHintPacket.Entry", [
+  [1, "mediaKind", "enum"],
+  [2, "maxRequestedLayer", "uint32"],
+]);
+const LAYER_HINT_PACKET = message("LayerHintPacket", [
+  [1, "entries", LAYER_HINT_ENTRY, REPEATED],
+]);
+const REACTION_PACKET = message("ReactionPacket", [
+  [1, "reaction", "enum"],
+  [2, "displayName", "bytes"],
+]);
+const RAISE_HAND_PACKET = message("RaiseHandPacket", [
+  [1, "raised", "bool"],
+  [2, "raisedAtMs", "uint64"],
+  [3, "displayName", "bytes"],
 ]);
 const MEETING_PACKET = message("MeetingPacket", [
   [1, "eventType", "enum"],
@@ -260,41 +311,69 @@ function isDefault(type: Scalar | MessageSpec, value: unknown): boolean {
 function writeMessage(spec: MessageSpec, value: Record<string, unknown>, writer: Writer): void {
   for (const field of spec.fields) {
     const v = value[field.name];
+    if (field.repeated !== undefined) {
+      writeRepeated(field, v as unknown[] | undefined, writer);
+      continue;
+    }
     if (isDefault(field.type, v)) continue;
     writer.uint32((field.no << 3) | wireTypeOf(field.type));
-    switch (field.type) {
-      case "bytes":
-        writer.bytes(v as Uint8Array);
-        break;
-      case "string":
-        writer.string(v as string);
-        break;
-      case "bool":
-        writer.bool(v as boolean);
-        break;
-      case "uint32":
-        writer.uint32(v as number);
-        break;
-      case "enum":
-        writer.int32(v as number);
-        break;
-      case "uint64":
-        writer.uint64(bigIntToLong(v as bigint));
-        break;
-      case "int64":
-        writer.int64(bigIntToLong(v as bigint));
-        break;
-      case "double":
-        writer.double(v as number);
-        break;
-      case "float":
-        writer.float(v as number);
-        break;
-      default:
-        writer.fork();
-        writeMessage(field.type, v as Record<string, unknown>, writer);
-        writer.ldelim();
-    }
+    writeValue(field.type, v, writer);
+  }
+}
+
+function isPackable(type: Scalar | MessageSpec): boolean {
+  return typeof type === "string" && type !== "bytes" && type !== "string";
+}
+
+// proto3 packs repeated numbers into one length-delimited run; other types repeat the field.
+function writeRepeated(field: FieldSpec, items: unknown[] | undefined, writer: Writer): void {
+  if (items === undefined || items.length === 0) return;
+  if (isPackable(field.type)) {
+    writer.uint32((field.no << 3) | LEN);
+    writer.fork();
+    for (const item of items) writeValue(field.type, item, writer);
+    writer.ldelim();
+    return;
+  }
+  for (const item of items) {
+    writer.uint32((field.no << 3) | wireTypeOf(field.type));
+    writeValue(field.type, item, writer);
+  }
+}
+
+function writeValue(type: Scalar | MessageSpec, v: unknown, writer: Writer): void {
+  switch (type) {
+    case "bytes":
+      writer.bytes(v as Uint8Array);
+      break;
+    case "string":
+      writer.string(v as string);
+      break;
+    case "bool":
+      writer.bool(v as boolean);
+      break;
+    case "uint32":
+      writer.uint32(v as number);
+      break;
+    case "enum":
+      writer.int32(v as number);
+      break;
+    case "uint64":
+      writer.uint64(bigIntToLong(v as bigint));
+      break;
+    case "int64":
+      writer.int64(bigIntToLong(v as bigint));
+      break;
+    case "double":
+      writer.double(v as number);
+      break;
+    case "float":
+      writer.float(v as number);
+      break;
+    default:
+      writer.fork();
+      writeMessage(type, v as Record<string, unknown>, writer);
+      writer.ldelim();
   }
 }
 
@@ -337,7 +416,9 @@ function readMessage(
   if (depth > MAX_DEPTH) throw new Error("messages are nested too deeply");
   if (end > reader.len) throw new Error("a nested message runs past the end of its parent");
   const out: Record<string, unknown> = {};
-  for (const field of spec.fields) out[field.name] = defaultOf(field.type);
+  for (const field of spec.fields) {
+    out[field.name] = field.repeated !== undefined ? [] : defaultOf(field.type);
+  }
   while (reader.pos < end) {
     const tag = reader.uint32();
     const no = tag >>> 3;
@@ -349,6 +430,27 @@ function readMessage(
       continue;
     }
     const expected = wireTypeOf(field.type);
+    if (field.repeated !== undefined) {
+      const items = out[field.name] as unknown[];
+      const push = (item: unknown) => {
+        if (items.length >= field.repeated!) {
+          throw new Error(`field "${field.name}" has more than ${field.repeated} items`);
+        }
+        items.push(item);
+      };
+      if (wireType === LEN && isPackable(field.type)) {
+        const runEnd = reader.uint32() + reader.pos;
+        if (runEnd > end) throw new Error(`field "${field.name}" runs past the end of its message`);
+        while (reader.pos < runEnd) push(readField(field.type, reader, depth));
+        if (reader.pos !== runEnd) throw new Error(`field "${field.name}" ends mid-value`);
+        continue;
+      }
+      if (wireType !== expected) {
+        throw new Error(`field "${field.name}" has wire type ${wireType}, expected ${expected}`);
+      }
+      push(readField(field.type, reader, depth));
+      continue;
+    }
     if (wireType !== expected) {
       throw new Error(`field "${field.name}" has wire type ${wireType}, expected ${expected}`);
     }
@@ -401,6 +503,11 @@ const connectionPacket = makeCodec<ConnectionPacket>(CONNECTION_PACKET);
 const diagnosticsPacket = makeCodec<DiagnosticsPacket>(DIAGNOSTICS_PACKET);
 const chatPacket = makeCodec<ChatPacket>(CHAT_PACKET);
 const e2eePacket = makeCodec<E2eePacket>(E2EE_PACKET);
+const viewportPacket = makeCodec<ViewportPacket>(VIEWPORT_PACKET);
+const layerPreferencePacket = makeCodec<LayerPreferencePacket>(LAYER_PREFERENCE_PACKET);
+const layerHintPacket = makeCodec<LayerHintPacket>(LAYER_HINT_PACKET);
+const reactionPacket = makeCodec<ReactionPacket>(REACTION_PACKET);
+const raiseHandPacket = makeCodec<RaiseHandPacket>(RAISE_HAND_PACKET);
 
 /** Serializes a {@linkcode PacketWrapper}. */
 export const encodePacketWrapper = packetWrapper.encode;
@@ -440,6 +547,26 @@ const heartbeatMetadata = makeCodec<HeartbeatMetadata>(HEARTBEAT_METADATA);
 export const encodeHeartbeatMetadata = heartbeatMetadata.encode;
 /** Parses {@linkcode HeartbeatMetadata}. */
 export const decodeHeartbeatMetadata = heartbeatMetadata.decode;
+/** Serializes a {@linkcode ViewportPacket}. */
+export const encodeViewportPacket = viewportPacket.encode;
+/** Parses a {@linkcode ViewportPacket} (at most {@linkcode MAX_REPEATED_ITEMS} sessions). */
+export const decodeViewportPacket = viewportPacket.decode;
+/** Serializes a {@linkcode LayerPreferencePacket}. */
+export const encodeLayerPreferencePacket = layerPreferencePacket.encode;
+/** Parses a {@linkcode LayerPreferencePacket}. */
+export const decodeLayerPreferencePacket = layerPreferencePacket.decode;
+/** Serializes a {@linkcode LayerHintPacket}. */
+export const encodeLayerHintPacket = layerHintPacket.encode;
+/** Parses a {@linkcode LayerHintPacket}. */
+export const decodeLayerHintPacket = layerHintPacket.decode;
+/** Serializes a {@linkcode ReactionPacket}. */
+export const encodeReactionPacket = reactionPacket.encode;
+/** Parses a {@linkcode ReactionPacket}. */
+export const decodeReactionPacket = reactionPacket.decode;
+/** Serializes a {@linkcode RaiseHandPacket}. */
+export const encodeRaiseHandPacket = raiseHandPacket.encode;
+/** Parses a {@linkcode RaiseHandPacket}. */
+export const decodeRaiseHandPacket = raiseHandPacket.decode;
 /** Serializes an {@linkcode E2eePacket}. */
 export const encodeE2eePacket = e2eePacket.encode;
 /** Parses an {@linkcode E2eePacket}. */
@@ -453,10 +580,15 @@ export type {
   DiagnosticsPacket,
   E2eePacket,
   HeartbeatMetadata,
+  LayerHintPacket,
+  LayerPreferencePacket,
   MediaPacket,
   MeetingPacket,
   PacketWrapper,
+  RaiseHandPacket,
+  ReactionPacket,
   RsaPacket,
   StreamMetrics,
   VideoMetadata,
+  ViewportPacket,
 };

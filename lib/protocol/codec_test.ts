@@ -2,13 +2,18 @@ import { assert, assertEquals, assertFalse } from "../../tests/support/assert.ts
 import protobuf from "protobufjs";
 import {
   decodeDiagnosticsPacket,
+  decodeLayerPreferencePacket,
   decodeMediaPacket,
   decodeMeetingPacket,
   decodePacketWrapper,
+  decodeViewportPacket,
   encodeDiagnosticsPacket,
+  encodeLayerPreferencePacket,
   encodeMediaPacket,
   encodeMeetingPacket,
   encodePacketWrapper,
+  encodeViewportPacket,
+  MAX_REPEATED_ITEMS,
 } from "./codec.ts";
 import { MediaType, MeetingEventType, PacketType, VideoCodec } from "./packets.ts";
 import type { MediaPacket, MeetingPacket } from "./packets.ts";
@@ -159,4 +164,38 @@ Deno.test("decoders never throw on random bytes", () => {
   }
   // Random bytes mostly fail to parse; what matters is that nothing threw.
   assert(failures > 0);
+});
+
+Deno.test("repeated fields: packed and unpacked numbers, repeated messages, and a cap on items", () => {
+  const viewport = { sessionIds: [1n, 2n ** 64n - 1n, 300n] };
+  const bytes = encodeViewportPacket(viewport);
+  const decoded = decodeViewportPacket(bytes);
+  assert(decoded.ok);
+  assertEquals(decoded.value, viewport);
+  // Unpacked, as some encoders write repeated numbers: one tag per item.
+  const w = new protobuf.Writer();
+  for (const id of [7, 8]) w.uint32(1 << 3).uint64(id);
+  const unpacked = decodeViewportPacket(w.finish());
+  assert(unpacked.ok);
+  assertEquals(unpacked.value.sessionIds, [7n, 8n]);
+  const prefs = {
+    entries: [
+      { sessionId: 42n, desiredLayer: 1, mediaKind: 1 },
+      { sessionId: 43n, desiredLayer: 0, mediaKind: 3 },
+    ],
+  };
+  const back = decodeLayerPreferencePacket(encodeLayerPreferencePacket(prefs));
+  assert(back.ok);
+  assertEquals(back.value, prefs);
+  assertEquals(decodeViewportPacket(new Uint8Array(0)), { ok: true, value: { sessionIds: [] } });
+  const tooMany = decodeViewportPacket(
+    encodeViewportPacket({
+      sessionIds: Array.from({ length: MAX_REPEATED_ITEMS + 1 }, (_, i) => BigInt(i)),
+    }),
+  );
+  assert(!tooMany.ok);
+  assert(tooMany.error.message.includes(`more than ${MAX_REPEATED_ITEMS} items`));
+  // A packed run that claims more bytes than its message has.
+  const lying = decodeViewportPacket(new Uint8Array([0x0a, 0x05, 0x01]));
+  assert(!lying.ok);
 });

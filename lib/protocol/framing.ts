@@ -1,6 +1,6 @@
 /**
  * Length-prefixed packets on one long-lived stream: each packet is preceded by its length as a
- * 32-bit big-endian integer. Deno's WebTransport client cannot finish a stream (DESIGN.md §5),
+ * 32-bit big-endian integer. Deno's WebTransport client cannot finish a stream (docs/PROTOCOL.md, "WebTransport on Deno"),
  * so a Deno client sends all its packets on one bidirectional stream in this framing instead of
  * one unidirectional stream per packet; the server accepts both.
  *

@@ -5,7 +5,10 @@
  * @module
  */
 
-/** What a {@linkcode PacketWrapper} carries in its `data` field. */
+/**
+ * What a {@linkcode PacketWrapper} carries in its `data` field: videocall-rs's numbers for its
+ * types (0–19; 15 and 16 reserved), ours from 100 (docs/PROTOCOL.md, "Packet types").
+ */
 export const PacketType = {
   UNKNOWN: 0,
   RSA_PUB_KEY: 1,
@@ -17,11 +20,29 @@ export const PacketType = {
   MEETING: 7,
   SESSION_ASSIGNED: 8,
   CONGESTION: 9,
-  CHAT: 10,
-  E2EE: 11,
+  PEER_EVENT: 10,
+  VIEWPORT: 11,
+  LAYER_PREFERENCE: 12,
+  LAYER_HINT: 13,
+  DOWNLINK_CONGESTION: 14,
+  REACTION: 17,
+  RAISE_HAND: 18,
+  MEETING_TIMER: 19,
+  CHAT: 100,
+  E2EE: 101,
 } as const;
 /** A {@linkcode PacketType} value; unknown values from the wire are kept as plain numbers. */
 export type PacketType = number;
+
+/** The clear media kind on a {@linkcode PacketWrapper} (videocall-rs's `MediaKind`). */
+export const MediaKind = {
+  UNSPECIFIED: 0,
+  VIDEO: 1,
+  AUDIO: 2,
+  SCREEN: 3,
+} as const;
+/** A {@linkcode MediaKind} value. */
+export type MediaKind = number;
 
 /** The kind of a {@linkcode MediaPacket}. */
 export const MediaType = {
@@ -66,6 +87,10 @@ export interface PacketWrapper {
   userId: Uint8Array;
   data: Uint8Array;
   sessionId: bigint;
+  /** The simulcast layer of a MEDIA packet (0: base; absent when encoding means 0). */
+  simulcastLayerId?: number;
+  /** The clear {@linkcode MediaKind} of a MEDIA packet (0 or absent: unspecified). */
+  mediaKind?: MediaKind;
 }
 
 /** Audio frame details. */
@@ -89,6 +114,8 @@ export interface HeartbeatMetadata {
   audioEnabled: boolean;
   screenEnabled: boolean;
   isSpeaking: boolean;
+  /** Upstream's: 0 unknown, 1 WebTransport, 2 WebSocket. */
+  transportType?: number;
 }
 
 /** One encoded frame, a heartbeat, an RTT probe or a keyframe request. */
@@ -102,6 +129,8 @@ export interface MediaPacket {
   audioMetadata?: AudioMetadata;
   videoMetadata?: VideoMetadata;
   heartbeatMetadata?: HeartbeatMetadata;
+  /** In a KEYFRAME_REQUEST: the session whose key frame is wanted (0 or absent: by user id). */
+  targetSessionId?: bigint;
   /** End-to-end encrypted (`data` is sealed under the sender's key `keyId`). */
   encrypted?: boolean;
   keyId?: number;
@@ -155,6 +184,48 @@ export interface E2eePacket {
   toSession: bigint;
   keyId: number;
   wrapped: Uint8Array;
+}
+
+/** VIEWPORT: the sessions whose video the sender renders (empty: everyone's). */
+export interface ViewportPacket {
+  sessionIds: bigint[];
+}
+
+/** One LAYER_PREFERENCE entry: the layer wanted from one source's media of one kind. */
+export interface LayerPreferenceEntry {
+  sessionId: bigint;
+  desiredLayer: number;
+  /** 0 and 1 video, 2 audio, 3 screen. */
+  mediaKind: number;
+}
+
+/** LAYER_PREFERENCE: the sender's wanted layer per (source, kind); absent entries: every layer. */
+export interface LayerPreferencePacket {
+  entries: LayerPreferenceEntry[];
+}
+
+/** One LAYER_HINT entry. */
+export interface LayerHintEntry {
+  mediaKind: MediaKind;
+  maxRequestedLayer: number;
+}
+
+/** LAYER_HINT: per kind, the highest layer any receiver of the publisher wants. */
+export interface LayerHintPacket {
+  entries: LayerHintEntry[];
+}
+
+/** REACTION: a short-lived emoji reaction. */
+export interface ReactionPacket {
+  reaction: number;
+  displayName: Uint8Array;
+}
+
+/** RAISE_HAND: the sender's hand, raised or not. */
+export interface RaiseHandPacket {
+  raised: boolean;
+  raisedAtMs: bigint;
+  displayName: Uint8Array;
 }
 
 /** {@linkcode E2eePacket} kinds. */

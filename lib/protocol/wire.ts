@@ -88,17 +88,24 @@ export function encodeIdentity(userId: string | Uint8Array, sessionId: bigint): 
 /**
  * Serializes a PacketWrapper of `packetType` carrying `identity` (from
  * {@linkcode encodeIdentity}) and `data`, after `prefixBytes` bytes left free for the caller
- * (the relay puts its bus header there). Returns the whole buffer.
+ * (the relay puts its bus header there). A MEDIA packet's clear simulcast layer and media kind
+ * (wrapper fields 5 and 6) travel on when not 0. Returns the whole buffer.
  */
 export function encodeStampedPacket(
   prefixBytes: number,
   packetType: number,
   identity: Uint8Array,
   data: Uint8Array,
+  layer = 0,
+  kind = 0,
 ): Uint8Array {
   const typeLength = packetType !== 0 ? 1 + varintLength(packetType) : 0;
   const dataLength = data.length > 0 ? 1 + varintLength(data.length) + data.length : 0;
-  const out = new Uint8Array(prefixBytes + typeLength + identity.length + dataLength);
+  const layerLength = layer !== 0 ? 1 + varintLength(layer) : 0;
+  const kindLength = kind !== 0 ? 1 + varintLength(kind) : 0;
+  const out = new Uint8Array(
+    prefixBytes + typeLength + identity.length + dataLength + layerLength + kindLength,
+  );
   let o = prefixBytes;
   if (packetType !== 0) {
     out[o++] = 1 << 3;
@@ -110,6 +117,15 @@ export function encodeStampedPacket(
     out[o++] = (3 << 3) | 2;
     o = writeVarint(out, o, data.length);
     out.set(data, o);
+    o += data.length;
+  }
+  if (layer !== 0) {
+    out[o++] = 5 << 3;
+    o = writeVarint(out, o, layer);
+  }
+  if (kind !== 0) {
+    out[o++] = 6 << 3;
+    writeVarint(out, o, kind);
   }
   return out;
 }
@@ -121,5 +137,7 @@ export function encodeWrapperFast(packet: PacketWrapper): Uint8Array {
     packet.packetType,
     encodeIdentity(packet.userId, packet.sessionId),
     packet.data,
+    packet.simulcastLayerId,
+    packet.mediaKind,
   );
 }

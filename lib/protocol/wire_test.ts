@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { decodePacketWrapper, encodePacketWrapper } from "./codec.ts";
-import { PacketType } from "./packets.ts";
+import { MediaKind, PacketType } from "./packets.ts";
 import { encodeIdentity, encodeStampedPacket, varintLength, writeVarint } from "./wire.ts";
 
 const enc = new TextEncoder();
@@ -8,17 +8,22 @@ const enc = new TextEncoder();
 Deno.test("encodeStampedPacket() writes the same bytes as the generic encoder", () => {
   for (const sessionId of [1n, 127n, 128n, 2n ** 53n + 1n, 2n ** 64n - 1n]) {
     for (const size of [0, 1, 127, 128, 300, 70_000]) {
+      const layer = size % 3;
       const packet = {
         packetType: PacketType.MEDIA,
         userId: enc.encode("alice"),
         data: new Uint8Array(size).fill(7),
         sessionId,
+        simulcastLayerId: layer,
+        mediaKind: layer === 0 ? MediaKind.UNSPECIFIED : MediaKind.VIDEO,
       };
       const fast = encodeStampedPacket(
         0,
         packet.packetType,
         encodeIdentity("alice", sessionId),
         packet.data,
+        packet.simulcastLayerId,
+        packet.mediaKind,
       );
       const generic = encodePacketWrapper(packet);
       const a = decodePacketWrapper(fast);

@@ -117,6 +117,7 @@ export interface RelayMetrics {
   closed: Counter;
   busReconnects: Counter;
   congestionSent: Counter;
+  unimplemented: Counter;
 }
 
 /** Creates the relay's counters in `registry`. */
@@ -143,6 +144,11 @@ export function createRelayMetrics(registry = new MetricsRegistry()): RelayMetri
     congestionSent: registry.counter(
       "congestion_notices_total",
       "CONGESTION packets sent to senders whose packets were dropped",
+    ),
+    unimplemented: registry.counter(
+      "unimplemented_packets_total",
+      "Packets of types this server does not act on yet (videocall-rs's newer types, or newer), consumed",
+      "type",
     ),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The bounded queue between the relay and one receiver's transport, with the drop policy of
- * DESIGN.md §4: when it is full, the oldest packet of the lowest class goes first (camera delta
+ * docs/ARCHITECTURE.md, "Slow receivers": when it is full, the oldest packet of the lowest class goes first (camera delta
  * frames, then screen deltas, then key frames, then heartbeats, then audio); control packets are
  * never dropped. Losing a video frame makes the rest of that stream undecodable until its next
  * key frame, so those delta frames are dropped too instead of wasting the receiver's bandwidth.

@@ -177,11 +177,20 @@ export class Room {
         return;
     }
     if (media?.mediaType === MediaType.KEYFRAME_REQUEST) {
-      this.#keyframeRequest(session, packet, media.userId);
+      this.#keyframeRequest(session, packet, media.userId, media.targetSessionId ?? 0n);
       return;
     }
     const cls = classify(packet.packetType, media?.mediaType ?? 0, media?.frameType ?? "");
-    this.#publish(session.id, session.identity, packet.packetType, packet.data, cls, 0n);
+    this.#publish(
+      session.id,
+      session.identity,
+      packet.packetType,
+      packet.data,
+      cls,
+      0n,
+      packet.layer,
+      packet.kind,
+    );
   }
 
   /** Counts a drop against `sender` and tells it (CONGESTION) when drops pile up. */
@@ -276,12 +285,20 @@ export class Room {
     if (publish) this.#publishPresence({ t: "leave", i: this.#ctx.instanceId, s: sessionId });
   }
 
-  #keyframeRequest(session: Session, packet: InboundPacket, target: Uint8Array): void {
+  // A key-frame request goes to the session it names (videocall-rs's target_session_id), or to
+  // every session of the user it names.
+  #keyframeRequest(
+    session: Session,
+    packet: InboundPacket,
+    target: Uint8Array,
+    targetSession: bigint,
+  ): void {
     if (!session.allowKeyframeRequest()) {
       this.#ctx.metrics.drops.inc("keyframe_rate_limited");
       return;
     }
-    const targets = this.roster.byUser(decoder.decode(target));
+    const named = targetSession === 0n ? undefined : this.roster.get(targetSession);
+    const targets = named !== undefined ? [named] : this.roster.byUser(decoder.decode(target));
     if (targets.length === 0) {
       this.#ctx.metrics.drops.inc("keyframe_unknown_target");
       return;
@@ -307,8 +324,10 @@ export class Room {
     data: Uint8Array,
     cls: PacketClass,
     target: bigint,
+    layer = 0,
+    kind = 0,
   ): void {
-    const frame = encodeStampedPacket(BUS_HEADER_BYTES, packetType, identity, data);
+    const frame = encodeStampedPacket(BUS_HEADER_BYTES, packetType, identity, data, layer, kind);
     writeBusHeader(frame, cls, sender, target);
     this.#fanOut(frame.subarray(BUS_HEADER_BYTES), cls, sender, target);
     if (!this.#ctx.bus.publish(participantSubject(this.id, sender), frame)) {

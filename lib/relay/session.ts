@@ -47,6 +47,9 @@ export interface InboundPacket {
   raw: Uint8Array;
   /** Parsed for MEDIA packets. */
   media?: MediaPacket;
+  /** The clear simulcast layer and media kind of a MEDIA packet (0 when absent). */
+  layer: number;
+  kind: number;
 }
 
 /** What the session reports to the relay. */
@@ -69,8 +72,8 @@ export interface SessionInit {
   now?: () => number;
 }
 
-// Packet types a client may send. MEETING and SESSION_ASSIGNED come only from the server.
-const CLIENT_TYPES = new Set<number>([
+// Packet types the relay carries from clients to the room.
+const RELAYED_TYPES = new Set<number>([
   PacketType.RSA_PUB_KEY,
   PacketType.AES_KEY,
   PacketType.MEDIA,
@@ -81,6 +84,12 @@ const CLIENT_TYPES = new Set<number>([
   PacketType.CHAT,
   PacketType.E2EE,
 ]);
+
+// Packet types only a server may send: a client sending one impersonates the server.
+const SERVER_TYPES = new Set<number>([PacketType.MEETING, PacketType.SESSION_ASSIGNED]);
+
+/** The highest simulcast layer id accepted on a MEDIA packet (upstream skips higher ones). */
+export const MAX_SIMULCAST_LAYER = 7;
 
 const TYPE_NAMES = Object.fromEntries(
   Object.entries(PacketType).map(([name, value]) => [value, name.toLowerCase()]),
@@ -202,15 +211,18 @@ export class Session {
       return this.reject(CloseCode.MALFORMED_PACKET, "malformed", wrapper.error.message);
     }
     const { packetType, userId, data } = wrapper.value;
-    if (!CLIENT_TYPES.has(packetType)) {
-      const known = TYPE_NAMES[packetType] !== undefined;
+    if (SERVER_TYPES.has(packetType)) {
       return this.reject(
         CloseCode.POLICY_VIOLATION,
-        known ? "forbidden_type" : "unknown_type",
-        known
-          ? `Clients may not send ${TYPE_NAMES[packetType].toUpperCase()} packets`
-          : `Unknown packet type ${packetType}`,
+        "forbidden_type",
+        `Clients may not send ${TYPE_NAMES[packetType].toUpperCase()} packets`,
       );
+    }
+    if (!RELAYED_TYPES.has(packetType)) {
+      // videocall-rs's newer types (viewport, layers, reactions, hands, timers) and types from
+      // protocols newer than ours: consumed and counted, never a reason to disconnect.
+      this.#metrics.unimplemented.inc(TYPE_NAMES[packetType] ?? "other");
+      return;
     }
     if (userId.length > 0 && !bytesEqual(userId, this.#userIdBytes)) {
       return this.reject(
@@ -229,6 +241,10 @@ export class Session {
         return this.reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
       }
       media = decoded.value;
+      if ((wrapper.value.simulcastLayerId ?? 0) > MAX_SIMULCAST_LAYER) {
+        this.#metrics.drops.inc("bad_layer");
+        return;
+      }
       if (media.mediaType === MediaType.UNKNOWN || media.mediaType > MediaType.KEYFRAME_REQUEST) {
         return this.reject(
           CloseCode.POLICY_VIOLATION,
@@ -280,7 +296,16 @@ export class Session {
         );
       }
     }
-    this.#host.onPacket(this, { packetType, data, raw: bytes, media });
+    const kind = wrapper.value.mediaKind ?? 0;
+    this.#host.onPacket(this, {
+      packetType,
+      data,
+      raw: bytes,
+      media,
+      layer: media === undefined ? 0 : wrapper.value.simulcastLayerId ?? 0,
+      // An unknown kind is taken as unspecified: forwarded as it is, never filtered by it.
+      kind: media === undefined || kind < 0 || kind > 3 ? 0 : kind,
+    });
   }
 
   /**

@@ -12,7 +12,7 @@
  *   control, meeting and key packets always on streams. A key frame abandons (resets) the
  *   sender's delta-frame streams still in flight: they are stale.
  *
- * Workarounds for Deno 2.9.6 (DESIGN.md §5), all in this file, to be removed when Deno fixes them:
+ * Workarounds for Deno 2.9.6 (docs/PROTOCOL.md, "WebTransport on Deno"), all in this file, to be removed when Deno fixes them:
  * 1. Never read `QuicIncoming`'s address getters before `accept()`: they consume the incoming.
  * 2. Streams are handled on the `QuicConn`, never through the WebTransport object's stream
  *    getters: its unidirectional reader never delivers Chromium's streams (it blocks on

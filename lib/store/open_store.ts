@@ -1,5 +1,5 @@
 /**
- * Chooses and opens the {@linkcode Store} for a server (DESIGN.md §6): PostgreSQL when a
+ * Chooses and opens the {@linkcode Store} for a server (docs/ARCHITECTURE.md, "Meetings, identities and permissions"): PostgreSQL when a
  * database URL is configured, else PGlite in the data directory. Each driver is imported only
  * when chosen, so a server on PostgreSQL never loads PGlite's WASM (a PGlite instance costs
  * ~0.3–0.4 GiB RSS; a Postgres-backed server stays near 60 MiB).

@@ -1,11 +1,11 @@
 /**
- * Headless Chromium for browser tests (DESIGN.md §9): Debian's `/usr/bin/chromium` driven by
+ * Headless Chromium for browser tests (docs/ARCHITECTURE.md, "Testing"): Debian's `/usr/bin/chromium` driven by
  * `playwright-core`, never a downloaded browser. Outside CI a missing Chromium skips the browser
  * tests with a loud message; under `CI=true` it is a failure.
  *
  * No flag here weakens what the product must do on its own: QUIC stays on (WebTransport needs
  * it) and no certificate errors are ignored (WebTransport must work with
- * `serverCertificateHashes` alone, DESIGN.md §5).
+ * `serverCertificateHashes` alone, docs/PROTOCOL.md, "Certificates for WebTransport in Chromium").
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Finds NATS for integration tests (DESIGN.md §9): `NATS_URL` if set, else the local server at
+ * Finds NATS for integration tests (docs/ARCHITECTURE.md, "Testing"): `NATS_URL` if set, else the local server at
  * 127.0.0.1:4222, else a private `nats-server` on a free port. Under `CI=true` a missing NATS
  * is a failure, never a skip.
  *

@@ -1,5 +1,5 @@
 /**
- * Stores for tests (DESIGN.md §6, §9).
+ * Stores for tests (docs/PROTOCOL.md, "PGlite").
  *
  * - PGlite: ONE migrated in-memory template per test process, built on first use (3–4 s) and
  *   kept as a snapshot; each test gets a clone restored from it (~0.8 s). Never
@@ -44,7 +44,7 @@ export async function pgliteTestStore(): Promise<TestStore<PgliteStore>> {
   return { store, dispose: () => store.close() };
 }
 
-/** The Postgres the tests use by default (DESIGN.md §9). */
+/** The Postgres the tests use by default (docs/ARCHITECTURE.md, "Testing"). */
 export const DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 
 /**

@@ -1,7 +1,7 @@
 /**
  * A WebSocket client that speaks the videocall wire format, for tests and load generators.
  * It uses the npm `ws` client because Deno's built-in WebSocket client leaves Nagle's algorithm
- * on (DESIGN.md §9) and would measure 40 ms of TCP delay instead of the relay.
+ * on (docs/PROTOCOL.md, "Deno") and would measure 40 ms of TCP delay instead of the relay.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * A WebTransport client that speaks the videocall wire format, on Deno's own `WebTransport`.
- * Deno's client cannot finish a stream (DESIGN.md §5), so it sends every packet on one
+ * Deno's client cannot finish a stream (docs/PROTOCOL.md, "WebTransport on Deno"), so it sends every packet on one
  * bidirectional stream, length-prefixed (`lib/protocol/framing.ts`); it receives the server's
  * unidirectional streams and datagrams as any client does.
  *
@@ -88,7 +88,7 @@ export class WtClient extends PacketClient {
 
   /**
    * Sends bytes on a new unidirectional stream, as videocall-rs clients do. Deno's client never
-   * sends FIN (DESIGN.md §5), so the server only sees the stream end when it times out: use this
+   * sends FIN (docs/PROTOCOL.md, "WebTransport on Deno"), so the server only sees the stream end when it times out: use this
    * for the stream-limit tests, not for packets that must arrive.
    */
   async sendOnOwnStream(bytes: Uint8Array): Promise<void> {
