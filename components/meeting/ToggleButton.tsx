@@ -39,26 +39,38 @@ export function DeviceToggles(
     toggleCamera: () => void;
   },
 ): JSX.Element {
+  const switches = [
+    {
+      name: "Microphone",
+      on: props.mic,
+      icons: ["mic", "micOff"],
+      says: ["Mute microphone", "Unmute microphone"],
+      toggle: props.toggleMic,
+      testId: "toggle-mic",
+    },
+    {
+      name: "Camera",
+      on: props.camera,
+      icons: ["camera", "cameraOff"],
+      says: ["Turn camera off", "Turn camera on"],
+      toggle: props.toggleCamera,
+      testId: "toggle-camera",
+    },
+  ] as const;
   return (
     <>
-      <ToggleButton
-        on={props.mic}
-        onIcon="mic"
-        offIcon="micOff"
-        label={props.mic ? "Mute microphone" : "Unmute microphone"}
-        name="Microphone"
-        onClick={props.toggleMic}
-        testId="toggle-mic"
-      />
-      <ToggleButton
-        on={props.camera}
-        onIcon="camera"
-        offIcon="cameraOff"
-        label={props.camera ? "Turn camera off" : "Turn camera on"}
-        name="Camera"
-        onClick={props.toggleCamera}
-        testId="toggle-camera"
-      />
+      {switches.map((s) => (
+        <ToggleButton
+          key={s.testId}
+          on={s.on}
+          onIcon={s.icons[0]}
+          offIcon={s.icons[1]}
+          label={s.on ? s.says[0] : s.says[1]}
+          name={s.name}
+          onClick={s.toggle}
+          testId={s.testId}
+        />
+      ))}
     </>
   );
 }

@@ -23,116 +23,35 @@
  * @module
  */
 import {
-  decodeChatPacket,
-  decodeE2eePacket,
-  decodeMediaPacket,
-  decodeMeetingPacket,
-  decodePacketWrapper,
   encodeChatPacket,
   encodeE2eePacket,
   encodeMediaPacket,
   encodePacketWrapper,
 } from "../protocol/codec.ts";
+import { decodePacketWrapper } from "../protocol/codec.ts";
 import {
   type ChatPacket,
   type HeartbeatMetadata,
-  type MediaPacket,
   MediaType,
-  MeetingEventType,
   PacketType,
 } from "../protocol/packets.ts";
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
-import { JoinError, MeetingsApi, type Role } from "./api.ts";
-import { ChatDeduplicator, type ChatMessage, clearChatPacket, composeChat } from "./chat.ts";
+import { JoinError, MeetingsApi } from "./api.ts";
+import { type ChatMessage, clearChatPacket, composeChat } from "./chat.ts";
 import { ConnectionLoop, type RoomState } from "./connection.ts";
-import { type OutgoingMedia, RoomEncryption, SEALED_MEDIA_TYPES } from "./encryption.ts";
+import { type OutgoingMedia, RoomEncryption } from "./encryption.ts";
 import { Emitter } from "./events.ts";
 import { Heartbeats } from "./heartbeat.ts";
-import type { Participant, TrackKind } from "./participant.ts";
+import { Inbound } from "./inbound.ts";
+import type { Participant } from "./participant.ts";
 import { Roster } from "./roster.ts";
-import type { CloseInfo, Connection, TransportChoice } from "./transport.ts";
+import type { RoomEvents } from "./room_events.ts";
+import type { JoinInfo, RoomOptions } from "./room_options.ts";
+import type { CloseInfo, Connection } from "./transport.ts";
 
 const decoder = new TextDecoder();
 
-/** How to join a room. */
-export interface RoomOptions {
-  /** The server's HTTP origin, e.g. `http://localhost:8080` (`ws://` and `wss://` work too). */
-  url: string;
-  userId: string;
-  meetingId: string;
-  /** Shown to the others; default the user id. */
-  displayName?: string;
-  /** An operator-issued token; without one, open servers give a guest session. */
-  token?: string;
-  /** The meeting's password, if it has one. */
-  password?: string;
-  /** `auto` (default): WebTransport, then WebSocket. */
-  transport?: TransportChoice;
-  /** Encrypt our media and chat end to end (always on in meetings that require it). */
-  e2ee?: boolean;
-  /** Create the meeting as one that requires E2EE, if it does not exist yet. */
-  createE2eeRequired?: boolean;
-  /** Heartbeat period in milliseconds (default 1000). */
-  heartbeatMs?: number;
-  /** Give up reconnecting after this many failed attempts in a row (default 12). */
-  maxReconnectAttempts?: number;
-  /**
-   * Trust the WebTransport certificate hashes the server advertises (default true: what a
-   * browser does with a self-signed development server); false verifies certificates normally.
-   */
-  trustAdvertisedCertificate?: boolean;
-  /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY, e.g. npm `ws`). */
-  webSocket?: (url: string) => WebSocket;
-}
-
-/** What joining told us about our place in the meeting. */
-export interface JoinInfo {
-  status: "admitted" | "waiting";
-  role: Role;
-  hostUserId: string;
-  locked: boolean;
-  waitingRoomEnabled: boolean;
-  e2eeRequired: boolean;
-}
-
-/** The events of a room, with their arguments. */
-export interface RoomEvents extends Record<string, unknown[]> {
-  state: [RoomState];
-  participantJoined: [Participant];
-  /** `announced`: they left (false: forgotten because our session or the call ended). */
-  participantLeft: [Participant, boolean];
-  /** Their name, flags (camera, microphone, screen, speaking) or encryption changed. */
-  participantUpdated: [Participant];
-  /** The first media of a kind from someone (a new track). */
-  track: [Participant, TrackKind];
-  /** A media packet from someone (decrypted when it was encrypted). */
-  media: [Participant, MediaPacket];
-  chat: [ChatMessage];
-  reconnecting: [{ attempt: number; inMs: number; reason: string }];
-  reconnected: [];
-  /** A host let us in from the waiting room. */
-  admitted: [];
-  ended: [{ reason: string; code: number; error: boolean }];
-  /** Someone asked us for a key frame of VIDEO or SCREEN. */
-  keyframeRequest: [number];
-  /** Receivers of our video are congested: send less. */
-  congestion: [];
-  /** E2EE members or keys changed (recompute the safety code). */
-  encryption: [];
-  /** Someone's encryption key changed after we had one: safety codes must be compared again. */
-  keyChanged: [Participant | undefined];
-  /** Our key moved on for newcomers, who cannot read anything sent before: send key frames. */
-  newKey: [];
-  rtt: [number];
-  /** The waiting room changed (hosts refetch the list). */
-  waitingRoom: [];
-}
-
-const TRACK_KINDS: Record<number, TrackKind | undefined> = {
-  [MediaType.VIDEO]: "video",
-  [MediaType.AUDIO]: "audio",
-  [MediaType.SCREEN]: "screen",
-};
+export type { JoinInfo, RoomEvents, RoomOptions };
 
 /** One participant's connection to a meeting. */
 export class Room extends Emitter<RoomEvents> {
@@ -162,8 +81,7 @@ export class Room extends Emitter<RoomEvents> {
   readonly #roster: Roster;
   readonly #loop: ConnectionLoop;
   readonly #heartbeats: Heartbeats;
-  readonly #chats = new ChatDeduplicator();
-  readonly #tracks = new Set<string>();
+  readonly #inbound: Inbound;
   readonly #userIdBytes: Uint8Array;
   readonly #displayName: string;
   readonly #resolveDone: (state: Extract<RoomState, { kind: "ended" }>) => void;
@@ -196,9 +114,7 @@ export class Room extends Emitter<RoomEvents> {
       },
       left: (p, announced) => {
         if (announced) this.encryption.session.left(BigInt(p.sessionId));
-        for (const kind of ["video", "audio", "screen"]) {
-          this.#tracks.delete(`${p.sessionId}:${kind}`);
-        }
+        this.#inbound.forget(p.sessionId);
         this.emit("participantLeft", p, announced);
       },
       updated: (p) => this.emit("participantUpdated", p),
@@ -211,6 +127,19 @@ export class Room extends Emitter<RoomEvents> {
         if (this.encryption.enabled) this.emit("newKey");
       },
       keyChanged: (session) => this.emit("keyChanged", this.#roster.get(session.toString())),
+    });
+    this.#inbound = new Inbound({
+      userId: options.userId,
+      roster: this.#roster,
+      encryption: this.encryption,
+      sessionId: () => this.sessionId,
+      waiting: () => this.joinInfo?.status === "waiting",
+      admitted: () => this.#admitted(),
+      rtt: (ms) => {
+        this.rttMs = ms;
+        this.emit("rtt", ms);
+      },
+      emit: (event, ...args) => this.emit(event, ...args),
     });
     this.#loop = new ConnectionLoop({
       connect: {
@@ -375,7 +304,7 @@ export class Room extends Emitter<RoomEvents> {
         assigned = true;
         return this.#onAssigned(sessionId, connection);
       }
-      if (assigned) this.#onPacket(packetType, data, sessionId, decoder.decode(userId));
+      if (assigned) this.#inbound.packet(packetType, data, sessionId, decoder.decode(userId));
     });
     this.#heartbeats.start(() => this.sendHeartbeat(), () => this.#sendRttProbe());
     const info = await connection.closed;
@@ -402,100 +331,6 @@ export class Room extends Emitter<RoomEvents> {
     this.sendHeartbeat();
   }
 
-  #onPacket(packetType: number, data: Uint8Array, sessionId: bigint, userId: string): void {
-    switch (packetType) {
-      case PacketType.MEETING:
-        return this.#onMeeting(data);
-      case PacketType.MEDIA: {
-        const media = decodeMediaPacket(data);
-        if (!media.ok) return;
-        if (media.value.encrypted) return void this.#openMedia(media.value, sessionId, userId);
-        // A meeting that requires E2EE has no clear content (the server refuses it; so do we).
-        if (this.encryption.required && SEALED_MEDIA_TYPES.has(media.value.mediaType)) {
-          return this.#decryptFailed(sessionId);
-        }
-        return this.#onMedia(media.value, sessionId, userId, false);
-      }
-      case PacketType.E2EE: {
-        const packet = decodeE2eePacket(data);
-        if (packet.ok) this.encryption.session.received(sessionId, packet.value).catch(() => {});
-        return;
-      }
-      case PacketType.CHAT: {
-        const chat = decodeChatPacket(data);
-        if (chat.ok) this.#onChat(chat.value, sessionId, userId);
-        return;
-      }
-      case PacketType.CONGESTION:
-        if (sessionId === this.sessionId) this.emit("congestion");
-        return;
-    }
-  }
-
-  async #openMedia(media: MediaPacket, sessionId: bigint, userId: string): Promise<void> {
-    const opened = await this.encryption.openMedia(media, sessionId);
-    if (opened.media !== undefined) this.#onMedia(opened.media, sessionId, userId, true);
-    else if (opened.failed) this.#decryptFailed(sessionId);
-  }
-
-  #decryptFailed(sessionId: bigint): void {
-    const participant = this.#roster.get(sessionId.toString());
-    if (participant !== undefined) this.#roster.decryptFailed(participant);
-  }
-
-  async #onChat(chat: ChatPacket, sessionId: bigint, userId: string): Promise<void> {
-    let text = chat.text;
-    const encrypted = chat.sealed !== undefined && chat.sealed.length > 0;
-    if (encrypted) {
-      const opened = await this.encryption.openChat(chat, sessionId);
-      if (opened === undefined) return this.#decryptFailed(sessionId);
-      text = opened;
-    } else if (this.encryption.required) {
-      // A meeting that requires E2EE has no clear chat (the server refuses it; so do we).
-      return this.#decryptFailed(sessionId);
-    }
-    const id = `${sessionId}:${chat.messageId}`;
-    if (!this.#chats.fresh(id)) return;
-    this.emit("chat", {
-      id,
-      fromSessionId: sessionId.toString(),
-      fromUserId: userId,
-      fromName: this.#roster.get(sessionId.toString())?.displayName ?? userId,
-      text,
-      sentAtMs: Number(chat.sentAtMs),
-      mine: false,
-      encrypted,
-    });
-  }
-
-  #onMeeting(data: Uint8Array): void {
-    const decoded = decodeMeetingPacket(data);
-    if (!decoded.ok) return;
-    const m = decoded.value;
-    const userId = decoder.decode(m.targetUserId);
-    switch (m.eventType) {
-      case MeetingEventType.PARTICIPANT_JOINED:
-        if (m.sessionId === this.sessionId || m.sessionId === 0n) return;
-        this.#roster.add(m.sessionId.toString(), userId, decoder.decode(m.displayName) || userId);
-        return;
-      case MeetingEventType.PARTICIPANT_LEFT:
-        this.#roster.remove(m.sessionId.toString());
-        return;
-      case MeetingEventType.MEETING_STARTED:
-        // A waiting session hears nothing until admitted, so this also means "you are in"
-        // (an admission decided while we were connecting sends no PARTICIPANT_ADMITTED).
-        if (this.joinInfo?.status === "waiting") this.#admitted();
-        return;
-      case MeetingEventType.PARTICIPANT_ADMITTED:
-        if (userId === this.options.userId && this.joinInfo?.status === "waiting") {
-          this.#admitted();
-        }
-        return;
-      case MeetingEventType.WAITING_ROOM_UPDATED:
-        return this.emit("waitingRoom");
-    }
-  }
-
   #admitted(): void {
     this.joinInfo!.status = "admitted";
     // Nobody heard our identity while we waited.
@@ -505,36 +340,6 @@ export class Room extends Emitter<RoomEvents> {
     }
     this.emit("admitted");
     this.sendHeartbeat();
-  }
-
-  #onMedia(media: MediaPacket, sessionId: bigint, userId: string, encrypted: boolean): void {
-    if (media.mediaType === MediaType.RTT) {
-      if (sessionId === this.sessionId || userId === this.options.userId) {
-        this.rttMs = Math.max(0, Date.now() - media.timestamp);
-        this.emit("rtt", this.rttMs);
-      }
-      return;
-    }
-    if (media.mediaType === MediaType.KEYFRAME_REQUEST) {
-      return this.emit("keyframeRequest", wantedKind(media.data));
-    }
-    const key = sessionId.toString();
-    // Media before the join notice (it travels another way): learn of them now.
-    const participant = this.#roster.get(key) ?? this.#roster.add(key, userId, userId);
-    this.#roster.set(participant, "encrypted", encrypted);
-    if (media.mediaType === MediaType.HEARTBEAT) {
-      if (media.heartbeatMetadata) this.#roster.heartbeat(participant, media.heartbeatMetadata);
-      return;
-    }
-    // Video arriving means the camera (or screen) is on, even before their next heartbeat says so.
-    if (media.mediaType === MediaType.VIDEO) this.#roster.set(participant, "video", true);
-    if (media.mediaType === MediaType.SCREEN) this.#roster.set(participant, "screen", true);
-    const kind = TRACK_KINDS[media.mediaType];
-    if (kind !== undefined && !this.#tracks.has(`${key}:${kind}`)) {
-      this.#tracks.add(`${key}:${kind}`);
-      this.emit("track", participant, kind);
-    }
-    this.emit("media", participant, media);
   }
 
   #send(packetType: number, data: Uint8Array, unreliable = false): boolean {
@@ -674,15 +479,6 @@ const KEYFRAME_KIND_TEXT = {
   video: new TextEncoder().encode("VIDEO"),
   screen: new TextEncoder().encode("SCREEN"),
 };
-
-/**
- * The kind a key-frame request wants: "SCREEN" as text (videocall-rs), or the one-byte media
- * type our earlier clients sent; anything else means the camera.
- */
-function wantedKind(data: Uint8Array): number {
-  if (data.length === 1 && data[0] === MediaType.SCREEN) return MediaType.SCREEN;
-  return decoder.decode(data) === "SCREEN" ? MediaType.SCREEN : MediaType.VIDEO;
-}
 
 /** The HTTP origin of a server URL given as `http(s)://` or `ws(s)://`, path dropped. */
 function httpOrigin(url: string): string {
