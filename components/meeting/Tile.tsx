@@ -113,16 +113,8 @@ export function RemoteTile(
 
 /** Our own camera or screen, from the local track (never sent back to us). */
 export function LocalTile(
-  props: {
-    kind: "camera" | "screen";
-    name: string;
+  props: Omit<Frame, "caption" | "testId" | "session" | "children"> & {
     track: MediaStreamTrack | undefined;
-    video: boolean;
-    mic: boolean;
-    speaking: boolean;
-    encrypted: boolean;
-    big?: boolean;
-    style?: JSX.CSSProperties;
   },
 ): JSX.Element {
   return (

@@ -39,36 +39,27 @@ export function DeviceToggles(
     toggleCamera: () => void;
   },
 ): JSX.Element {
+  // name, icon when on, icon when off, what it does when on, when off, its test id
   const switches = [
-    {
-      name: "Microphone",
-      on: props.mic,
-      icons: ["mic", "micOff"],
-      says: ["Mute microphone", "Unmute microphone"],
-      toggle: props.toggleMic,
-      testId: "toggle-mic",
-    },
-    {
-      name: "Camera",
-      on: props.camera,
-      icons: ["camera", "cameraOff"],
-      says: ["Turn camera off", "Turn camera on"],
-      toggle: props.toggleCamera,
-      testId: "toggle-camera",
-    },
+    ["Microphone", "mic", "micOff", "Mute microphone", "Unmute microphone", "toggle-mic"],
+    ["Camera", "camera", "cameraOff", "Turn camera off", "Turn camera on", "toggle-camera"],
   ] as const;
+  const state = [
+    { on: props.mic, toggle: props.toggleMic },
+    { on: props.camera, toggle: props.toggleCamera },
+  ];
   return (
     <>
-      {switches.map((s) => (
+      {switches.map(([name, onIcon, offIcon, whenOn, whenOff, testId], i) => (
         <ToggleButton
-          key={s.testId}
-          on={s.on}
-          onIcon={s.icons[0]}
-          offIcon={s.icons[1]}
-          label={s.on ? s.says[0] : s.says[1]}
-          name={s.name}
-          onClick={s.toggle}
-          testId={s.testId}
+          key={testId}
+          on={state[i].on}
+          onIcon={onIcon}
+          offIcon={offIcon}
+          label={state[i].on ? whenOn : whenOff}
+          name={name}
+          onClick={state[i].toggle}
+          testId={testId}
         />
       ))}
     </>
