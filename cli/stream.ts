@@ -14,6 +14,7 @@
  * @module
  */
 import { JoinError, type RoomState } from "../lib/client/mod.ts";
+import { CloseCode } from "../lib/protocol/close_codes.ts";
 import { Encoders, FfmpegFailedError } from "./encoders.ts";
 import { FfmpegMissingError, listAudioDevices, listCameras, listFormats } from "./ffmpeg.ts";
 import { parseCommandLine, type StreamOptions, USAGE_EXIT } from "./stream_options.ts";
@@ -111,8 +112,10 @@ async function checkFfmpeg(path: string): Promise<void> {
 }
 
 function exitFor(state: Extract<RoomState, { kind: "ended" }>): number {
-  if (state.code === 4410 || state.code === 4403) return EXIT.ended;
-  if (state.code === 1000) return EXIT.ok;
+  if (state.code === CloseCode.MEETING_ENDED || state.code === CloseCode.FORBIDDEN) {
+    return EXIT.ended;
+  }
+  if (state.code === CloseCode.NORMAL) return EXIT.ok;
   return EXIT.unreachable;
 }
 
@@ -198,7 +201,7 @@ async function stream(o: StreamOptions): Promise<number> {
     | Extract<RoomState, { kind: "ended" }>
     | undefined;
   if (ended === undefined) return EXIT.ok;
-  err(ended.code === 1000 ? "left the meeting" : `error: ${ended.reason}`);
+  err(ended.code === CloseCode.NORMAL ? "left the meeting" : `error: ${ended.reason}`);
   return exitFor(ended);
 }
 

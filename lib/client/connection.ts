@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { FINAL_CLOSE_CODES } from "../protocol/close_codes.ts";
+import { CloseCode, FINAL_CLOSE_CODES } from "../protocol/close_codes.ts";
 import { Backoff } from "./backoff.ts";
 import {
   type CloseInfo,
@@ -92,7 +92,7 @@ export class ConnectionLoop {
         continue;
       }
       if (this.#stopped) {
-        connection.close(1000, "left");
+        connection.close(CloseCode.NORMAL, "left");
         return;
       }
       const opened = performance.now();

@@ -11,6 +11,7 @@
 import { batch } from "@preact/signals";
 import { JoinError, type Participant, Room, type RoomState } from "../client/mod.ts";
 import type { HostAction, TransportChoice } from "../client/mod.ts";
+import { CloseCode } from "../protocol/close_codes.ts";
 import { AudioPlayout } from "./audio_playout.ts";
 import { VP9_CODEC } from "./codecs.ts";
 import { LocalMedia } from "./local_media.ts";
@@ -173,7 +174,7 @@ export class MeetingClient {
       this.#teardown();
       batch(() => {
         s.phase.value = "ended";
-        s.error.value = state.code === 1000 ? undefined : state.reason;
+        s.error.value = state.code === CloseCode.NORMAL ? undefined : state.reason;
       });
     }
   }

@@ -236,4 +236,3 @@ export const decodeRaiseHandPacket = raiseHandPacket.decode;
 export const encodeE2eePacket = e2eePacket.encode;
 /** Parses an {@linkcode E2eePacket}. */
 export const decodeE2eePacket = e2eePacket.decode;
-
