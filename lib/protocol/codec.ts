@@ -23,7 +23,6 @@
  */
 import type {
   AesPacket,
-  AudioMetadata,
   ChatPacket,
   ConnectionPacket,
   DiagnosticsPacket,
@@ -37,8 +36,6 @@ import type {
   RaiseHandPacket,
   ReactionPacket,
   RsaPacket,
-  StreamMetrics,
-  VideoMetadata,
   ViewportPacket,
 } from "./packets.ts";
 import { makeCodec, message, REPEATED } from "./message_codec.ts";
