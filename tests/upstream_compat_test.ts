@@ -2,9 +2,10 @@
  * A current videocall-rs client against our relay. Its packets are built here byte by byte from
  * upstream's own `.proto` shapes (security-union/videocall-rs, `protobuf/types/`), with a plain
  * protobuf writer — not with our codec, so a codec mistake cannot hide a wire mistake:
- * - the types we do not act on yet (PEER_EVENT 10, VIEWPORT 11, LAYER_PREFERENCE 12, LAYER_HINT
- *   13, DOWNLINK_CONGESTION 14, REACTION 17, RAISE_HAND 18, MEETING_TIMER 19) and types newer than
- *   all of these are consumed and counted, and the client stays connected;
+ * - VIEWPORT 11 and LAYER_PREFERENCE 12 are taken (selective forwarding; `sfu_test.ts` checks
+ *   what they do); the types we do not act on yet (PEER_EVENT 10, LAYER_HINT 13 and
+ *   DOWNLINK_CONGESTION 14 sent by a client, REACTION 17, RAISE_HAND 18, MEETING_TIMER 19) and
+ *   types newer than all of these are consumed and counted, and the client stays connected;
  * - MEDIA with the clear `simulcast_layer_id` (5) and `media_kind` (6) is relayed with both;
  * - a KEYFRAME_REQUEST naming a session (`target_session_id`, MediaPacket field 10) reaches that
  *   session only, and `data` "SCREEN" is understood by our client library.
@@ -141,8 +142,12 @@ Deno.test("a videocall-rs client's newer packet types are consumed and counted, 
     const key = await ours.next((r) => r.wrapper.packetType === PacketType.RSA_PUB_KEY);
     assertEquals(key.userId, "up");
     for (const [name] of UPSTREAM_PACKETS) {
+      const taken = name === "viewport" || name === "layer_preference";
       assertEquals(
-        await h.server.metric("videocall_unimplemented_packets_total", `type="${name}"`),
+        await h.server.metric(
+          taken ? "videocall_packets_in_total" : "videocall_unimplemented_packets_total",
+          `type="${name}"`,
+        ),
         1,
         name,
       );

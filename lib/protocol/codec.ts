@@ -22,6 +22,7 @@
  * @module
  */
 import type {
+  ActiveSpeakersPacket,
   AesPacket,
   ChatPacket,
   ConnectionPacket,
@@ -71,6 +72,7 @@ const PACKET_WRAPPER = message("PacketWrapper", [
   [4, "sessionId", "uint64"],
   [5, "simulcastLayerId", "uint32"],
   [6, "mediaKind", "enum"],
+  [100, "audioLevel", "uint32"],
 ]);
 const MEDIA_PACKET = message("MediaPacket", [
   [1, "mediaType", "enum"],
@@ -101,6 +103,10 @@ const LAYER_HINT_ENTRY = message("LayerHintPacket.Entry", [
 ]);
 const LAYER_HINT_PACKET = message("LayerHintPacket", [
   [1, "entries", LAYER_HINT_ENTRY, REPEATED],
+]);
+const ACTIVE_SPEAKERS_PACKET = message("ActiveSpeakersPacket", [
+  [1, "sessionIds", "uint64", REPEATED],
+  [2, "dominant", "uint64"],
 ]);
 const REACTION_PACKET = message("ReactionPacket", [
   [1, "reaction", "enum"],
@@ -169,6 +175,7 @@ const viewportPacket = makeCodec<ViewportPacket>(VIEWPORT_PACKET);
 const layerPreferencePacket = makeCodec<LayerPreferencePacket>(LAYER_PREFERENCE_PACKET);
 const layerHintPacket = makeCodec<LayerHintPacket>(LAYER_HINT_PACKET);
 const reactionPacket = makeCodec<ReactionPacket>(REACTION_PACKET);
+const activeSpeakersPacket = makeCodec<ActiveSpeakersPacket>(ACTIVE_SPEAKERS_PACKET);
 const raiseHandPacket = makeCodec<RaiseHandPacket>(RAISE_HAND_PACKET);
 
 /** Serializes a {@linkcode PacketWrapper}. */
@@ -221,6 +228,10 @@ export const decodeLayerPreferencePacket = layerPreferencePacket.decode;
 export const encodeLayerHintPacket = layerHintPacket.encode;
 /** Parses a {@linkcode LayerHintPacket}. */
 export const decodeLayerHintPacket = layerHintPacket.decode;
+/** Serializes an {@linkcode ActiveSpeakersPacket}. */
+export const encodeActiveSpeakersPacket = activeSpeakersPacket.encode;
+/** Parses an {@linkcode ActiveSpeakersPacket}. */
+export const decodeActiveSpeakersPacket = activeSpeakersPacket.decode;
 /** Serializes a {@linkcode ReactionPacket}. */
 export const encodeReactionPacket = reactionPacket.encode;
 /** Parses a {@linkcode ReactionPacket}. */

@@ -30,6 +30,7 @@ export const PacketType = {
   MEETING_TIMER: 19,
   CHAT: 100,
   E2EE: 101,
+  ACTIVE_SPEAKERS: 102,
 } as const;
 /** A {@linkcode PacketType} value; unknown values from the wire are kept as plain numbers. */
 export type PacketType = number;
@@ -77,6 +78,7 @@ export const MeetingEventType = {
   PARTICIPANT_ADMITTED: 6,
   PARTICIPANT_REJECTED: 7,
   WAITING_ROOM_UPDATED: 8,
+  PARTICIPANT_COUNT: 100,
 } as const;
 /** A {@linkcode MeetingEventType} value. */
 export type MeetingEventType = number;
@@ -91,6 +93,8 @@ export interface PacketWrapper {
   simulcastLayerId?: number;
   /** The clear {@linkcode MediaKind} of a MEDIA packet (0 or absent: unspecified). */
   mediaKind?: MediaKind;
+  /** An AUDIO packet's level: RFC 6464's -dBov plus one (1 loudest, 128 silence; 0 absent). */
+  audioLevel?: number;
 }
 
 /** Audio frame details. */
@@ -213,6 +217,12 @@ export interface LayerHintEntry {
 /** LAYER_HINT: per kind, the highest layer any receiver of the publisher wants. */
 export interface LayerHintPacket {
   entries: LayerHintEntry[];
+}
+
+/** ACTIVE_SPEAKERS: the loudest speakers (loudest first) and the dominant one (0: none). */
+export interface ActiveSpeakersPacket {
+  sessionIds: bigint[];
+  dominant: bigint;
 }
 
 /** REACTION: a short-lived emoji reaction. */

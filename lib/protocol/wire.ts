@@ -85,26 +85,40 @@ export function encodeIdentity(userId: string | Uint8Array, sessionId: bigint): 
   return out;
 }
 
+/** The clear fields a relayed MEDIA packet keeps on its wrapper (each 0 when absent). */
+export interface ClearMediaFields {
+  /** Simulcast layer (wrapper field 5). */
+  layer?: number;
+  /** Media kind (field 6). */
+  kind?: number;
+  /** Audio level plus one (field 100). */
+  audioLevel?: number;
+}
+
 /**
  * Serializes a PacketWrapper of `packetType` carrying `identity` (from
  * {@linkcode encodeIdentity}) and `data`, after `prefixBytes` bytes left free for the caller
- * (the relay puts its bus header there). A MEDIA packet's clear simulcast layer and media kind
- * (wrapper fields 5 and 6) travel on when not 0. Returns the whole buffer.
+ * (the relay puts its bus header there). A MEDIA packet's clear fields (simulcast layer, media
+ * kind, audio level) travel on when not 0. Returns the whole buffer.
  */
 export function encodeStampedPacket(
   prefixBytes: number,
   packetType: number,
   identity: Uint8Array,
   data: Uint8Array,
-  layer = 0,
-  kind = 0,
+  clear: ClearMediaFields = {},
 ): Uint8Array {
+  const layer = clear.layer ?? 0;
+  const kind = clear.kind ?? 0;
+  const level = clear.audioLevel ?? 0;
   const typeLength = packetType !== 0 ? 1 + varintLength(packetType) : 0;
   const dataLength = data.length > 0 ? 1 + varintLength(data.length) + data.length : 0;
   const layerLength = layer !== 0 ? 1 + varintLength(layer) : 0;
   const kindLength = kind !== 0 ? 1 + varintLength(kind) : 0;
+  const levelLength = level !== 0 ? 2 + varintLength(level) : 0;
   const out = new Uint8Array(
-    prefixBytes + typeLength + identity.length + dataLength + layerLength + kindLength,
+    prefixBytes + typeLength + identity.length + dataLength + layerLength + kindLength +
+      levelLength,
   );
   let o = prefixBytes;
   if (packetType !== 0) {
@@ -125,7 +139,12 @@ export function encodeStampedPacket(
   }
   if (kind !== 0) {
     out[o++] = 6 << 3;
-    writeVarint(out, o, kind);
+    o = writeVarint(out, o, kind);
+  }
+  if (level !== 0) {
+    // Field 100, varint: the tag itself is a two-byte varint (100 << 3 = 800).
+    o = writeVarint(out, o, 100 << 3);
+    writeVarint(out, o, level);
   }
   return out;
 }
@@ -137,7 +156,6 @@ export function encodeWrapperFast(packet: PacketWrapper): Uint8Array {
     packet.packetType,
     encodeIdentity(packet.userId, packet.sessionId),
     packet.data,
-    packet.simulcastLayerId,
-    packet.mediaKind,
+    { layer: packet.simulcastLayerId, kind: packet.mediaKind, audioLevel: packet.audioLevel },
   );
 }

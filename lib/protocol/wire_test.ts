@@ -16,14 +16,14 @@ Deno.test("encodeStampedPacket() writes the same bytes as the generic encoder", 
         sessionId,
         simulcastLayerId: layer,
         mediaKind: layer === 0 ? MediaKind.UNSPECIFIED : MediaKind.VIDEO,
+        audioLevel: layer === 2 ? 0 : 90 + layer,
       };
       const fast = encodeStampedPacket(
         0,
         packet.packetType,
         encodeIdentity("alice", sessionId),
         packet.data,
-        packet.simulcastLayerId,
-        packet.mediaKind,
+        { layer: packet.simulcastLayerId, kind: packet.mediaKind, audioLevel: packet.audioLevel },
       );
       const generic = encodePacketWrapper(packet);
       const a = decodePacketWrapper(fast);

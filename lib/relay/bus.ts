@@ -46,6 +46,11 @@ export function systemSubject(room: string): string {
   return `room.${room}.system`;
 }
 
+/** Subject of the instances' layer wishes (selective forwarding) in a room. */
+export function layersSubject(room: string): string {
+  return `room.${room}.layers`;
+}
+
 /** Subject of host actions that must reach sessions on every instance. */
 export function controlSubject(room: string): string {
   return `room.${room}.control`;

@@ -46,6 +46,18 @@ export interface RelayLimits {
   congestionDropThreshold: number;
   /** The window for counting drops, and the least time between two CONGESTION notices. */
   congestionWindowMs: number;
+  /**
+   * Above this many participants a meeting is large: only those who publish are announced one
+   * by one (the others are counted), receivers hear only the loudest speakers, and heartbeats
+   * reach only those who show the sender's tile.
+   */
+  largeMeetingParticipants: number;
+  /** How many loudest speakers the relay tracks, tells clients about, and forwards when large. */
+  activeSpeakers: number;
+  /** VIEWPORT and LAYER_PREFERENCE packets a session may send per second (burst: twice). */
+  controlPacketsPerSecond: number;
+  /** Most sessions a VIEWPORT or LAYER_PREFERENCE may list. */
+  maxViewportSessions: number;
 }
 
 /** The defaults, chosen to match videocall-rs where it has the same limit. */
@@ -69,4 +81,8 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   idleTimeoutMs: 30000,
   congestionDropThreshold: 5,
   congestionWindowMs: 1000,
+  largeMeetingParticipants: 50,
+  activeSpeakers: 3,
+  controlPacketsPerSecond: 5,
+  maxViewportSessions: 256,
 };

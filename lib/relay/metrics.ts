@@ -118,6 +118,9 @@ export interface RelayMetrics {
   busReconnects: Counter;
   congestionSent: Counter;
   unimplemented: Counter;
+  filtered: Counter;
+  downlinkCongestion: Counter;
+  layerHints: Counter;
 }
 
 /** Creates the relay's counters in `registry`. */
@@ -144,6 +147,19 @@ export function createRelayMetrics(registry = new MetricsRegistry()): RelayMetri
     congestionSent: registry.counter(
       "congestion_notices_total",
       "CONGESTION packets sent to senders whose packets were dropped",
+    ),
+    filtered: registry.counter(
+      "filtered_packets_total",
+      "Packets not sent to a receiver by selective forwarding (layer, viewport, not_loudest)",
+      "reason",
+    ),
+    downlinkCongestion: registry.counter(
+      "downlink_congestion_notices_total",
+      "DOWNLINK_CONGESTION packets sent to receivers that could not keep up",
+    ),
+    layerHints: registry.counter(
+      "layer_hints_total",
+      "LAYER_HINT packets sent to publishers",
     ),
     unimplemented: registry.counter(
       "unimplemented_packets_total",

@@ -69,3 +69,25 @@ export function classify(packetType: number, mediaType: number, frameType: strin
       return PacketClass.INFO;
   }
 }
+
+/**
+ * The class of media sealed whole by a videocall-rs client, known only by its clear kind: video
+ * counts as a key frame (dropped after deltas, and never taken to break a stream), audio as audio.
+ *
+ * @example
+ * ```ts
+ * import { classifySealed, PacketClass } from "./packet_class.ts";
+ *
+ * if (classifySealed(2) !== PacketClass.AUDIO) throw new Error();
+ * ```
+ */
+export function classifySealed(kind: number): PacketClass {
+  switch (kind) {
+    case 2:
+      return PacketClass.AUDIO;
+    case 3:
+      return PacketClass.SCREEN_KEY;
+    default:
+      return PacketClass.VIDEO_KEY;
+  }
+}

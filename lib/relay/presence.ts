@@ -17,6 +17,11 @@ export interface Participant {
   displayName: string;
   /** The instance that holds the participant's connection. */
   instance: string;
+  /**
+   * Announced to the room one by one (false: counted only — a participant of a large meeting
+   * who publishes nothing). Absent means announced (instances of earlier versions).
+   */
+  announced?: boolean;
 }
 
 /** A presence message between instances. */
@@ -29,13 +34,15 @@ export type PresenceMessage =
 const encoder = new TextEncoder();
 const MAX_ROSTER = 10_000;
 
-type WireParticipant = [string, string, string];
+// [session id, user id, display name] and, for someone counted but not announced, a 0.
+type WireParticipant = [string, string, string] | [string, string, string, 0];
 
 /** Serializes a presence message. */
 export function encodePresence(message: PresenceMessage): Uint8Array {
-  const wire = (
-    p: Participant,
-  ): WireParticipant => [p.sessionId.toString(), p.userId, p.displayName];
+  const wire = (p: Participant): WireParticipant =>
+    p.announced === false
+      ? [p.sessionId.toString(), p.userId, p.displayName, 0]
+      : [p.sessionId.toString(), p.userId, p.displayName];
   switch (message.t) {
     case "join":
       return encoder.encode(JSON.stringify({ t: "join", i: message.i, p: wire(message.p) }));
@@ -62,11 +69,14 @@ function parseSessionId(value: unknown): bigint | undefined {
 }
 
 function parseParticipant(value: unknown, instance: string): Participant | undefined {
-  if (!Array.isArray(value) || value.length !== 3) return undefined;
-  const [s, u, n] = value;
+  if (!Array.isArray(value) || (value.length !== 3 && value.length !== 4)) return undefined;
+  const [s, u, n, a] = value;
   const sessionId = parseSessionId(s);
   if (sessionId === undefined || typeof u !== "string" || typeof n !== "string") return undefined;
-  return { sessionId, userId: u, displayName: n, instance };
+  if (value.length === 4 && a !== 0) return undefined;
+  const participant: Participant = { sessionId, userId: u, displayName: n, instance };
+  if (value.length === 4) participant.announced = false;
+  return participant;
 }
 
 /** Parses a presence message; returns undefined for anything malformed. */
@@ -105,8 +115,11 @@ export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
 
 /** Changes to a roster, to be announced to local sessions. */
 export interface RosterChange {
+  /** Newly announced participants (new ones, and counted ones that now publish). */
   joined: Participant[];
   left: Participant[];
+  /** Whether the number of participants changed. */
+  counted: boolean;
 }
 
 /**
@@ -172,16 +185,20 @@ export class Roster {
   /** Makes `instance`'s participants exactly `list`. */
   reconcile(instance: string, list: Participant[], nowMs: number): RosterChange {
     this.heard(instance, nowMs);
-    const change: RosterChange = { joined: [], left: [] };
+    const change: RosterChange = { joined: [], left: [], counted: false };
     const listed = new Set<bigint>();
     for (const p of list) {
       listed.add(p.sessionId);
-      if (this.add(p, nowMs)) change.joined.push(p);
+      const known = this.#entries.get(p.sessionId);
+      const wasAnnounced = known !== undefined && known.announced !== false;
+      if (this.add(p, nowMs)) change.counted = true;
+      if (p.announced !== false && !wasAnnounced) change.joined.push(p);
     }
     for (const p of [...this.#entries.values()]) {
       if (p.instance === instance && !listed.has(p.sessionId)) {
         this.#entries.delete(p.sessionId);
         change.left.push(p);
+        change.counted = true;
       }
     }
     return change;

@@ -277,6 +277,7 @@ export class Relay implements SessionHost {
   #presenceTick(): void {
     for (const room of this.#rooms.values()) {
       room.announceRoster();
+      room.announceWishes();
       room.expireSilentInstances();
     }
   }

@@ -12,18 +12,26 @@ import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import {
   type Bus,
   type BusSubscription,
+  layersSubject,
   participantSubject,
   roomWildcard,
   systemSubject,
 } from "./bus.ts";
-import { BUS_HEADER_BYTES, readBusFrame, writeBusHeader } from "./bus_frame.ts";
+import {
+  BUS_HEADER_BYTES,
+  type MediaInfo,
+  NO_MEDIA,
+  readBusFrame,
+  writeBusHeader,
+} from "./bus_frame.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "./metrics.ts";
-import { classify, PacketClass } from "./packet_class.ts";
+import { classify, classifySealed, PacketClass } from "./packet_class.ts";
 import { encodePresence, parsePresence, type Participant, Roster } from "./presence.ts";
 import type { InboundPacket, Session } from "./session.ts";
 import { type ControlEvent, parseControl } from "./control.ts";
+import { mediaKindOf, RoomMedia } from "./room_media.ts";
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 
 const encoder = new TextEncoder();
@@ -60,13 +68,29 @@ export class Room {
   >();
   readonly #congestion = new Map<bigint, CongestionState>();
   readonly #subscription: BusSubscription;
+  readonly #media: RoomMedia;
   #startedMs: number;
+  /** The participant count last told to local sessions, and whether a newer one is due. */
+  #countSent = -1;
+  #countTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(id: string, ctx: RoomContext) {
     this.id = id;
     this.#ctx = ctx;
     this.roster = new Roster(ctx.instanceId);
     this.#startedMs = ctx.now();
+    this.#media = new RoomMedia({
+      instanceId: ctx.instanceId,
+      limits: ctx.limits,
+      metrics: ctx.metrics,
+      now: ctx.now,
+      local: this.#local,
+      large: () => this.large,
+      announced: (session) => this.roster.get(session)?.announced !== false,
+      publishReport: (bytes) => ctx.bus.publish(layersSubject(id), bytes),
+      systemPacket: (type, data) => encodeStampedPacket(0, type, SYSTEM_IDENTITY, data),
+      packetFor: (session, type, data) => encodeStampedPacket(0, type, session.identity, data),
+    });
     this.#subscription = ctx.bus.subscribe(roomWildcard(id), (subject, data) => {
       try {
         this.#onBus(subject, data);
@@ -87,6 +111,15 @@ export class Room {
     return this.#local.size === 0 && this.#pendingLeaves.size === 0;
   }
 
+  /**
+   * Whether the meeting is large (more participants than `largeMeetingParticipants`): then only
+   * publishers are announced one by one, receivers hear only the loudest speakers, and heartbeats
+   * go only to those who show the sender's tile.
+   */
+  get large(): boolean {
+    return this.roster.size > this.#ctx.limits.largeMeetingParticipants;
+  }
+
   /** Asks every other instance for its roster of this room. */
   requestSync(): void {
     this.#publishPresence({ t: "sync", i: this.#ctx.instanceId });
@@ -98,6 +131,7 @@ export class Room {
    */
   addLocal(session: Session): void {
     this.#local.set(session.id, session);
+    this.#media.addReceiver(session.id);
     // A waiting session learns nothing about the meeting until a host admits it.
     if (session.waiting) return;
     this.#welcome(session);
@@ -113,10 +147,13 @@ export class Room {
       0n,
     );
     for (const p of this.roster.values()) {
-      if (p.sessionId !== session.id) {
+      if (p.sessionId !== session.id && p.announced !== false) {
         session.deliver(this.#joinedPacket(p), PacketClass.CONTROL, 0n);
       }
     }
+    if (this.large) session.deliver(this.#countPacket(), PacketClass.CONTROL, 0n);
+    const speakers = this.#media.speakersPacket();
+    if (speakers !== undefined) session.deliver(speakers, PacketClass.CONTROL, 0n);
     if (pending !== undefined) {
       clearTimeout(pending.timer);
       this.#pendingLeaves.delete(session.id);
@@ -137,6 +174,7 @@ export class Room {
   removeLocal(session: Session, code = 0): void {
     if (this.#local.get(session.id) !== session) return;
     this.#local.delete(session.id);
+    this.#media.removeReceiver(session.id);
     const participant = this.roster.get(session.id);
     if (participant === undefined || participant.instance !== this.#ctx.instanceId) {
       this.#checkEmpty();
@@ -164,6 +202,13 @@ export class Room {
       session.deliver(packet.raw, PacketClass.INFO, 0n);
       return;
     }
+    if (packet.selection !== undefined) {
+      // What this receiver wants: recorded here (its instance), never relayed.
+      const { viewport, layers } = packet.selection;
+      if (viewport !== undefined) this.#media.setViewport(session.id, viewport);
+      if (layers !== undefined) this.#media.setLayers(session.id, layers);
+      return;
+    }
     if (session.waiting) {
       // Waiting sessions are heard by nobody until admitted.
       this.#ctx.metrics.drops.inc("waiting");
@@ -180,7 +225,11 @@ export class Room {
       this.#keyframeRequest(session, packet, media.userId, media.targetSessionId ?? 0n);
       return;
     }
-    const cls = classify(packet.packetType, media?.mediaType ?? 0, media?.frameType ?? "");
+    const kind = mediaKindOf(packet.info);
+    if (kind !== 0) this.#announce(session);
+    const cls = media === undefined && kind !== 0
+      ? classifySealed(kind)
+      : classify(packet.packetType, media?.mediaType ?? 0, media?.frameType ?? "");
     this.#publish(
       session.id,
       session.identity,
@@ -188,14 +237,14 @@ export class Room {
       packet.data,
       cls,
       0n,
-      packet.layer,
-      packet.kind,
+      packet.info,
     );
   }
 
   /** Counts a drop against `sender` and tells it (CONGESTION) when drops pile up. */
   noteDrop(receiver: Session, sender: bigint): void {
     if (sender === 0n) return;
+    this.#media.noteCongested(receiver);
     const now = this.#ctx.now();
     const window = this.#ctx.limits.congestionWindowMs;
     let state = this.#congestion.get(sender);
@@ -236,10 +285,17 @@ export class Room {
     });
   }
 
+  /** Repeats this instance's layer wishes for the others. */
+  announceWishes(): void {
+    this.#media.announceWishes();
+  }
+
   /** Drops participants of instances that have gone silent. */
   expireSilentInstances(): void {
     for (const p of this.roster.expire(this.#ctx.now(), this.#ctx.limits.presenceTimeoutMs)) {
-      this.#broadcastLocal(this.#leftPacket(p));
+      this.#media.forgetSource(p.sessionId);
+      if (p.announced !== false) this.#broadcastLocal(this.#leftPacket(p));
+      this.#countChanged();
     }
   }
 
@@ -257,6 +313,8 @@ export class Room {
   dispose(): void {
     for (const pending of this.#pendingLeaves.values()) clearTimeout(pending.timer);
     this.#pendingLeaves.clear();
+    clearTimeout(this.#countTimer);
+    this.#media.dispose();
     this.#subscription.unsubscribe();
   }
 
@@ -266,23 +324,54 @@ export class Room {
 
   #activate(session: Session): void {
     session.active = true;
+    // In a large meeting someone who publishes nothing is counted, not announced.
+    const announced = this.roster.size + 1 <= this.#ctx.limits.largeMeetingParticipants;
     const participant: Participant = {
       sessionId: session.id,
       userId: session.userId,
       displayName: session.displayName,
       instance: this.#ctx.instanceId,
+      announced,
     };
     this.roster.add(participant, this.#ctx.now());
+    if (announced) this.#broadcastLocal(this.#joinedPacket(participant), session.id);
+    this.#publishPresence({ t: "join", i: this.#ctx.instanceId, p: participant });
+    this.#countChanged();
+  }
+
+  // A counted participant started publishing: from now on everyone knows them by name.
+  #announce(session: Session): void {
+    const participant = this.roster.get(session.id);
+    if (participant === undefined || participant.announced !== false) return;
+    participant.announced = true;
     this.#broadcastLocal(this.#joinedPacket(participant), session.id);
     this.#publishPresence({ t: "join", i: this.#ctx.instanceId, p: participant });
+  }
+
+  #countPacket(): Uint8Array {
+    return this.#meetingPacket(MeetingEventType.PARTICIPANT_COUNT, {});
+  }
+
+  // Large meetings learn the count instead of every join and leave: at most once a second.
+  #countChanged(): void {
+    if (!this.large && this.#countSent < 0) return;
+    if (this.#countTimer !== undefined) return;
+    this.#countTimer = setTimeout(() => {
+      this.#countTimer = undefined;
+      if (this.roster.size === this.#countSent) return;
+      this.#countSent = this.roster.size;
+      this.#broadcastLocal(this.#countPacket());
+    }, 1000);
   }
 
   #leave(sessionId: bigint, publish: boolean): void {
     const participant = this.roster.remove(sessionId);
     this.#congestion.delete(sessionId);
+    this.#media.forgetSource(sessionId);
     if (participant === undefined) return;
-    this.#broadcastLocal(this.#leftPacket(participant));
+    if (participant.announced !== false) this.#broadcastLocal(this.#leftPacket(participant));
     if (publish) this.#publishPresence({ t: "leave", i: this.#ctx.instanceId, s: sessionId });
+    this.#countChanged();
   }
 
   // A key-frame request goes to the session it names (videocall-rs's target_session_id), or to
@@ -312,6 +401,7 @@ export class Room {
         packet.data,
         PacketClass.CONTROL,
         p.sessionId,
+        packet.info,
       );
     }
   }
@@ -324,33 +414,23 @@ export class Room {
     data: Uint8Array,
     cls: PacketClass,
     target: bigint,
-    layer = 0,
-    kind = 0,
+    info: MediaInfo = NO_MEDIA,
   ): void {
-    const frame = encodeStampedPacket(BUS_HEADER_BYTES, packetType, identity, data, layer, kind);
-    writeBusHeader(frame, cls, sender, target);
-    this.#fanOut(frame.subarray(BUS_HEADER_BYTES), cls, sender, target);
+    const frame = encodeStampedPacket(BUS_HEADER_BYTES, packetType, identity, data, info);
+    writeBusHeader(frame, cls, sender, target, info);
+    this.#media.fanOut(frame.subarray(BUS_HEADER_BYTES), cls, sender, target, info);
     if (!this.#ctx.bus.publish(participantSubject(this.id, sender), frame)) {
       this.#ctx.metrics.drops.inc("bus_unavailable");
-    }
-  }
-
-  #fanOut(packet: Uint8Array, cls: PacketClass, sender: bigint, target: bigint): void {
-    if (target !== 0n) {
-      const session = this.#local.get(target);
-      if (session !== undefined && session.id !== sender && !session.waiting) {
-        session.deliver(packet, cls, sender);
-      }
-      return;
-    }
-    for (const session of this.#local.values()) {
-      if (session.id !== sender && !session.waiting) session.deliver(packet, cls, sender);
     }
   }
 
   #onBus(subject: string, data: Uint8Array): void {
     const kind = subject.slice(subject.lastIndexOf(".") + 1);
     if (kind === "system") return this.#onPresence(data);
+    if (kind === "layers") {
+      if (!this.#media.onReport(data)) this.#ctx.metrics.drops.inc("bus_malformed");
+      return;
+    }
     if (kind === "control") {
       const event = parseControl(data);
       if (event === undefined) {
@@ -364,7 +444,7 @@ export class Room {
       this.#ctx.metrics.drops.inc("bus_malformed");
       return;
     }
-    this.#fanOut(frame.packet, frame.cls, frame.sender, frame.target);
+    this.#media.fanOut(frame.packet, frame.cls, frame.sender, frame.target, frame.media);
   }
 
   #onPresence(data: Uint8Array): void {
@@ -386,7 +466,13 @@ export class Room {
           this.#checkEmpty();
           return;
         }
-        if (this.roster.add(message.p, now)) this.#broadcastLocal(this.#joinedPacket(message.p));
+        const known = this.roster.get(message.p.sessionId);
+        const wasAnnounced = known !== undefined && known.announced !== false;
+        this.roster.add(message.p, now);
+        if (message.p.announced !== false && !wasAnnounced) {
+          this.#broadcastLocal(this.#joinedPacket(message.p));
+        }
+        if (known === undefined) this.#countChanged();
         return;
       }
       case "leave": {
@@ -402,7 +488,11 @@ export class Room {
         if (message.started < this.#startedMs) this.#startedMs = message.started;
         const change = this.roster.reconcile(message.i, message.p, now);
         for (const p of change.joined) this.#broadcastLocal(this.#joinedPacket(p));
-        for (const p of change.left) this.#broadcastLocal(this.#leftPacket(p));
+        for (const p of change.left) {
+          this.#media.forgetSource(p.sessionId);
+          if (p.announced !== false) this.#broadcastLocal(this.#leftPacket(p));
+        }
+        if (change.counted) this.#countChanged();
         return;
       }
     }

@@ -9,8 +9,10 @@ import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import {
   decodeChatPacket,
   decodeE2eePacket,
+  decodeLayerPreferencePacket,
   decodeMediaPacket,
   decodePacketWrapper,
+  decodeViewportPacket,
 } from "../protocol/codec.ts";
 import {
   MAX_CHAT_ID_LENGTH,
@@ -18,8 +20,17 @@ import {
   MAX_E2EE_KEY_BYTES,
   MAX_SEALED_CHAT_BYTES,
 } from "../protocol/limits.ts";
-import { E2eeKind, type MediaPacket, MediaType, PacketType } from "../protocol/packets.ts";
+import {
+  E2eeKind,
+  MediaKind,
+  type MediaPacket,
+  MediaType,
+  PacketType,
+  type PacketWrapper,
+} from "../protocol/packets.ts";
 import { encodeIdentity } from "../protocol/wire.ts";
+import { type MediaInfo, NO_MEDIA } from "./bus_frame.ts";
+import type { LayerWish } from "./forwarding.ts";
 import type { RelayLimits } from "./limits.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { type DropReason, OutboundQueue } from "./outbound_queue.ts";
@@ -45,11 +56,12 @@ export interface InboundPacket {
   data: Uint8Array;
   /** The whole packet as received (RTT probes are echoed unchanged). */
   raw: Uint8Array;
-  /** Parsed for MEDIA packets. */
+  /** Parsed for MEDIA packets (absent for media sealed whole by a videocall-rs client). */
   media?: MediaPacket;
-  /** The clear simulcast layer and media kind of a MEDIA packet (0 when absent). */
-  layer: number;
-  kind: number;
+  /** What forwarding reads of a MEDIA packet (layer, kind, audio level); zeros otherwise. */
+  info: MediaInfo;
+  /** A VIEWPORT's sessions or a LAYER_PREFERENCE's wishes. */
+  selection?: { viewport?: bigint[]; layers?: LayerWish[] };
 }
 
 /** What the session reports to the relay. */
@@ -127,6 +139,7 @@ export class Session {
   readonly #keyframeBucket: TokenBucket;
   readonly #chatBucket: TokenBucket;
   readonly #e2eeBucket: TokenBucket;
+  readonly #controlBucket: TokenBucket;
   /** The meeting takes only end-to-end encrypted media and chat. */
   e2eeRequired = false;
   readonly #queue: OutboundQueue;
@@ -161,6 +174,11 @@ export class Session {
     this.#e2eeBucket = new TokenBucket(
       init.limits.e2eePacketsPerSecond,
       init.limits.e2eePacketsPerSecond * 4,
+      now,
+    );
+    this.#controlBucket = new TokenBucket(
+      init.limits.controlPacketsPerSecond,
+      init.limits.controlPacketsPerSecond * 2,
       now,
     );
     this.#queue = new OutboundQueue(
@@ -218,9 +236,12 @@ export class Session {
         `Clients may not send ${TYPE_NAMES[packetType].toUpperCase()} packets`,
       );
     }
+    if (packetType === PacketType.VIEWPORT || packetType === PacketType.LAYER_PREFERENCE) {
+      return this.#selection(packetType, data);
+    }
     if (!RELAYED_TYPES.has(packetType)) {
-      // videocall-rs's newer types (viewport, layers, reactions, hands, timers) and types from
-      // protocols newer than ours: consumed and counted, never a reason to disconnect.
+      // videocall-rs's types we do not act on yet (peer events, reactions, hands, timers, hints
+      // sent by a client) and types newer than ours: consumed and counted, never a disconnect.
       this.#metrics.unimplemented.inc(TYPE_NAMES[packetType] ?? "other");
       return;
     }
@@ -235,33 +256,11 @@ export class Session {
     this.#metrics.packetsIn.inc(typeName);
     this.#metrics.bytesIn.inc(typeName, bytes.length);
     let media: MediaPacket | undefined;
+    let info: MediaInfo = NO_MEDIA;
     if (packetType === PacketType.MEDIA) {
-      const decoded = decodeMediaPacket(data);
-      if (!decoded.ok) {
-        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
-      }
-      media = decoded.value;
-      if ((wrapper.value.simulcastLayerId ?? 0) > MAX_SIMULCAST_LAYER) {
-        this.#metrics.drops.inc("bad_layer");
-        return;
-      }
-      if (media.mediaType === MediaType.UNKNOWN || media.mediaType > MediaType.KEYFRAME_REQUEST) {
-        return this.reject(
-          CloseCode.POLICY_VIOLATION,
-          "unknown_type",
-          `Unknown media type ${media.mediaType}`,
-        );
-      }
-    }
-    if (
-      media !== undefined && this.e2eeRequired && !media.encrypted &&
-      ENCRYPTED_TYPES.has(media.mediaType)
-    ) {
-      return this.reject(
-        CloseCode.POLICY_VIOLATION,
-        "not_encrypted",
-        Refusal.E2EE_MEDIA,
-      );
+      const checked = this.#media(wrapper.value);
+      if (checked === undefined) return;
+      ({ media, info } = checked);
     }
     if (packetType === PacketType.E2EE) {
       const problem = e2eeProblem(data);
@@ -282,11 +281,7 @@ export class Session {
         return this.reject(CloseCode.MALFORMED_PACKET, "malformed", problem);
       }
       if (this.e2eeRequired && !problem.sealed) {
-        return this.reject(
-          CloseCode.POLICY_VIOLATION,
-          "not_encrypted",
-          Refusal.E2EE_CHAT,
-        );
+        return this.reject(CloseCode.POLICY_VIOLATION, "not_encrypted", Refusal.E2EE_CHAT);
       }
       if (!this.#chatBucket.take(this.lastInboundMs)) {
         return this.reject(
@@ -296,15 +291,106 @@ export class Session {
         );
       }
     }
-    const kind = wrapper.value.mediaKind ?? 0;
+    this.#host.onPacket(this, { packetType, data, raw: bytes, media, info });
+  }
+
+  // A MEDIA packet's checks, and what forwarding reads of it; undefined when it was refused or
+  // dropped (already handled).
+  #media(wrapper: PacketWrapper): { media?: MediaPacket; info: MediaInfo } | undefined {
+    const layer = wrapper.simulcastLayerId ?? 0;
+    if (layer > MAX_SIMULCAST_LAYER) {
+      this.#metrics.drops.inc("bad_layer");
+      return undefined;
+    }
+    const wrapperKind = wrapper.mediaKind ?? 0;
+    // An unknown kind is taken as unspecified: forwarded as it is, never filtered by it.
+    const kind = wrapperKind >= 0 && wrapperKind <= 3 ? wrapperKind : 0;
+    const decoded = decodeMediaPacket(wrapper.data);
+    if (!decoded.ok) {
+      // A videocall-rs client encrypts the whole MediaPacket; its clear kind says what it is.
+      if (kind !== MediaKind.UNSPECIFIED && !this.e2eeRequired) {
+        return { info: { mediaType: 0, layer, kind, audioLevel: 0 } };
+      }
+      this.reject(CloseCode.MALFORMED_PACKET, "malformed", decoded.error.message);
+      return undefined;
+    }
+    const media = decoded.value;
+    if (media.mediaType === MediaType.UNKNOWN || media.mediaType > MediaType.KEYFRAME_REQUEST) {
+      this.reject(
+        CloseCode.POLICY_VIOLATION,
+        "unknown_type",
+        `Unknown media type ${media.mediaType}`,
+      );
+      return undefined;
+    }
+    if (this.e2eeRequired && !media.encrypted && ENCRYPTED_TYPES.has(media.mediaType)) {
+      this.reject(CloseCode.POLICY_VIOLATION, "not_encrypted", Refusal.E2EE_MEDIA);
+      return undefined;
+    }
+    const level = media.mediaType === MediaType.AUDIO ? wrapper.audioLevel ?? 0 : 0;
+    return {
+      media,
+      info: {
+        mediaType: media.mediaType,
+        layer: media.mediaType === MediaType.VIDEO || media.mediaType === MediaType.SCREEN
+          ? layer
+          : 0,
+        kind,
+        audioLevel: level >= 1 && level <= 128 ? level : 0,
+      },
+    };
+  }
+
+  // VIEWPORT and LAYER_PREFERENCE: checked, rate-limited (extra ones are ignored and counted,
+  // as videocall-rs's relay does) and handed to the room.
+  #selection(packetType: number, data: Uint8Array): void {
+    const name = TYPE_NAMES[packetType];
+    const max = this.#limits.maxViewportSessions;
+    let selection: InboundPacket["selection"];
+    if (packetType === PacketType.VIEWPORT) {
+      const viewport = decodeViewportPacket(data);
+      if (!viewport.ok) {
+        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", viewport.error.message);
+      }
+      if (viewport.value.sessionIds.length > max) {
+        return this.reject(
+          CloseCode.POLICY_VIOLATION,
+          "too_large",
+          `VIEWPORT lists more than ${max} sessions`,
+        );
+      }
+      selection = { viewport: viewport.value.sessionIds };
+    } else {
+      const prefs = decodeLayerPreferencePacket(data);
+      if (!prefs.ok) {
+        return this.reject(CloseCode.MALFORMED_PACKET, "malformed", prefs.error.message);
+      }
+      if (prefs.value.entries.length > max) {
+        return this.reject(
+          CloseCode.POLICY_VIOLATION,
+          "too_large",
+          `LAYER_PREFERENCE lists more than ${max} entries`,
+        );
+      }
+      selection = {
+        layers: prefs.value.entries.map((e) => ({
+          source: e.sessionId,
+          kind: e.mediaKind,
+          layer: e.desiredLayer,
+        })),
+      };
+    }
+    this.#metrics.packetsIn.inc(name);
+    if (!this.#controlBucket.take(this.lastInboundMs)) {
+      this.#metrics.drops.inc("control_rate_limited");
+      return;
+    }
     this.#host.onPacket(this, {
       packetType,
       data,
-      raw: bytes,
-      media,
-      layer: media === undefined ? 0 : wrapper.value.simulcastLayerId ?? 0,
-      // An unknown kind is taken as unspecified: forwarded as it is, never filtered by it.
-      kind: media === undefined || kind < 0 || kind > 3 ? 0 : kind,
+      raw: new Uint8Array(0),
+      info: NO_MEDIA,
+      selection,
     });
   }
 

@@ -108,6 +108,8 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
         presenceTimeoutMs: v.presenceTimeoutMs,
         idleTimeoutMs: v.idleTimeoutMs,
         pingIntervalMs: v.pingIntervalMs,
+        largeMeetingParticipants: v.largeMeetingParticipants,
+        activeSpeakers: v.activeSpeakers,
       },
     },
   };

@@ -238,6 +238,22 @@ export const SETTINGS = {
     600_000,
     "WebSocket ping after this much quiet",
   ),
+  largeMeetingParticipants: integer(
+    "LARGE_MEETING_PARTICIPANTS",
+    "large-meeting-participants",
+    d.largeMeetingParticipants,
+    2,
+    100_000,
+    "above this many people only publishers are announced (the rest counted), only the loudest heard",
+  ),
+  activeSpeakers: integer(
+    "ACTIVE_SPEAKERS",
+    "active-speakers",
+    d.activeSpeakers,
+    1,
+    16,
+    "loudest speakers tracked and told to clients (and the only ones heard in large meetings)",
+  ),
   wtPort,
   wtHost: text(
     "WT_HOST",

@@ -7,7 +7,9 @@
 import {
   decodeMeetingPacket,
   decodePacketWrapper,
+  encodeLayerPreferencePacket,
   encodeMediaPacket,
+  encodeViewportPacket,
 } from "../../lib/protocol/codec.ts";
 import type { MediaPacket, MeetingPacket, PacketWrapper } from "../../lib/protocol/packets.ts";
 import { MediaType, PacketType } from "../../lib/protocol/packets.ts";
@@ -72,19 +74,42 @@ export abstract class PacketClient {
     );
   }
 
-  /** Sends a MEDIA packet. */
-  sendMedia(media: Partial<MediaPacket> & { mediaType: number }): void {
-    this.send(
-      PacketType.MEDIA,
-      encodeMediaPacket({
-        userId: new Uint8Array(0),
-        data: new Uint8Array(0),
-        frameType: "",
-        timestamp: 0,
-        duration: 0,
-        ...media,
+  /**
+   * Sends a MEDIA packet, with the wrapper's clear fields (simulcast layer, media kind, audio
+   * level plus one) when given.
+   */
+  sendMedia(
+    media: Partial<MediaPacket> & { mediaType: number },
+    clear: { layer?: number; kind?: number; audioLevel?: number } = {},
+  ): void {
+    this.sendRaw(
+      encodeWrapperFast({
+        packetType: PacketType.MEDIA,
+        userId: encoder.encode(this.userId),
+        data: encodeMediaPacket({
+          userId: new Uint8Array(0),
+          data: new Uint8Array(0),
+          frameType: "",
+          timestamp: 0,
+          duration: 0,
+          ...media,
+        }),
+        sessionId: 0n,
+        simulcastLayerId: clear.layer,
+        mediaKind: clear.kind,
+        audioLevel: clear.audioLevel,
       }),
     );
+  }
+
+  /** Sends a VIEWPORT: the sessions whose camera this client renders. */
+  sendViewport(sessionIds: bigint[]): void {
+    this.send(PacketType.VIEWPORT, encodeViewportPacket({ sessionIds }));
+  }
+
+  /** Sends a LAYER_PREFERENCE (`kind`: 1 video, 3 screen). */
+  sendLayers(entries: { sessionId: bigint; desiredLayer: number; mediaKind: number }[]): void {
+    this.send(PacketType.LAYER_PREFERENCE, encodeLayerPreferencePacket({ entries }));
   }
 
   /** Sends a heartbeat (which also announces a new session to the room). */
