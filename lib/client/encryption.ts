@@ -5,8 +5,8 @@
  *
  * What is sealed: the payload of VIDEO, AUDIO, SCREEN and HEARTBEAT packets (a heartbeat's
  * flags travel inside the ciphertext) and chat text with its id. What stays in clear for the
- * relay: packet and media types, sequence numbers, key flags, key ids, timestamps and sizes —
- * and they are bound to the ciphertext as additional data, so a relay cannot change them.
+ * relay: packet and media types, sequence numbers, key flags, key ids, simulcast layers, audio
+ * levels, timestamps and sizes — and all but the level and timestamp are bound to the ciphertext as additional data, so a relay cannot change them.
  *
  * @module
  */
@@ -33,11 +33,12 @@ const CHAT_MEDIA_TYPE = 0xff;
 export type OutgoingMedia = Omit<MediaPacket, "userId">;
 
 /** The clear header fields of a media packet, as bound to its ciphertext. */
-function headerFields(media: OutgoingMedia) {
+function headerFields(media: OutgoingMedia, layer: number) {
   return {
     mediaType: media.mediaType,
     sequence: media.videoMetadata?.sequence ?? media.audioMetadata?.sequence ?? 0n,
     key: media.frameType === "key",
+    layer,
   };
 }
 
@@ -61,14 +62,18 @@ export class RoomEncryption {
   }
 
   /**
-   * Seals `media` from `sender` (our session): the payload (or a heartbeat's flags) becomes
-   * ciphertext. Undefined when we have no key yet.
+   * Seals `media` from `sender` (our session), sent as simulcast layer `layer`: the payload (or a
+   * heartbeat's flags) becomes ciphertext. Undefined when we have no key yet.
    */
-  sealMedia(media: OutgoingMedia, sender: bigint): Promise<OutgoingMedia> | undefined {
+  sealMedia(
+    media: OutgoingMedia,
+    sender: bigint,
+    layer = 0,
+  ): Promise<OutgoingMedia> | undefined {
     const plain = media.mediaType === MediaType.HEARTBEAT
       ? encodeHeartbeatMetadata(media.heartbeatMetadata!)
       : media.data;
-    const sealing = this.session.encrypt(headerFields(media), new Uint8Array(plain), sender);
+    const sealing = this.session.encrypt(headerFields(media, layer), new Uint8Array(plain), sender);
     return sealing?.then(({ keyId, payload }) => ({
       ...media,
       heartbeatMetadata: undefined,
@@ -79,15 +84,17 @@ export class RoomEncryption {
   }
 
   /**
-   * Opens a sealed packet from `sender`: undefined when it cannot be read — sent before we
-   * joined (`failed` false: we were never meant to read it) or a real failure (`failed` true).
+   * Opens a sealed packet from `sender` that arrived as simulcast layer `layer`: undefined when it
+   * cannot be read — sent before we joined (`failed` false: we were never meant to read it) or a
+   * real failure (`failed` true).
    */
   async openMedia(
     media: MediaPacket,
     sender: bigint,
+    layer = 0,
   ): Promise<{ media?: MediaPacket; failed: boolean }> {
     const header: FrameHeader = {
-      ...headerFields(media),
+      ...headerFields(media, layer),
       senderSession: sender,
       keyId: media.keyId ?? 0,
     };

@@ -2,13 +2,17 @@
  * What a room does with each packet the server sends it, once its session is assigned: meeting
  * events into the roster, media (opened when sealed) into `media` and `track` events, heartbeats
  * into participants' flags, RTT echoes, key-frame requests, key packets into the E2EE session,
- * chat into `chat` events, and CONGESTION. Packets that cannot be decoded are ignored.
+ * chat into `chat` events, CONGESTION, and what selective forwarding sends (LAYER_HINT,
+ * DOWNLINK_CONGESTION, ACTIVE_SPEAKERS, the participant count). Packets that cannot be decoded
+ * are ignored.
  *
  * @module
  */
 import {
+  decodeActiveSpeakersPacket,
   decodeChatPacket,
   decodeE2eePacket,
+  decodeLayerHintPacket,
   decodeMediaPacket,
   decodeMeetingPacket,
 } from "../protocol/codec.ts";
@@ -23,7 +27,8 @@ import { ChatDeduplicator } from "./chat.ts";
 import { type RoomEncryption, SEALED_MEDIA_TYPES } from "./encryption.ts";
 import type { TrackKind } from "./participant.ts";
 import type { Roster } from "./roster.ts";
-import type { RoomEvents } from "./room_events.ts";
+import type { ActiveSpeakers, MediaEnvelope, RoomEvents } from "./room_events.ts";
+import { readLayerHint } from "./selection.ts";
 
 const decoder = new TextDecoder();
 
@@ -46,6 +51,10 @@ export interface InboundHost {
   admitted(): void;
   /** A round trip to the server was measured. */
   rtt(ms: number): void;
+  /** The relay ranked the speakers anew. */
+  speakers(speakers: ActiveSpeakers): void;
+  /** The meeting's size, us included. */
+  count(participants: number): void;
   emit<K extends keyof RoomEvents>(event: K, ...args: RoomEvents[K]): void;
 }
 
@@ -64,8 +73,17 @@ export class Inbound {
     for (const kind of ["video", "audio", "screen"]) this.#tracks.delete(`${sessionId}:${kind}`);
   }
 
-  /** Handles one packet from `sessionId` (`userId`), as stamped by the server. */
-  packet(packetType: number, data: Uint8Array, sessionId: bigint, userId: string): void {
+  /**
+   * Handles one packet from `sessionId` (`userId`), as stamped by the server, with its envelope's
+   * clear layer and audio level.
+   */
+  packet(
+    packetType: number,
+    data: Uint8Array,
+    sessionId: bigint,
+    userId: string,
+    envelope: MediaEnvelope,
+  ): void {
     const host = this.#host;
     switch (packetType) {
       case PacketType.MEETING:
@@ -73,12 +91,32 @@ export class Inbound {
       case PacketType.MEDIA: {
         const media = decodeMediaPacket(data);
         if (!media.ok) return;
-        if (media.value.encrypted) return void this.#open(media.value, sessionId, userId);
+        if (media.value.encrypted) {
+          return void this.#open(media.value, sessionId, userId, envelope);
+        }
         // A meeting that requires E2EE has no clear content (the server refuses it; so do we).
         if (host.encryption.required && SEALED_MEDIA_TYPES.has(media.value.mediaType)) {
           return this.#decryptFailed(sessionId);
         }
-        return this.#media(media.value, sessionId, userId, false);
+        return this.#media(media.value, sessionId, userId, false, envelope);
+      }
+      case PacketType.LAYER_HINT: {
+        // The relay names the publisher it is for (us) as the sender.
+        const hint = decodeLayerHintPacket(data);
+        if (hint.ok && sessionId === host.sessionId()) {
+          host.emit("layerHint", readLayerHint(hint.value));
+        }
+        return;
+      }
+      case PacketType.DOWNLINK_CONGESTION:
+        return host.emit("downlinkCongestion");
+      case PacketType.ACTIVE_SPEAKERS: {
+        const ranked = decodeActiveSpeakersPacket(data);
+        if (!ranked.ok) return;
+        return host.speakers({
+          speakers: ranked.value.sessionIds.map(String),
+          dominant: ranked.value.dominant === 0n ? undefined : String(ranked.value.dominant),
+        });
       }
       case PacketType.E2EE: {
         const packet = decodeE2eePacket(data);
@@ -96,9 +134,14 @@ export class Inbound {
     }
   }
 
-  async #open(media: MediaPacket, sessionId: bigint, userId: string): Promise<void> {
-    const opened = await this.#host.encryption.openMedia(media, sessionId);
-    if (opened.media !== undefined) this.#media(opened.media, sessionId, userId, true);
+  async #open(
+    media: MediaPacket,
+    sessionId: bigint,
+    userId: string,
+    envelope: MediaEnvelope,
+  ): Promise<void> {
+    const opened = await this.#host.encryption.openMedia(media, sessionId, envelope.layer);
+    if (opened.media !== undefined) this.#media(opened.media, sessionId, userId, true, envelope);
     else if (opened.failed) this.#decryptFailed(sessionId);
   }
 
@@ -139,6 +182,7 @@ export class Inbound {
     const m = decoded.value;
     const host = this.#host;
     const userId = decoder.decode(m.targetUserId);
+    if (m.participantCount > 0n) host.count(Number(m.participantCount));
     switch (m.eventType) {
       case MeetingEventType.PARTICIPANT_JOINED:
         if (m.sessionId === host.sessionId() || m.sessionId === 0n) return;
@@ -160,7 +204,13 @@ export class Inbound {
     }
   }
 
-  #media(media: MediaPacket, sessionId: bigint, userId: string, encrypted: boolean): void {
+  #media(
+    media: MediaPacket,
+    sessionId: bigint,
+    userId: string,
+    encrypted: boolean,
+    envelope: MediaEnvelope,
+  ): void {
     const host = this.#host;
     if (media.mediaType === MediaType.RTT) {
       if (sessionId === host.sessionId() || userId === host.userId) {
@@ -169,7 +219,7 @@ export class Inbound {
       return;
     }
     if (media.mediaType === MediaType.KEYFRAME_REQUEST) {
-      return host.emit("keyframeRequest", wantedKind(media.data));
+      return host.emit("keyframeRequest", wantedKind(media.data), envelope.layer);
     }
     const key = sessionId.toString();
     // Media before the join notice (it travels another way): learn of them now.
@@ -187,7 +237,7 @@ export class Inbound {
       this.#tracks.add(`${key}:${kind}`);
       host.emit("track", participant, kind);
     }
-    host.emit("media", participant, media);
+    host.emit("media", participant, media, envelope);
   }
 }
 

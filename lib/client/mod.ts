@@ -9,6 +9,13 @@
  * media of a kind from someone), `media` (every packet, decrypted), `chat`, `reconnecting`,
  * `reconnected`, `admitted`, `ended`, and a few more (see {@linkcode RoomEvents}).
  *
+ * Large meetings: tell the relay whose camera you show ({@linkcode Room.setViewport}) and which
+ * simulcast layer you want of each ({@linkcode Room.setLayerPreferences}); publish simulcast by
+ * labelling each encode's packets with its layer (`room.publish(media, { layer })`) and stop
+ * encoding what `layerHint` says nobody watches; follow `activeSpeakers` for speaker view and
+ * `participantCount` for the meeting's size (the roster lists only those who publish once a
+ * meeting is large).
+ *
  * @example
  * ```ts
  * import { Room } from "./mod.ts";
@@ -38,7 +45,15 @@
  *
  * @module
  */
-export { type JoinInfo, Room, type RoomEvents, type RoomOptions } from "./room.ts";
+export {
+  type JoinInfo,
+  type PublishOptions,
+  Room,
+  type RoomEvents,
+  type RoomOptions,
+} from "./room.ts";
+export type { ActiveSpeakers, MediaEnvelope } from "./room_events.ts";
+export type { LayeredKind, LayerHint, LayerPreference } from "./selection.ts";
 export type { RoomState } from "./connection.ts";
 export type { Participant, TrackKind } from "./participant.ts";
 export type { ChatMessage } from "./chat.ts";

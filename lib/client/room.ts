@@ -32,8 +32,10 @@ import { decodePacketWrapper } from "../protocol/codec.ts";
 import {
   type ChatPacket,
   type HeartbeatMetadata,
+  MediaKind,
   MediaType,
   PacketType,
+  type PacketWrapper,
 } from "../protocol/packets.ts";
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import { JoinError, MeetingsApi } from "./api.ts";
@@ -45,13 +47,35 @@ import { Heartbeats } from "./heartbeat.ts";
 import { Inbound } from "./inbound.ts";
 import type { Participant } from "./participant.ts";
 import { Roster } from "./roster.ts";
-import type { RoomEvents } from "./room_events.ts";
+import type { ActiveSpeakers, RoomEvents } from "./room_events.ts";
+import { type LayerPreference, MAX_LAYER, Selection } from "./selection.ts";
 import type { JoinInfo, RoomOptions } from "./room_options.ts";
 import type { CloseInfo, Connection } from "./transport.ts";
 
 const decoder = new TextDecoder();
 
 export type { JoinInfo, RoomEvents, RoomOptions };
+
+/** How a media packet is labelled in the clear, for the relay's selective forwarding. */
+export interface PublishOptions {
+  /** The simulcast layer: 0 (the default) is the base layer, at most 7. */
+  layer?: number;
+  /**
+   * An audio packet's level in -dBov, as RFC 6464: 0 is the loudest, 127 silence. The relay
+   * ranks speakers by it (a sender that leaves it out is taken as silent in large meetings).
+   */
+  audioLevel?: number;
+}
+
+/** The clear media kind of each media type that has one. */
+const MEDIA_KIND: Record<number, number | undefined> = {
+  [MediaType.VIDEO]: MediaKind.VIDEO,
+  [MediaType.AUDIO]: MediaKind.AUDIO,
+  [MediaType.SCREEN]: MediaKind.SCREEN,
+};
+
+/** The clear wrapper fields of an outgoing packet. */
+type ClearFields = Pick<PacketWrapper, "simulcastLayerId" | "mediaKind" | "audioLevel">;
 
 /** One participant's connection to a meeting. */
 export class Room extends Emitter<RoomEvents> {
@@ -75,6 +99,10 @@ export class Room extends Emitter<RoomEvents> {
   joinInfo: JoinInfo | undefined;
   /** The last measured round trip to the server, in ms. */
   rttMs: number | undefined;
+  /** Who speaks, as the relay last ranked it. */
+  activeSpeakers: ActiveSpeakers = { speakers: [], dominant: undefined };
+  /** How many are in the meeting, us included (undefined until the server said). */
+  participantCount: number | undefined;
   /** Resolves with the final state when the call is over. */
   readonly done: Promise<Extract<RoomState, { kind: "ended" }>>;
 
@@ -82,6 +110,7 @@ export class Room extends Emitter<RoomEvents> {
   readonly #loop: ConnectionLoop;
   readonly #heartbeats: Heartbeats;
   readonly #inbound: Inbound;
+  readonly #selection: Selection;
   readonly #userIdBytes: Uint8Array;
   readonly #displayName: string;
   readonly #resolveDone: (state: Extract<RoomState, { kind: "ended" }>) => void;
@@ -139,8 +168,18 @@ export class Room extends Emitter<RoomEvents> {
         this.rttMs = ms;
         this.emit("rtt", ms);
       },
+      speakers: (speakers) => {
+        this.activeSpeakers = speakers;
+        this.emit("activeSpeakers", speakers);
+      },
+      count: (n) => {
+        if (n === this.participantCount) return;
+        this.participantCount = n;
+        this.emit("participantCount", n);
+      },
       emit: (event, ...args) => this.emit(event, ...args),
     });
+    this.#selection = new Selection((type, data) => this.#send(type, data));
     this.#loop = new ConnectionLoop({
       connect: {
         origin: this.api.origin,
@@ -281,6 +320,7 @@ export class Room extends Emitter<RoomEvents> {
   #end(reason: string, code: number, error: boolean): void {
     if (this.state.kind === "ended") return;
     this.#heartbeats.stop();
+    this.#selection.close();
     this.encryption.close();
     const ended = { kind: "ended" as const, reason, code, error };
     this.#setState(ended);
@@ -299,12 +339,16 @@ export class Room extends Emitter<RoomEvents> {
       this.counters.bytesIn += bytes.length;
       const wrapper = decodePacketWrapper(bytes);
       if (!wrapper.ok) return;
-      const { packetType, data, sessionId, userId } = wrapper.value;
+      const { packetType, data, sessionId, userId, simulcastLayerId, audioLevel } = wrapper.value;
       if (packetType === PacketType.SESSION_ASSIGNED) {
         assigned = true;
         return this.#onAssigned(sessionId, connection);
       }
-      if (assigned) this.#inbound.packet(packetType, data, sessionId, decoder.decode(userId));
+      if (!assigned) return;
+      this.#inbound.packet(packetType, data, sessionId, decoder.decode(userId), {
+        layer: simulcastLayerId ?? 0,
+        audioLevel: audioLevel === undefined || audioLevel === 0 ? undefined : audioLevel - 1,
+      });
     });
     this.#heartbeats.start(() => this.sendHeartbeat(), () => this.#sendRttProbe());
     const info = await connection.closed;
@@ -329,6 +373,8 @@ export class Room extends Emitter<RoomEvents> {
         : { kind: "connected", transport: connection.kind },
     );
     this.sendHeartbeat();
+    // The relay forgot our viewport and layer wishes with the old connection.
+    this.#selection.resend();
   }
 
   #admitted(): void {
@@ -342,7 +388,12 @@ export class Room extends Emitter<RoomEvents> {
     this.sendHeartbeat();
   }
 
-  #send(packetType: number, data: Uint8Array, unreliable = false): boolean {
+  #send(
+    packetType: number,
+    data: Uint8Array,
+    unreliable = false,
+    clear: ClearFields = {},
+  ): boolean {
     const connection = this.#connection;
     if (connection === undefined || this.sessionId === 0n) return false;
     const bytes = encodePacketWrapper({
@@ -350,6 +401,7 @@ export class Room extends Emitter<RoomEvents> {
       userId: this.#userIdBytes,
       data,
       sessionId: this.sessionId,
+      ...clear,
     });
     if (unreliable) connection.sendUnreliable(bytes);
     else connection.send(bytes);
@@ -365,14 +417,33 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * Sends a media packet (our user id filled in), encrypted when E2EE is on (then it leaves a
-   * moment later). False when not connected, or when encryption has no key yet.
+   * moment later), labelled in the clear with its kind, simulcast layer and audio level so the
+   * relay can forward selectively. False when not connected, or when encryption has no key yet.
+   * Throws a RangeError for a layer that is not a whole number from 0 to 7.
    */
-  publish(media: OutgoingMedia): boolean {
+  publish(media: OutgoingMedia, options: PublishOptions = {}): boolean {
+    const layer = options.layer ?? 0;
+    if (!Number.isInteger(layer) || layer < 0 || layer > MAX_LAYER) {
+      throw new RangeError(`A simulcast layer is a whole number from 0 to ${MAX_LAYER}`);
+    }
     if (this.#connection === undefined || this.sessionId === 0n) return false;
+    const level = options.audioLevel;
+    const clear: ClearFields = {
+      simulcastLayerId: layer,
+      mediaKind: MEDIA_KIND[media.mediaType],
+      audioLevel: media.mediaType === MediaType.AUDIO && level !== undefined && level >= 0
+        ? Math.min(127, Math.round(level)) + 1
+        : undefined,
+    };
     const wrap = (m: OutgoingMedia) =>
-      this.#send(PacketType.MEDIA, encodeMediaPacket({ ...m, userId: this.#userIdBytes }));
+      this.#send(
+        PacketType.MEDIA,
+        encodeMediaPacket({ ...m, userId: this.#userIdBytes }),
+        false,
+        clear,
+      );
     if (!this.encryption.seals(media)) return wrap(media);
-    const sealing = this.encryption.sealMedia(media, this.sessionId);
+    const sealing = this.encryption.sealMedia(media, this.sessionId, layer);
     if (sealing === undefined) return false;
     sealing.then(wrap, () => {});
     return true;
@@ -409,11 +480,30 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * Asks `participant` for a key frame of `mediaType` (VIDEO or SCREEN). As videocall-rs does
-   * it: the user id and session of the sender wanted, and `data` the kind as text ("VIDEO" or
-   * "SCREEN"). The relay delivers it to that session only.
+   * The sessions whose camera we show (the relay forwards only theirs; audio and screens always
+   * come). `undefined` asks for everyone's. Sent at most every 400 ms, the newest wins, and again
+   * after every reconnect.
    */
-  requestKeyframe(participant: Participant, mediaType: number): void {
+  setViewport(sessionIds: Iterable<string> | undefined): void {
+    this.#selection.setViewport(sessionIds);
+  }
+
+  /**
+   * The simulcast layer we want of each source (at most that one; the base layer always comes;
+   * `Infinity` asks for the best there is). Sources not named get every layer. Sent like
+   * {@linkcode setViewport}.
+   */
+  setLayerPreferences(preferences: readonly LayerPreference[]): void {
+    this.#selection.setLayers(preferences);
+  }
+
+  /**
+   * Asks `participant` for a key frame of `mediaType` (VIDEO or SCREEN), of simulcast `layer`.
+   * As videocall-rs does it: the user id and session of the sender wanted, `data` the kind as
+   * text ("VIDEO" or "SCREEN"), the layer on the envelope. The relay delivers it to that session
+   * only.
+   */
+  requestKeyframe(participant: Participant, mediaType: number, layer = 0): void {
     this.#send(
       PacketType.MEDIA,
       encodeMediaPacket({
@@ -425,6 +515,8 @@ export class Room extends Emitter<RoomEvents> {
         duration: 0,
         targetSessionId: BigInt(participant.sessionId),
       }),
+      false,
+      { simulcastLayerId: layer },
     );
   }
 

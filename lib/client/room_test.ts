@@ -2,8 +2,8 @@
  * The client library's Room against a real server, over WebSocket, without media devices: what
  * an embedding application sees through the public API.
  */
-import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { ClientPool, eventually, uniqueRoom } from "../../tests/support/harness.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { ClientPool, delay, eventually, uniqueRoom } from "../../tests/support/harness.ts";
 import { startServerProcess } from "../../tests/support/server_process.ts";
 import { TcpProxy } from "../../tests/support/tcp_proxy.ts";
 import { MediaType } from "../protocol/packets.ts";
@@ -181,3 +181,112 @@ Deno.test('a key-frame request in videocall-rs\'s shape (data "SCREEN", a target
     await server.stop();
   }
 });
+
+Deno.test("simulcast through the library: layers labelled and sealed, viewport and layer wishes obeyed and kept across a reconnect, hints, speakers and layered key-frame requests", async () => {
+  const server = await startServerProcess();
+  const proxy = new TcpProxy({ hostname: "127.0.0.1", port: server.port });
+  proxy.start();
+  const meetingId = uniqueRoom();
+  const url = server.httpUrl;
+  const options = { meetingId, e2ee: true, transport: "websocket" as const };
+  const ada = new Room({ ...options, url, userId: "ada" });
+  const bob = new Room({ ...options, url: `http://127.0.0.1:${proxy.port}`, userId: "bob" });
+  const carol = new Room({ ...options, url, userId: "carol" });
+  const seen = new Map<Room, { layer: number; type: number; atMs: number; level?: number }[]>();
+  for (const room of [bob, carol]) {
+    const log: { layer: number; type: number; atMs: number; level?: number }[] = [];
+    seen.set(room, log);
+    room.on("media", (_p, media, envelope) => {
+      assert(media.data[0] === envelope.layer, "the payload decrypted under its own layer");
+      log.push({
+        layer: envelope.layer,
+        type: media.mediaType,
+        atMs: Date.now(),
+        level: envelope.audioLevel,
+      });
+    });
+  }
+  const hints: { video: number; screen: number }[] = [];
+  ada.on("layerHint", (h) => hints.push(h));
+  const asked: [number, number][] = [];
+  ada.on("keyframeRequest", (kind, layer) => asked.push([kind, layer]));
+  const sequences = [0n, 0n, 0n];
+  const timer = setInterval(() => {
+    for (const layer of [0, 1, 2]) {
+      ada.publish({
+        mediaType: MediaType.VIDEO,
+        data: Uint8Array.of(layer, 1, 2, 3),
+        frameType: sequences[layer] % 10n === 0n ? "key" : "delta",
+        timestamp: Date.now(),
+        duration: 33,
+        videoMetadata: { sequence: sequences[layer]++, codec: 2 },
+      }, { layer });
+    }
+    ada.publish({
+      mediaType: MediaType.AUDIO,
+      data: Uint8Array.of(0),
+      frameType: "key",
+      timestamp: Date.now(),
+      duration: 20,
+    }, { audioLevel: 12 });
+  }, 40);
+  // What a receiver got of ada in the last `ms`.
+  const recent = (room: Room, ms: number) => {
+    const since = Date.now() - ms;
+    const log = seen.get(room)!.filter((m) => m.atMs >= since);
+    return {
+      layers: [...new Set(log.filter((m) => m.type === MediaType.VIDEO).map((m) => m.layer))]
+        .sort(),
+      audio: log.filter((m) => m.type === MediaType.AUDIO).length,
+    };
+  };
+  try {
+    for (const room of [ada, bob, carol]) await room.connect();
+    await eventually(() => recent(bob, 500).layers.length === 3, 10_000, "bob gets all layers");
+    assertThrows(() => ada.publish({ ...audioStub(), mediaType: MediaType.VIDEO }, { layer: 8 }));
+    assertEquals(seen.get(bob)!.find((m) => m.type === MediaType.AUDIO)?.level, 12);
+
+    bob.setLayerPreferences([{ sessionId: String(ada.sessionId), kind: "video", layer: 1 }]);
+    carol.setViewport([String(bob.sessionId)]);
+    await eventually(
+      () => recent(bob, 600).layers.join() === "0,1",
+      5000,
+      () => `bob: ${JSON.stringify(recent(bob, 600))}`,
+    );
+    await eventually(() => recent(carol, 600).layers.length === 0, 5000, "carol: no camera");
+    assert(recent(carol, 600).audio > 5, "carol still hears ada");
+    await eventually(() => hints.at(-1)?.video === 1, 6000, () => JSON.stringify(hints));
+    await eventually(() => bob.activeSpeakers.dominant === String(ada.sessionId), 3000, "dominant");
+
+    const adaSeenByBob = bob.participants.get(String(ada.sessionId))!;
+    bob.requestKeyframe(adaSeenByBob, MediaType.VIDEO, 2);
+    await eventually(() => asked.length === 1, 3000, "layered key-frame request");
+    assertEquals(asked, [[MediaType.VIDEO, 2]]);
+
+    // A new connection: the relay knows nothing, the room tells it again.
+    const reconnected = new Promise<void>((resolve) => bob.on("reconnected", resolve));
+    proxy.dropConnections();
+    await reconnected;
+    await delay(1000);
+    assertEquals(recent(bob, 700).layers, [0, 1], "still at most layer 1 after the reconnect");
+
+    bob.setLayerPreferences([{ sessionId: String(ada.sessionId), kind: "video", layer: Infinity }]);
+    await eventually(() => recent(bob, 500).layers.join() === "0,2", 5000, "the best: base and 2");
+    assertEquals(ada.participantCount, 3);
+  } finally {
+    clearInterval(timer);
+    for (const room of [ada, bob, carol]) await room.leave();
+    await proxy.stop();
+    await server.stop();
+  }
+});
+
+function audioStub() {
+  return {
+    mediaType: MediaType.AUDIO,
+    data: new Uint8Array(1),
+    frameType: "key",
+    timestamp: 0,
+    duration: 20,
+  };
+}

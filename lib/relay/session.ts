@@ -100,6 +100,13 @@ const RELAYED_TYPES = new Set<number>([
 // Packet types only a server may send: a client sending one impersonates the server.
 const SERVER_TYPES = new Set<number>([PacketType.MEETING, PacketType.SESSION_ASSIGNED]);
 
+/** Media types whose wrapper layer is kept (docs/PROTOCOL.md, "Selective forwarding"). */
+const LAYERED_TYPES: ReadonlySet<number> = new Set([
+  MediaType.VIDEO,
+  MediaType.SCREEN,
+  MediaType.KEYFRAME_REQUEST,
+]);
+
 /** The highest simulcast layer id accepted on a MEDIA packet (upstream skips higher ones). */
 export const MAX_SIMULCAST_LAYER = 7;
 
@@ -332,9 +339,8 @@ export class Session {
       media,
       info: {
         mediaType: media.mediaType,
-        layer: media.mediaType === MediaType.VIDEO || media.mediaType === MediaType.SCREEN
-          ? layer
-          : 0,
+        // Video and screen frames carry their layer; a key-frame request the layer it wants.
+        layer: LAYERED_TYPES.has(media.mediaType) ? layer : 0,
         kind,
         audioLevel: level >= 1 && level <= 128 ? level : 0,
       },

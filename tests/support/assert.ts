@@ -67,6 +67,16 @@ export async function assertRejects(fn: () => Promise<unknown>, message?: string
   throw new AssertionError(message ?? "Expected the promise to reject");
 }
 
+/** Asserts that `fn` throws, and returns the error. */
+export function assertThrows(fn: () => unknown, message?: string): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new AssertionError(message ?? "Expected the function to throw");
+}
+
 /** Fails when `actual` and `expected` are equal (the same comparison as assertEquals). */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
   let equal = true;

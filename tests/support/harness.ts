@@ -76,14 +76,15 @@ export async function withServer(
 export async function eventually(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
-  what = "condition",
+  what: string | (() => string) = "condition",
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+  const described = typeof what === "function" ? what() : what;
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${described}`);
 }
 
 /** Sleeps. */

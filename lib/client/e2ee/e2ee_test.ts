@@ -91,6 +91,7 @@ Deno.test("a frame decrypts; one flipped bit in a header field or the ciphertext
       { mediaType: 2 },
       { sequence: 8n },
       { key: false },
+      { layer: 1 },
     ] as Partial<FrameHeader>[]
   ) {
     assertEquals(
@@ -104,6 +105,11 @@ Deno.test("a frame decrypts; one flipped bit in a header field or the ciphertext
     t[bit >> 3] ^= 1 << (bit & 7);
     assertEquals(await decryptFrame(key, h, t), undefined, `bit ${bit}`);
   }
+  // A frame of layer 2 is bound to layer 2: relabelled as the base layer, or as layer 1, it fails.
+  const upper = await encryptFrame(key, { ...h, layer: 2 }, plain);
+  assertEquals(await decryptFrame(key, { ...h, layer: 2 }, upper), plain);
+  assertEquals(await decryptFrame(key, h, upper), undefined);
+  assertEquals(await decryptFrame(key, { ...h, layer: 1 }, upper), undefined);
   // Two encryptions of the same frame differ (the counter moved on).
   assertNotEquals(hex(await encryptFrame(key, h, plain)), hex(sealed));
 });

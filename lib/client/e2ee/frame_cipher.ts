@@ -1,8 +1,8 @@
 /**
  * Encrypting one media frame (or heartbeat, or chat message). The relay must still read the
  * routing fields, so they stay in clear — and are bound as AES-GCM additional data: sender
- * session, media type, key id, sequence number and key/delta flag. Changing any of them, or one
- * bit of the ciphertext, makes decryption fail.
+ * session, media type, key id, sequence number, key/delta flag and simulcast layer. Changing any
+ * of them, or one bit of the ciphertext, makes decryption fail.
  *
  * Wire form of an encrypted payload: counter (8 bytes, big-endian) ‖ ciphertext ‖ tag (16).
  *
@@ -17,20 +17,27 @@ export interface FrameHeader {
   keyId: number;
   sequence: bigint;
   key: boolean;
+  /** The simulcast layer (the wrapper's clear `simulcast_layer_id`; 0 when absent). */
+  layer?: number;
 }
 
 /** Bytes added to every payload (counter and tag). */
 export const OVERHEAD_BYTES = 8 + 16;
 
-/** The additional data for `header` (fixed layout, 22 bytes). */
+/**
+ * The additional data for `header`: 22 bytes, and a 23rd with the layer when it is not the base
+ * (so base-layer frames are bound exactly as before simulcast, and older clients still read them).
+ */
 export function additionalData(header: FrameHeader): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(22);
+  const layer = header.layer ?? 0;
+  const out = new Uint8Array(layer === 0 ? 22 : 23);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, header.senderSession);
   out[8] = header.mediaType;
   view.setUint32(9, header.keyId);
   view.setBigUint64(13, header.sequence);
   out[21] = header.key ? 1 : 0;
+  if (layer !== 0) out[22] = layer;
   return out;
 }
 
