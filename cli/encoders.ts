@@ -1,21 +1,25 @@
 /**
  * The streamer's media source: ffmpeg encoding video to IVF and audio to Ogg Opus, parsed into
- * frames and packets and handed to every listener (one per streamer with `--count`). If ffmpeg
- * dies while streaming it is started again; if it dies at once, the error is final.
+ * frames and packets and handed to every listener (one per streamer with `--count`). With
+ * `--simulcast` one ffmpeg encodes two layers: the top one on its stdout, the low one into a
+ * named pipe. If ffmpeg dies while streaming it is started again; if it dies at once, the error
+ * is final.
  *
  * @module
  */
 import { isVp8KeyFrame, isVp9KeyFrame, IvfReader } from "./ivf.ts";
 import { OggReader } from "./ogg.ts";
-import { audioArgs, type FfmpegRun, runFfmpeg, videoArgs } from "./ffmpeg.ts";
+import { audioArgs, type FfmpegRun, runFfmpeg, videoArgs, videoLayers } from "./ffmpeg.ts";
 import type { StreamOptions } from "./stream_options.ts";
 
 /** One encoded video frame. */
 export interface VideoFrameOut {
   data: Uint8Array;
   key: boolean;
-  /** Frame index from the encoder's start (the stream's sequence number). */
+  /** Frame index of its layer from the encoder's start (the layer's sequence number). */
   index: number;
+  /** The simulcast layer (0 without simulcast). */
+  layer: number;
   /** Wall clock when it came off the pipe, in ms. */
   atMs: number;
 }
@@ -46,7 +50,8 @@ export class Encoders {
   readonly stats = { videoFrames: 0, videoBytes: 0, audioPackets: 0, restarts: 0 };
   #runs: FfmpegRun[] = [];
   #stopped = false;
-  #videoIndex = 0;
+  #videoIndex: number[] = [];
+  #fifoDir: string | undefined;
   #audioIndex = 0;
   /** Rejects when ffmpeg fails for good. */
   readonly failed: Promise<never>;
@@ -58,17 +63,33 @@ export class Encoders {
     this.failed.catch(() => {});
   }
 
+  /** The simulcast layers sent (1 without simulcast). */
+  get layers(): number {
+    return videoLayers(this.options).length;
+  }
+
   /** Starts ffmpeg. Throws FfmpegMissingError when it is not installed. */
-  start(): void {
-    this.#run("video", videoArgs(this.options), () => {
+  async start(): Promise<void> {
+    const layers = this.layers;
+    let lowLayer: string | undefined;
+    if (layers > 1) {
+      this.#fifoDir = await Deno.makeTempDir({ prefix: "videocall-stream-" });
+      lowLayer = `${this.#fifoDir}/layer0.ivf`;
+      const made = await new Deno.Command("mkfifo", { args: ["-m", "600", lowLayer] }).output();
+      if (!made.success) throw new Error(`mkfifo ${lowLayer} failed`);
+    }
+    const parser = (layer: number) => {
       const reader = new IvfReader();
       const isKey = this.options.codec === "vp9" ? isVp9KeyFrame : isVp8KeyFrame;
-      return (chunk) => {
+      return (chunk: Uint8Array) => {
         for (const frame of reader.push(chunk)) {
+          const index = this.#videoIndex[layer] ?? 0;
+          this.#videoIndex[layer] = index + 1;
           const out: VideoFrameOut = {
             data: frame.data,
             key: isKey(frame.data),
-            index: this.#videoIndex++,
+            index,
+            layer,
             atMs: Date.now(),
           };
           this.stats.videoFrames++;
@@ -76,7 +97,14 @@ export class Encoders {
           for (const listener of this.video) listener(out);
         }
       };
-    });
+    };
+    // The top layer on stdout; the low one (simulcast) through the FIFO.
+    this.#run(
+      "video",
+      videoArgs(this.options, lowLayer),
+      () => parser(layers - 1),
+      lowLayer === undefined ? [] : [{ path: lowLayer, makeParser: () => parser(0) }],
+    );
     const audio = audioArgs(this.options);
     if (audio !== undefined) {
       this.#run("audio", audio, () => {
@@ -103,20 +131,30 @@ export class Encoders {
     return audioArgs(this.options) !== undefined;
   }
 
-  #run(what: string, args: string[], makeParser: () => (chunk: Uint8Array) => void): void {
+  #run(
+    what: string,
+    args: string[],
+    makeParser: () => (chunk: Uint8Array) => void,
+    fifos: { path: string; makeParser: () => (chunk: Uint8Array) => void }[] = [],
+  ): void {
     const started = performance.now();
-    const parse = makeParser();
     let parseError: Error | undefined;
-    const run = runFfmpeg(this.options.ffmpeg, args, (chunk) => {
+    // Each output's parser; broken output makes ffmpeg start again with fresh parsers.
+    const guarded = (parse: (chunk: Uint8Array) => void) => (chunk: Uint8Array) => {
       if (parseError) return;
       try {
         parse(chunk);
       } catch (error) {
-        // ffmpeg's output is broken: start it again with a fresh parser.
         parseError = error as Error;
         run.kill();
       }
-    });
+    };
+    const run = runFfmpeg(
+      this.options.ffmpeg,
+      args,
+      guarded(makeParser()),
+      fifos.map((f) => ({ path: f.path, onData: guarded(f.makeParser()) })),
+    );
     this.#runs.push(run);
     run.done.then((code) => {
       this.#runs = this.#runs.filter((r) => r !== run);
@@ -129,7 +167,7 @@ export class Encoders {
       }
       this.stats.restarts++;
       setTimeout(() => {
-        if (!this.#stopped) this.#run(what, args, makeParser);
+        if (!this.#stopped) this.#run(what, args, makeParser, fifos);
       }, 500);
     });
   }
@@ -140,5 +178,8 @@ export class Encoders {
     const runs = this.#runs;
     for (const r of runs) r.kill();
     await Promise.allSettled(runs.map((r) => r.done));
+    if (this.#fifoDir !== undefined) {
+      await Deno.remove(this.#fifoDir, { recursive: true }).catch(() => {});
+    }
   }
 }

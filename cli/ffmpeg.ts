@@ -10,12 +10,50 @@
  * @module
  */
 import type { StreamOptions } from "./stream_options.ts";
+import { simulcastLayers } from "../lib/media/simulcast.ts";
 
 /** No banner, errors only, never read the terminal. */
 const QUIET = ["-hide_banner", "-loglevel", "error", "-nostdin"];
 
-/** The video encoder's command line (without the program). */
-export function videoArgs(o: StreamOptions): string[] {
+/** One video output of the encoder: a simulcast layer. */
+export interface VideoLayerOutput {
+  layer: number;
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
+}
+
+/**
+ * The video layers the streamer sends: with `--simulcast`, a low layer that fits 320x180 at
+ * (at most) 7 fps and the full picture at the asked size, rate and bitrate (layer 1) — the first
+ * and last rungs of the browser's ladder; otherwise the one picture. A picture no larger than
+ * the low layer sends one layer either way.
+ */
+export function videoLayers(o: StreamOptions): VideoLayerOutput[] {
+  const top = { width: o.width, height: o.height, fps: o.fps, bitrateKbps: o.bitrateKbps };
+  if (!o.simulcast) return [{ layer: 0, ...top }];
+  const ladder = simulcastLayers(o.width, o.height, 2);
+  if (ladder.length < 2) return [{ layer: 0, ...top }];
+  const low = ladder[0];
+  return [
+    {
+      layer: 0,
+      width: low.width,
+      height: low.height,
+      fps: Math.min(o.fps, low.framerate),
+      bitrateKbps: Math.min(o.bitrateKbps, Math.round(low.bitrate / 1000)),
+    },
+    { layer: 1, ...top },
+  ];
+}
+
+/**
+ * The video encoder's command line (without the program). One layer goes to stdout; with
+ * simulcast, layer 0 goes to `lowLayerPath` (a FIFO the caller reads) and the top layer to
+ * stdout, both from one decode of the source (`split`).
+ */
+export function videoArgs(o: StreamOptions, lowLayerPath?: string): string[] {
   const size = `${o.width}x${o.height}`;
   const input: string[] = [];
   switch (o.source.kind) {
@@ -40,7 +78,29 @@ export function videoArgs(o: StreamOptions): string[] {
       input.push("-re", "-stream_loop", "-1", "-i", o.source.path);
       break;
   }
-  return [...QUIET, ...input, ...vpxEncodeArgs(o), "pipe:1"];
+  const layers = videoLayers(o);
+  if (layers.length === 1 || lowLayerPath === undefined) {
+    return [...QUIET, ...input, ...vpxEncodeArgs(o), "pipe:1"];
+  }
+  const [low, top] = layers;
+  const graph = `[0:v:0]split=2[a][b];` +
+    `[a]scale=${low.width}:${low.height},fps=${low.fps}[low];` +
+    `[b]scale=${top.width}:${top.height},fps=${top.fps}[top]`;
+  return [
+    ...QUIET,
+    ...input,
+    "-filter_complex",
+    graph,
+    "-map",
+    "[low]",
+    ...vpxCodecArgs(o, low.fps, low.bitrateKbps),
+    "-y",
+    lowLayerPath,
+    "-map",
+    "[top]",
+    ...vpxCodecArgs(o, top.fps, top.bitrateKbps),
+    "pipe:1",
+  ];
 }
 
 /** What the video encoder needs to know (a subset of the streamer's options). */
@@ -55,17 +115,27 @@ export type VideoEncoding = Pick<
  * bitrate, IVF flushed per frame. Put an input before it and an output after it.
  */
 export function vpxEncodeArgs(o: VideoEncoding): string[] {
-  const gop = String(Math.max(1, Math.round(o.fps * o.keyframeIntervalSeconds)));
-  const kbps = o.bitrateKbps;
+  return [
+    "-map",
+    "0:v:0",
+    "-vf",
+    `scale=${o.width}:${o.height},fps=${o.fps}`,
+    ...vpxCodecArgs(o, o.fps, o.bitrateKbps),
+  ];
+}
+
+/** The codec and container half of one video output: at `fps`, `kbps`, IVF flushed per frame. */
+function vpxCodecArgs(
+  o: Pick<VideoEncoding, "codec" | "cpuUsed" | "keyframeIntervalSeconds">,
+  fps: number,
+  kbps: number,
+): string[] {
+  const gop = String(Math.max(1, Math.round(fps * o.keyframeIntervalSeconds)));
   const codec = o.codec === "vp9"
     ? ["-c:v", "libvpx-vp9", "-row-mt", "1", "-cpu-used", String(o.cpuUsed)]
     : ["-c:v", "libvpx", "-cpu-used", String(Math.min(16, o.cpuUsed * 2))];
   return [
-    "-map",
-    "0:v:0",
     "-an",
-    "-vf",
-    `scale=${o.width}:${o.height},fps=${o.fps}`,
     "-pix_fmt",
     "yuv420p",
     ...codec,
@@ -159,11 +229,16 @@ export interface FfmpegRun {
   kill(): void;
 }
 
-/** Starts ffmpeg and hands each stdout chunk to `onData`. Throws {@linkcode FfmpegMissingError}. */
+/**
+ * Starts ffmpeg and hands each stdout chunk to `onData`, and each chunk ffmpeg writes into one of
+ * `fifos` (named pipes it was told to write to) to that FIFO's `onData`. Throws
+ * {@linkcode FfmpegMissingError}.
+ */
 export function runFfmpeg(
   path: string,
   args: string[],
   onData: (chunk: Uint8Array) => void,
+  fifos: { path: string; onData: (chunk: Uint8Array) => void }[] = [],
 ): FfmpegRun {
   let child: Deno.ChildProcess;
   try {
@@ -184,9 +259,24 @@ export function runFfmpeg(
   const stdout = (async () => {
     for await (const chunk of child.stdout) onData(chunk);
   })();
+  // Opening a FIFO waits for its writer; ffmpeg opens its outputs once its input runs.
+  const opened = fifos.map(() => false);
+  const fifoReads = fifos.map(async (fifo, i) => {
+    const file = await Deno.open(fifo.path, { read: true });
+    opened[i] = true;
+    // The stream closes the file at its end.
+    for await (const chunk of file.readable) fifo.onData(chunk);
+  });
   const done = (async () => {
     const status = await child.status;
     await Promise.allSettled([stdout, stderr]);
+    // A FIFO ffmpeg never opened (it failed first) keeps our reader waiting: be its writer.
+    for (const [i, fifo] of fifos.entries()) {
+      if (opened[i]) continue;
+      const writer = await Deno.open(fifo.path, { write: true }).catch(() => undefined);
+      writer?.close();
+    }
+    await Promise.allSettled(fifoReads);
     return status.code;
   })();
   return {

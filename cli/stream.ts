@@ -165,7 +165,7 @@ async function stream(o: StreamOptions): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    encoders.start();
+    await encoders.start();
   } catch (error) {
     if (error instanceof FfmpegMissingError) throw new Exit(EXIT.ffmpeg, error.message);
     throw error;

@@ -43,6 +43,8 @@ export interface StreamOptions {
   count: number;
   quiet: boolean;
   ffmpeg: string;
+  /** Send two simulcast layers (a 320x180 one at up to 7 fps, and the full picture). */
+  simulcast: boolean;
 }
 
 /** What `info` was asked to do. */
@@ -97,6 +99,8 @@ stream flags:
   --codec <vp9|vp8>             video codec                                     [default: vp9]
   --keyframe-interval <s>       seconds between key frames; a key-frame request is answered
                                 by the next one                                   [default: 1]
+  --simulcast                   also send a small layer (fits 320x180, up to 7 fps) from the
+                                same ffmpeg, so small tiles in large meetings cost little
   --debug-send-test-pattern     send ffmpeg's testsrc2 pattern and a 440 Hz tone, no devices
   --source <camera|file:path>   what to send; file:<path> loops a video file   [default: camera]
   --transport <auto|webtransport|websocket>                                    [default: auto]
@@ -166,6 +170,7 @@ export function parseCommandLine(args: string[]): Parsed {
         count: { type: "string" },
         ffmpeg: { type: "string" },
         quiet: { type: "boolean" },
+        simulcast: { type: "boolean" },
         "list-cameras": { type: "boolean" },
         "list-audio-devices": { type: "boolean" },
         "list-formats": { type: "string" },
@@ -295,6 +300,7 @@ export function parseCommandLine(args: string[]): Parsed {
       count,
       quiet: v.quiet ?? false,
       ffmpeg: v.ffmpeg ?? "ffmpeg",
+      simulcast: v.simulcast ?? false,
     },
   };
 }

@@ -3,8 +3,9 @@
  * WebSocket, heartbeats, reconnect with backoff) that sends the shared encoders' frames as
  * MediaPackets,
  * exactly as the browser does — sequence numbers, capture timestamps, key/delta, codec.
- * After every (re)connect it waits for a key frame before sending video, so receivers never
- * start on a delta.
+ * After every (re)connect it waits for a key frame of each layer before sending that layer, so
+ * receivers never start on a delta. With simulcast, a layer LAYER_HINT says nobody watches is
+ * not sent (ffmpeg still encodes it: it cannot stop one output of a running encode).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import WebSocketNode from "ws";
 import { MediaType, Room, type RoomState, VideoCodec } from "../lib/client/mod.ts";
 import type { AudioPacketOut, Encoders, VideoFrameOut } from "./encoders.ts";
 import type { StreamOptions } from "./stream_options.ts";
+import { videoLayers } from "./ffmpeg.ts";
 
 /** A WebSocket with TCP_NODELAY (Deno's own leaves Nagle on: docs/PROTOCOL.md, "Deno"). */
 function nodelayWebSocket(url: string): WebSocket {
@@ -27,6 +29,8 @@ export interface StreamerStats {
   framesDropped: number;
   keyframeRequests: number;
   congestion: number;
+  /** Frames of a layer nobody watched (LAYER_HINT), not sent. */
+  framesUnwanted: number;
 }
 
 /** One streaming participant. */
@@ -39,11 +43,16 @@ export class Streamer {
     framesDropped: 0,
     keyframeRequests: 0,
     congestion: 0,
+    framesUnwanted: 0,
   };
-  #waitingForKey = true;
+  /** Per layer: nothing is sent until its next key frame. */
+  #waitingForKey: boolean[] = [];
+  /** The highest layer anyone watches (LAYER_HINT). */
+  #maxLayer = Infinity;
   #videoListener = (f: VideoFrameOut) => this.#video(f);
   #audioListener = (p: AudioPacketOut) => this.#audio(p);
-  readonly #frameMs: number;
+  /** Frame duration per layer, in ms. */
+  readonly #frameMs: number[];
   readonly #codec: number;
 
   constructor(
@@ -53,7 +62,7 @@ export class Streamer {
     token: string | undefined,
     onState: (streamer: Streamer, state: RoomState) => void,
   ) {
-    this.#frameMs = 1000 / options.fps;
+    this.#frameMs = videoLayers(options).map((l) => 1000 / l.fps);
     this.#codec = options.codec === "vp9" ? VideoCodec.VP9_PROFILE0_LEVEL10_8BIT : VideoCodec.VP8;
     this.room = new Room({
       url: options.url.href,
@@ -68,13 +77,14 @@ export class Streamer {
       webSocket: nodelayWebSocket,
     });
     this.room.on("state", (state) => {
-      if (state.kind === "connected") this.#waitingForKey = true;
+      if (state.kind === "connected") this.#waitingForKey = [];
       onState(this, state);
     });
     // Answered by the next periodic key frame (--keyframe-interval): ffmpeg cannot be asked for
     // one, and restarting it would stall everyone's picture for longer.
     this.room.on("keyframeRequest", () => this.stats.keyframeRequests++);
     this.room.on("congestion", () => this.stats.congestion++);
+    this.room.on("layerHint", (hint) => this.#maxLayer = hint.video);
     this.room.on("encryption", () => this.#showSafetyCode());
     this.room.local.videoEnabled = true;
     this.room.local.audioEnabled = encoders.hasAudio;
@@ -94,30 +104,37 @@ export class Streamer {
   }
 
   #video(frame: VideoFrameOut): void {
+    const layer = frame.layer;
     if (!this.room.connected || this.room.state.kind === "waiting") {
       this.stats.framesDropped++;
-      this.#waitingForKey = true;
+      this.#waitingForKey = [];
       return;
     }
-    if (this.#waitingForKey && !frame.key) {
+    if (layer > 0 && layer > this.#maxLayer) {
+      // Nobody watches this layer; when someone does again, it restarts at a key frame.
+      this.stats.framesUnwanted++;
+      this.#waitingForKey[layer] = true;
+      return;
+    }
+    if ((this.#waitingForKey[layer] ?? true) && !frame.key) {
       this.stats.framesDropped++;
       return;
     }
-    this.#waitingForKey = false;
+    this.#waitingForKey[layer] = false;
     const sent = this.room.publish({
       mediaType: MediaType.VIDEO,
       data: frame.data,
       frameType: frame.key ? "key" : "delta",
       timestamp: frame.atMs,
-      duration: this.#frameMs,
+      duration: this.#frameMs[layer] ?? 1000 / this.options.fps,
       videoMetadata: { sequence: BigInt(frame.index), codec: this.#codec },
-    });
+    }, { layer });
     if (sent) {
       this.stats.framesSent++;
       this.stats.bytesSent += frame.data.length;
     } else {
       this.stats.framesDropped++;
-      this.#waitingForKey = true;
+      this.#waitingForKey[layer] = true;
     }
   }
 

@@ -89,6 +89,7 @@ function People({ client }: { client: MeetingClient }): JSX.Element {
     <PeopleList
       me={{ name: client.options.displayName, role: s.role.value, mic: s.mic.value }}
       people={s.participants.value}
+      total={s.participantCount.value}
       waiting={s.waiting.value}
       locked={s.locked.value}
       waitingRoomEnabled={s.waitingRoomEnabled.value}

@@ -9,6 +9,33 @@ import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { ClientPool, uniqueRoom } from "./support/harness.ts";
 import { joinMeeting, waitForPeople } from "./support/meeting_page.ts";
 import { startServerProcess } from "./support/server_process.ts";
+import type { Page } from "playwright-core";
+
+/**
+ * Waits until the grid's layout holds still for three frames (a resize is measured, then the
+ * grid re-renders with a new page size, then the tiles take their size).
+ */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    async () => {
+      const shape = () =>
+        [...document.querySelectorAll(".grid .tile")].map((t) => {
+          const r = t.getBoundingClientRect();
+          return `${r.top},${r.left},${r.width},${r.height}`;
+        }).join(";");
+      let last = shape();
+      for (let i = 0; i < 3; i++) {
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = shape();
+        if (now !== last) return false;
+        last = now;
+      }
+      return true;
+    },
+    undefined,
+    { polling: 50 },
+  );
+}
 
 const SIZES = [[1280, 720], [390, 844], [844, 390]] as const;
 
@@ -41,29 +68,72 @@ Deno.test({
             await waitForPeople(page.page, count - 1);
             for (const [width, height] of SIZES) {
               await page.page.setViewportSize({ width, height });
-              await page.page.waitForFunction(() => new Promise((r) => requestAnimationFrame(r)));
-              const layout = await page.page.evaluate(() => {
-                const box = (el: Element): Box => {
-                  const r = el.getBoundingClientRect();
-                  return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
-                };
-                return {
-                  header: box(document.querySelector(".topbar")!),
-                  toolbar: box(document.querySelector(".toolbar")!),
-                  tiles: [...document.querySelectorAll(".grid .tile")].map(box),
-                  window: { width: innerWidth, height: innerHeight },
-                };
-              });
+              await settled(page.page);
+              // Every page of the grid: its tiles and its page controls fit; together the
+              // pages show everyone once.
+              const seen = new Set<string>();
+              const pages = Number(
+                await page.page.getAttribute('[data-testid="grid"]', "data-pages"),
+              );
               const where = `${count} people at ${width}x${height}`;
-              assertEquals(layout.tiles.length, count, where);
-              for (const t of layout.tiles) {
-                assert(t.top >= layout.header.bottom - 0.5, `${where}: a tile under the header`);
-                assert(t.bottom <= layout.toolbar.top + 0.5, `${where}: a tile under the controls`);
-                assert(
-                  t.left >= -0.5 && t.right <= layout.window.width + 0.5,
-                  `${where}: off screen`,
+              assert(pages >= 1 && pages <= Math.ceil(count / 4), `${where}: ${pages} pages`);
+              for (let p = 1; p <= pages; p++) {
+                const layout = await page.page.evaluate(() => {
+                  const box = (el: Element): Box => {
+                    const r = el.getBoundingClientRect();
+                    return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+                  };
+                  return {
+                    header: box(document.querySelector(".topbar")!),
+                    toolbar: box(document.querySelector(".toolbar")!),
+                    tiles: [...document.querySelectorAll(".grid .tile")].map(box),
+                    sessions: [...document.querySelectorAll(".grid .tile")].map((t) =>
+                      (t as HTMLElement).dataset.session ?? ""
+                    ),
+                    pager: document.querySelector(".pager") &&
+                      box(document.querySelector(".pager")!),
+                    label: document.querySelector('[data-testid="page-label"]')?.textContent,
+                    window: { width: innerWidth, height: innerHeight },
+                  };
+                });
+                const at = `${where}, page ${p} of ${pages}`;
+                if (pages === 1) assertEquals(layout.tiles.length, count, at);
+                else assertEquals(layout.label, `Page ${p} of ${pages}`, at);
+                for (const session of layout.sessions) seen.add(session);
+                for (const t of [...layout.tiles, ...(layout.pager ? [layout.pager] : [])]) {
+                  assert(
+                    t.top >= layout.header.bottom - 0.5,
+                    `${at}: a tile under the header ${JSON.stringify([t, layout.header])}`,
+                  );
+                  assert(t.bottom <= layout.toolbar.top + 0.5, `${at}: a tile under the controls`);
+                  assert(
+                    t.left >= -0.5 && t.right <= layout.window.width + 0.5,
+                    `${at}: off screen`,
+                  );
+                }
+                for (const t of layout.tiles) {
+                  assert(t.bottom - t.top >= 40, `${at}: a tile too small to see`);
+                }
+                if (p < pages) {
+                  // Half the pages by button, half by keyboard.
+                  if (p % 2 === 1) await page.page.click('[data-testid="page-next"]');
+                  else await page.page.keyboard.press("PageDown");
+                  await page.page.waitForFunction(
+                    (n) =>
+                      document.querySelector('[data-testid="grid"]')?.getAttribute("data-page") ===
+                        String(n),
+                    p + 1,
+                  );
+                }
+              }
+              assertEquals(seen.size, count, `${where}: everyone on some page`);
+              if (pages > 1) {
+                await page.page.click('[data-testid="page-prev"]');
+                for (let p = 1; p < pages; p++) await page.page.keyboard.press("PageUp");
+                assertEquals(
+                  await page.page.getAttribute('[data-testid="grid"]', "data-page"),
+                  "1",
                 );
-                assert(t.bottom - t.top >= 40, `${where}: a tile too small to see`);
               }
             }
           }
@@ -72,7 +142,7 @@ Deno.test({
           for (const c of pool.clients.slice(1, -1)) await c.close();
           await waitForPeople(page.page, 1);
           await page.page.setViewportSize({ width: 390, height: 844 });
-          await page.page.waitForFunction(() => new Promise((r) => requestAnimationFrame(r)));
+          await settled(page.page);
           const lefts = await page.page.$$eval(
             ".grid .tile",
             (tiles) => tiles.map((t) => Math.round(t.getBoundingClientRect().left)),

@@ -191,6 +191,73 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "--simulcast sends two layers from one ffmpeg, each from a key frame in order; a layer nobody watches stops being sent",
+  ignore,
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off" });
+    const pool = new ClientPool();
+    const room = uniqueRoom("simulcast");
+    const watcher = await pool.joinActive(server.wsUrl, "watcher", room);
+    const s = spawnStreamer([
+      ...testPatternArgs(server.httpUrl, "pi", room),
+      ...["--quiet", "--simulcast", "--transport", "websocket"],
+    ]);
+    const layerOf = (r: Received) => r.wrapper.simulcastLayerId ?? 0;
+    const video = () => watcher.received.filter(mediaFrom("pi", MediaType.VIDEO));
+    try {
+      await eventually(
+        () => video().filter((r) => layerOf(r) === 0).length >= 10,
+        20_000,
+        () => `both layers from the streamer\n${s.stderr()}`,
+      );
+      for (const layer of [0, 1]) {
+        const frames = video().filter((r) => layerOf(r) === layer);
+        const m = frames.map(media);
+        assertEquals(m[0].frameType, "key", `layer ${layer} starts with a key frame`);
+        assert(isVp9KeyFrame(m[0].data), `layer ${layer}'s first frame is a VP9 key frame`);
+        const seqs = m.map((x) => Number(x.videoMetadata!.sequence));
+        for (let i = 1; i < seqs.length; i++) {
+          assertEquals(seqs[i], seqs[i - 1] + 1, `layer ${layer}: no frame missing`);
+        }
+        assertEquals(frames[0].wrapper.mediaKind, 1, "labelled as video in the clear");
+      }
+      // 7 fps against the test pattern's 15: the low layer has fewer frames, and smaller ones.
+      const low = video().filter((r) => layerOf(r) === 0).map(media);
+      const top = video().filter((r) => layerOf(r) === 1).map(media);
+      assert(low.length < top.length, `${low.length} low frames, ${top.length} top frames`);
+      const size = (ms: MediaPacket[]) => ms.reduce((n, m) => n + m.data.length, 0) / ms.length;
+      assert(size(low) < size(top), `low frames average ${size(low)} bytes, top ${size(top)}`);
+
+      // The only watcher wants the base layer: the relay tells the streamer (after 2 s), which
+      // stops sending layer 1 — nothing of it reaches the relay any more.
+      const pi = watcher.received.find(mediaFrom("pi", MediaType.VIDEO))!.wrapper.sessionId;
+      watcher.sendLayers([{ sessionId: pi, desiredLayer: 0, mediaKind: 1 }]);
+      const filtered = () => server.metric("videocall_filtered_packets_total", 'reason="layer"');
+      await eventually(
+        async () => {
+          const before = await filtered();
+          await delay(1200);
+          return await filtered() === before;
+        },
+        15_000,
+        "layer 1 no longer arriving at the relay",
+      );
+      const since = watcher.received.length;
+      await delay(1000);
+      const after = watcher.received.slice(since).filter(mediaFrom("pi", MediaType.VIDEO));
+      assertGreater(after.length, 3, "the base layer still flows");
+      assert(after.every((r) => layerOf(r) === 0), "and nothing else");
+      assertEquals(await s.stop(), 0, s.stderr());
+    } finally {
+      await s.stop();
+      await pool.closeAll();
+      await server.stop();
+    }
+  },
+});
+
 Deno.test("bad flags exit with status 2 and say what is wrong", async () => {
   const base = ["stream", "--url", "http://127.0.0.1:9", "--user-id", "pi", "--meeting-id", "m"];
   const cases: [string[], string][] = [

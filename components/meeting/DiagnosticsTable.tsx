@@ -18,9 +18,23 @@ export function DiagnosticsTable(
         <dt>Round trip</dt>
         <dd>{d.rttMs !== undefined ? `${Math.round(d.rttMs)} ms` : "—"}</dd>
         <dt>Sending</dt>
-        <dd>
-          {cam ? `${cam.codec} · ${cam.height}p · ${cam.framesEncoded} frames` : "camera off"}
+        <dd data-testid="diag-sending">
+          {cam
+            ? `${cam.codec} · ${
+              cam.layers.map((l) => `${l.height}p${l.active ? "" : " (paused)"}`).join(" + ")
+            } · ${cam.framesEncoded} frames`
+            : "camera off"}
         </dd>
+        <dt title="the most anyone watching wants of our camera (LAYER_HINT)">Wanted of us</dt>
+        <dd>
+          {d.layerHint.video === Infinity ? "every layer" : `up to layer ${d.layerHint.video}`}
+        </dd>
+        <dt title="camera tiles on screen: the only cameras the relay sends us">Cameras shown</dt>
+        <dd data-testid="diag-shown">{d.camerasShown}</dd>
+        <dt title="DOWNLINK_CONGESTION notices: the relay sent us base layers only for a while">
+          Downlink congested
+        </dt>
+        <dd>{d.downlinkCongestions}</dd>
         <dt>Packets in / out</dt>
         <dd>{d.packetsIn} / {d.packetsOut}</dd>
         <dt>Reconnects</dt>
@@ -32,6 +46,7 @@ export function DiagnosticsTable(
             <th>From</th>
             <th>fps</th>
             <th>kbps</th>
+            <th title="simulcast layer decoded and its size">layer</th>
             <th title="frames lost, discarded or not decodable">drops</th>
             <th>audio</th>
             <th title="packets that failed to decrypt">E2EE ✗</th>
@@ -39,10 +54,17 @@ export function DiagnosticsTable(
         </thead>
         <tbody>
           {d.received.map((r) => (
-            <tr key={r.sessionId} data-session={r.sessionId}>
+            <tr
+              key={r.sessionId}
+              data-session={r.sessionId}
+              data-name={r.name}
+              data-video-kbps={r.video.kbps}
+              data-layer={r.video.layer}
+            >
               <td>{r.name}</td>
               <td>{r.video.fps}</td>
               <td>{r.video.kbps + r.screen.kbps}</td>
+              <td>{r.video.layer < 0 ? "—" : `${r.video.layer} · ${r.video.height}p`}</td>
               <td>{r.video.lost + r.video.discarded + r.video.decodeErrors}</td>
               <td>{r.audio.kbps} kbps</td>
               <td data-testid="decrypt-failures">{props.decryptFailures.get(r.sessionId) ?? 0}</td>

@@ -3,12 +3,24 @@ import { Icon } from "../icons.tsx";
 import { Avatar } from "./Avatar.tsx";
 import type { ParticipantView, Waiting } from "../../lib/media/meeting_state.ts";
 import type { HostAction } from "../../lib/client/mod.ts";
+import { VirtualRows } from "./VirtualRows.tsx";
 
-/** Who waits, who is in, and the host's controls (the People panel). */
+/** From this many people on, only the rows in sight are rendered. */
+const VIRTUAL_FROM = 100;
+/** The height of a row of a long list, in CSS pixels. */
+const ROW_PX = 40;
+
+/**
+ * Who waits, who is in, and the host's controls (the People panel). A long list renders only
+ * the rows in sight; people a large meeting counts without announcing (they publish nothing)
+ * are one line, "N more listening".
+ */
 export function PeopleList(
   props: {
     me: { name: string; role: "host" | "cohost" | "guest"; mic: boolean };
     people: ParticipantView[];
+    /** Everyone in the meeting, us included, as the server counts (undefined: not known). */
+    total?: number;
     waiting: Waiting[];
     locked: boolean;
     waitingRoomEnabled: boolean;
@@ -17,6 +29,8 @@ export function PeopleList(
   },
 ): JSX.Element {
   const manager = props.me.role !== "guest";
+  const listed = props.people.length + 1;
+  const total = Math.max(listed, props.total ?? 0);
   return (
     <div class="people">
       {manager && props.waiting.length > 0 && (
@@ -49,8 +63,8 @@ export function PeopleList(
         </section>
       )}
       <section>
-        <h3>In the meeting ({props.people.length + 1})</h3>
-        <ul class="list" data-testid="people">
+        <h3 data-testid="people-count">In the meeting ({total})</h3>
+        <ul class="list" data-testid={props.people.length >= VIRTUAL_FROM ? "people-me" : "people"}>
           <li>
             <Avatar name={props.me.name} size="small" />
             <span class="grow">
@@ -58,10 +72,26 @@ export function PeopleList(
             </span>
             {!props.me.mic && <Icon name="micOff" size={16} label="microphone off" />}
           </li>
-          {props.people.map((p) => (
-            <PersonRow key={p.sessionId} person={p} manager={manager} act={props.act} />
+          {props.people.length < VIRTUAL_FROM && props.people.map((p) => (
+            <li key={p.sessionId}>
+              <PersonRow person={p} manager={manager} act={props.act} />
+            </li>
           ))}
         </ul>
+        {props.people.length >= VIRTUAL_FROM && (
+          <VirtualRows
+            items={props.people}
+            rowHeight={ROW_PX}
+            keyOf={(p) => p.sessionId}
+            row={(p) => <PersonRow person={p} manager={manager} act={props.act} />}
+            testId="people"
+          />
+        )}
+        {total > listed && (
+          <p class="muted small" data-testid="people-more">
+            and {total - listed} more listening
+          </p>
+        )}
       </section>
       {manager && (
         <section class="host-controls">
@@ -108,7 +138,7 @@ function PersonRow(
   const p = props.person;
   const name = p.displayName.value;
   return (
-    <li>
+    <>
       <Avatar name={name} size="small" />
       <span class="grow">{name}</span>
       {!p.audio.value && <Icon name="micOff" size={16} label="microphone off" />}
@@ -125,6 +155,6 @@ function PersonRow(
           Remove
         </button>
       )}
-    </li>
+    </>
   );
 }

@@ -52,3 +52,32 @@ export function gridLayout(count: number, stage: StageSize): GridLayout {
   }
   return best;
 }
+
+/** Tiles narrower than this are too small to recognise anyone: the grid pages instead. */
+export const MIN_TILE_WIDTH_PX = 160;
+/** Most tiles on one page of the grid. */
+export const MAX_TILES_PER_PAGE = 25;
+
+/**
+ * How many of `count` tiles one page shows: all of them when they fit at a recognisable size,
+ * otherwise as many as fit at {@linkcode MIN_TILE_WIDTH_PX} (at least one), never more than
+ * {@linkcode MAX_TILES_PER_PAGE}.
+ *
+ * @example
+ * ```ts
+ * import { tilesPerPage } from "./grid_layout.ts";
+ *
+ * if (tilesPerPage(17, { width: 1248, height: 520, gap: 12 }) !== 17) throw new Error();
+ * if (tilesPerPage(1000, { width: 1248, height: 520, gap: 12 }) !== 25) throw new Error();
+ * // A portrait phone fits far fewer.
+ * const phone = tilesPerPage(100, { width: 358, height: 600, gap: 12 });
+ * if (phone > 12 || phone < 4) throw new Error(String(phone));
+ * ```
+ */
+export function tilesPerPage(count: number, stage: StageSize): number {
+  const most = Math.min(Math.max(1, count), MAX_TILES_PER_PAGE);
+  for (let n = most; n > 1; n--) {
+    if (gridLayout(n, stage).tileWidth >= MIN_TILE_WIDTH_PX) return n;
+  }
+  return 1;
+}

@@ -62,7 +62,7 @@ export interface PublishOptions {
   layer?: number;
   /**
    * An audio packet's level in -dBov, as RFC 6464: 0 is the loudest, 127 silence. The relay
-   * ranks speakers by it (a sender that leaves it out is taken as silent in large meetings).
+   * ranks speakers by it; audio without a level is never ranked, and always forwarded.
    */
   audioLevel?: number;
 }

@@ -1,6 +1,7 @@
 /**
  * Microphone → `AudioEncoder` (Opus, 20 ms frames) → media packets, with the speaking flag
- * computed from the captured level. Muting stops encoding (nothing is sent) but keeps the
+ * computed from the captured level, and each packet labelled with that level in the clear (as
+ * RFC 6464 does for RTP) so the relay can rank speakers without reading the audio. Muting stops encoding (nothing is sent) but keeps the
  * track, so unmuting is instant.
  *
  * Browser only.
@@ -9,7 +10,7 @@
  */
 import { MediaType } from "../protocol/packets.ts";
 import { OPUS } from "./codecs.ts";
-import { rms, SpeakingDetector } from "./speaking.ts";
+import { levelDbov, rms, SpeakingDetector } from "./speaking.ts";
 import type { SendMedia } from "./video_sender.ts";
 
 interface AudioProcessorCtor {
@@ -176,7 +177,7 @@ export class AudioSender {
         audioSampleRate: this.#rate,
         sequence: BigInt(this.#sequence.next++),
       },
-    });
+    }, { audioLevel: levelDbov(this.level) });
     if (sent) {
       this.stats.framesEncoded++;
       this.stats.bytes += data.length;

@@ -11,7 +11,7 @@
  */
 import { MediaType } from "../protocol/packets.ts";
 import type { HeartbeatMetadata } from "../protocol/packets.ts";
-import type { OutgoingMedia } from "../client/mod.ts";
+import type { LayerHint, OutgoingMedia, PublishOptions } from "../client/mod.ts";
 import { AudioSender } from "./audio_sender.ts";
 import {
   explainMediaError,
@@ -21,15 +21,32 @@ import {
   openScreen,
 } from "./devices.ts";
 import type { MeetingState } from "./meeting_state.ts";
-import { VideoSender } from "./video_sender.ts";
+import { type LayerStats, VideoSender } from "./video_sender.ts";
 
 /** Audio is dropped while this many bytes wait to be sent (about 1.5 s of video at 720p). */
 const AUDIO_MAX_BACKLOG_BYTES = 256 * 1024;
 
+/** How the page asked for our media to be sent. */
+export interface LocalMediaOptions {
+  videoHeight?: number;
+  codec?: "vp9" | "vp8";
+  /** Camera simulcast layers (default: by the machine's cores). */
+  simulcast?: number;
+}
+
+/** What the diagnostics panel shows of our camera. */
+export interface CameraStats {
+  codec: string;
+  /** The height of the best layer being sent. */
+  height: number;
+  framesEncoded: number;
+  layers: LayerStats[];
+}
+
 /** Where our media goes, and what it tells the room. */
 export interface LocalMediaIo {
-  /** Sends a media packet; false when it could not be sent. */
-  publish(media: OutgoingMedia): boolean;
+  /** Sends a media packet, labelled for the relay; false when it could not be sent. */
+  publish(media: OutgoingMedia, options?: PublishOptions): boolean;
   /** Bytes waiting to be sent. */
   backlog(): number;
   /** Tells everyone our flags changed. */
@@ -44,7 +61,7 @@ export interface LocalMediaIo {
 export class LocalMedia {
   readonly #state: MeetingState;
   readonly #io: LocalMediaIo;
-  readonly #options: { videoHeight?: number; codec?: "vp9" | "vp8" };
+  readonly #options: LocalMediaOptions;
   microphoneTrack: MediaStreamTrack | undefined;
   #video: VideoSender | undefined;
   #screen: VideoSender | undefined;
@@ -52,13 +69,11 @@ export class LocalMedia {
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
   /** Sequence numbers belong to the stream, not the sender: a device switch continues them. */
-  readonly #sequences = { video: { next: 0 }, screen: { next: 0 }, audio: { next: 0 } };
+  readonly #sequences = { video: [] as number[], screen: [] as number[], audio: { next: 0 } };
+  /** The relay's last LAYER_HINT (a camera turned on later starts from it). */
+  #hint: LayerHint = { video: Infinity, screen: Infinity };
 
-  constructor(
-    state: MeetingState,
-    options: { videoHeight?: number; codec?: "vp9" | "vp8" },
-    io: LocalMediaIo,
-  ) {
+  constructor(state: MeetingState, options: LocalMediaOptions, io: LocalMediaIo) {
     this.#state = state;
     this.#options = options;
     this.#io = io;
@@ -70,12 +85,12 @@ export class LocalMedia {
     return run;
   }
 
-  #publish = (media: OutgoingMedia): boolean => {
+  #publish = (media: OutgoingMedia, options?: PublishOptions): boolean => {
     // Audio that cannot leave soon is worse than none: drop it while the connection is backed up.
     if (media.mediaType === MediaType.AUDIO && this.#io.backlog() > AUDIO_MAX_BACKLOG_BYTES) {
       return false;
     }
-    return this.#io.publish(media);
+    return this.#io.publish(media, options);
   };
 
   /** Opens the camera and microphone for the preview and lists the devices. */
@@ -175,14 +190,18 @@ export class LocalMedia {
   }
 
   #videoSender(track: MediaStreamTrack, mediaType: number): VideoSender {
-    return new VideoSender({
+    const screen = mediaType === MediaType.SCREEN;
+    const sender = new VideoSender({
       track,
       mediaType,
       send: this.#publish,
       backlog: () => this.#io.backlog(),
       codec: this.#options.codec,
-      sequence: mediaType === MediaType.SCREEN ? this.#sequences.screen : this.#sequences.video,
+      sequences: screen ? this.#sequences.screen : this.#sequences.video,
+      layers: this.#options.simulcast,
     });
+    sender.setMaxLayer(screen ? this.#hint.screen : this.#hint.video);
+    return sender;
   }
 
   #stopCamera(): void {
@@ -280,9 +299,16 @@ export class LocalMedia {
     }
   }
 
-  /** Someone asked for a key frame of VIDEO or SCREEN (rate-limited by the sender). */
-  keyframeRequested(mediaType: number): void {
-    (mediaType === MediaType.SCREEN ? this.#screen : this.#video)?.requestKeyframe();
+  /** Someone asked for a key frame of VIDEO or SCREEN, of one layer (rate-limited by the sender). */
+  keyframeRequested(mediaType: number, layer: number): void {
+    (mediaType === MediaType.SCREEN ? this.#screen : this.#video)?.requestKeyframe(layer);
+  }
+
+  /** The relay's LAYER_HINT: the layers above these are watched by nobody; stop encoding them. */
+  layerHint(hint: LayerHint): void {
+    this.#hint = hint;
+    this.#video?.setMaxLayer(hint.video);
+    this.#screen?.setMaxLayer(hint.screen);
   }
 
   /** A newcomer needs a key frame to start from: send one now rather than make them ask. */
@@ -304,7 +330,7 @@ export class LocalMedia {
   }
 
   /** Figures for the diagnostics panel. */
-  stats(): { camera?: { codec: string; height: number; framesEncoded: number } } {
+  stats(): { camera?: CameraStats } {
     const video = this.#video;
     return {
       camera: video
@@ -312,6 +338,7 @@ export class LocalMedia {
           codec: video.codec,
           height: video.rung.height,
           framesEncoded: video.stats.framesEncoded,
+          layers: video.layerStats(),
         }
         : undefined,
     };

@@ -12,11 +12,15 @@ import { batch } from "@preact/signals";
 import { JoinError, type Participant, Room, type RoomState } from "../client/mod.ts";
 import type { HostAction, TransportChoice } from "../client/mod.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
+import { MediaType } from "../protocol/packets.ts";
 import { AudioPlayout } from "./audio_playout.ts";
 import { VP9_CODEC } from "./codecs.ts";
 import { LocalMedia } from "./local_media.ts";
 import { MeetingState, ParticipantView } from "./meeting_state.ts";
 import { type ReceiveStats, RemoteMedia } from "./remote_media.ts";
+import { layerForTile } from "./simulcast.ts";
+import type { CameraStats } from "./local_media.ts";
+import type { LayerHint, LayerPreference } from "../client/mod.ts";
 
 /** How the page was opened (all serializable: they are the islands' props). */
 export interface MeetingOptions {
@@ -29,6 +33,8 @@ export interface MeetingOptions {
   codec?: "vp9" | "vp8";
   /** Camera capture height (default 720). */
   videoHeight?: number;
+  /** Camera simulcast layers, 1–3 (`?simulcast=`; default: what the machine's cores afford). */
+  simulcast?: number;
   /** End-to-end encryption: "required" creates the meeting so; "on" encrypts our media. */
   e2ee?: "required" | "on" | "off";
   /** Join without the preview step (`?autojoin=1`; kiosks and tests). */
@@ -39,6 +45,34 @@ export interface MeetingOptions {
 const NOTICE_MS = 4000;
 /** Most chat messages kept on the page. */
 const MAX_CHAT = 500;
+/** How long a DOWNLINK_CONGESTION keeps our layer wishes a step lower, in ms. */
+const DOWNLINK_STEP_DOWN_MS = 15_000;
+/** How often the viewport and layer wishes are looked at again (tiles resize), in ms. */
+const SELECTION_REFRESH_MS = 1000;
+
+/** A tile showing someone's stream: its canvas while on screen. */
+interface ShownTile {
+  sessionId: string;
+  mediaType: number;
+  canvas: HTMLCanvasElement;
+}
+
+/** What the diagnostics panel shows. */
+export interface Diagnostics {
+  transport?: string;
+  rttMs?: number;
+  camera?: CameraStats;
+  received: ReceiveStats[];
+  packetsIn: number;
+  packetsOut: number;
+  reconnects: number;
+  /** Camera tiles on screen (the viewport sent to the relay). */
+  camerasShown: number;
+  /** What the relay last said anyone wants of our camera and screen. */
+  layerHint: LayerHint;
+  /** DOWNLINK_CONGESTION notices received. */
+  downlinkCongestions: number;
+}
 
 /** The page's meeting. */
 export class MeetingClient {
@@ -51,6 +85,14 @@ export class MeetingClient {
   #noticeId = 0;
   #chatOpen = false;
   #started = false;
+  /** Tiles on screen, by `${session}:${mediaType}`. */
+  readonly #shown = new Map<string, ShownTile>();
+  #selectionDue = false;
+  #tilesRendered = false;
+  #selectionTimer: ReturnType<typeof setInterval> | undefined;
+  #downlinkSteppedDownUntil = 0;
+  #downlinkCongestions = 0;
+  #layerHint: LayerHint = { video: Infinity, screen: Infinity };
 
   constructor(options: MeetingOptions) {
     this.options = options;
@@ -60,7 +102,7 @@ export class MeetingClient {
       e2ee: options.e2ee === "on" || options.e2ee === "required",
     });
     this.local = new LocalMedia(this.state, options, {
-      publish: (media) => this.room?.publish(media) ?? false,
+      publish: (media, options) => this.room?.publish(media, options) ?? false,
       backlog: () => this.room?.backlog() ?? 0,
       flags: (flags) => this.room?.setLocalFlags(flags),
       inCall: () => this.state.phase.value === "in-call" || this.state.phase.value === "joining",
@@ -120,7 +162,10 @@ export class MeetingClient {
       createE2eeRequired: this.options.e2ee === "required",
     });
     this.room = room;
-    const remote = new RemoteMedia(playout, (p, type) => room.requestKeyframe(p, type));
+    const remote = new RemoteMedia(
+      playout,
+      (p, type, layer) => room.requestKeyframe(p, type, layer),
+    );
     this.#remote = remote;
     room.local.audioEnabled = s.mic.value;
     room.local.videoEnabled = s.camera.value;
@@ -140,14 +185,30 @@ export class MeetingClient {
     room.on("participantJoined", (p) => this.#joined(p));
     room.on("participantLeft", (p, announced) => this.#left(p, announced));
     room.on("participantUpdated", (p) => this.#updated(p));
-    room.on("media", (p, media) => remote.onMedia(p, media));
+    room.on("media", (p, media, envelope) => remote.onMedia(p, media, envelope));
     room.on("chat", (message) => {
       batch(() => {
         s.chat.value = [...s.chat.value, message].slice(-MAX_CHAT);
         if (!this.#chatOpen) s.unreadChat.value++;
       });
     });
-    room.on("keyframeRequest", (type) => this.local.keyframeRequested(type));
+    room.on("keyframeRequest", (type, layer) => this.local.keyframeRequested(type, layer));
+    room.on("layerHint", (hint) => {
+      this.#layerHint = hint;
+      this.local.layerHint(hint);
+    });
+    room.on("downlinkCongestion", () => {
+      this.#downlinkCongestions++;
+      this.#downlinkSteppedDownUntil = Date.now() + DOWNLINK_STEP_DOWN_MS;
+      this.#updateSelection();
+    });
+    room.on("activeSpeakers", (ranked) => {
+      batch(() => {
+        s.activeSpeakers.value = ranked.speakers;
+        if (ranked.dominant !== undefined) s.lastSpeaker.value = ranked.dominant;
+      });
+    });
+    room.on("participantCount", (n) => s.participantCount.value = n);
     room.on("congestion", () => this.local.congested());
     room.on("newKey", () => this.local.forceKeyframes());
     room.on("rtt", (ms) => s.rttMs.value = ms);
@@ -193,6 +254,9 @@ export class MeetingClient {
     });
     this.#refreshSafetyCode();
     this.local.startSenders();
+    clearInterval(this.#selectionTimer);
+    this.#selectionTimer = setInterval(() => this.#updateSelection(), SELECTION_REFRESH_MS);
+    this.#scheduleSelection();
     if (s.role.value !== "guest") this.refreshWaiting();
   }
 
@@ -218,7 +282,10 @@ export class MeetingClient {
   #updated(p: Participant): void {
     const view = this.state.participants.value.find((v) => v.sessionId === p.sessionId);
     view?.update(p);
-    if (p.speaking) this.state.lastSpeaker.value = p.sessionId;
+    // Without the relay's ranking (nobody's audio carries a level), the speaking flag decides.
+    if (p.speaking && this.state.activeSpeakers.value.length === 0) {
+      this.state.lastSpeaker.value = p.sessionId;
+    }
   }
 
   #refreshSafetyCode(): void {
@@ -294,21 +361,63 @@ export class MeetingClient {
     }
   }
 
-  /** Shows a sender's stream on a canvas, or stops decoding it (`undefined`). */
+  /**
+   * Shows a sender's stream on a canvas, or stops decoding it (`undefined`: off screen or
+   * gone). The tiles on screen are what we ask the relay for: their cameras (VIEWPORT) at the
+   * layer their size needs (LAYER_PREFERENCE).
+   */
   attach(sessionId: string, mediaType: number, canvas: HTMLCanvasElement | undefined): void {
     this.#remote?.attach(sessionId, mediaType, canvas);
+    const key = `${sessionId}:${mediaType}`;
+    if (canvas === undefined) this.#shown.delete(key);
+    else {
+      this.#shown.set(key, { sessionId, mediaType, canvas });
+      this.#tilesRendered = true;
+    }
+    this.#scheduleSelection();
+  }
+
+  // Several tiles attach in one render: decide once after it.
+  #scheduleSelection(): void {
+    if (this.#selectionDue) return;
+    this.#selectionDue = true;
+    queueMicrotask(() => {
+      this.#selectionDue = false;
+      this.#updateSelection();
+    });
+  }
+
+  /**
+   * The cameras on screen, and the layer each tile's size needs — a step lower for a while
+   * after our downlink was congested. With others in the call but no camera tile of theirs on
+   * screen, the viewport names only us: nobody's camera is forwarded (an empty list would mean
+   * everyone's).
+   */
+  #updateSelection(): void {
+    const room = this.room;
+    // Until the grid showed a tile, ask for nothing (the relay's default: everything).
+    if (room === undefined || this.state.phase.value !== "in-call" || !this.#tilesRendered) return;
+    const dpr = globalThis.devicePixelRatio ?? 1;
+    const steppedDown = Date.now() < this.#downlinkSteppedDownUntil;
+    const cameras: string[] = [];
+    const preferences: LayerPreference[] = [];
+    for (const tile of this.#shown.values()) {
+      if (tile.mediaType !== MediaType.VIDEO || !tile.canvas.isConnected) continue;
+      cameras.push(tile.sessionId);
+      const height = tile.canvas.parentElement?.clientHeight ?? tile.canvas.clientHeight;
+      let layer = layerForTile(height, dpr, false);
+      if (steppedDown) layer = layer === Infinity ? 1 : 0;
+      preferences.push({ sessionId: tile.sessionId, kind: "video", layer });
+    }
+    if (cameras.length === 0 && this.state.participants.value.length > 0) {
+      cameras.push(String(room.sessionId));
+    }
+    room.setViewport(cameras);
+    room.setLayerPreferences(preferences);
   }
 
   /** Figures for the diagnostics panel. */
-  diagnostics(): {
-    transport?: string;
-    rttMs?: number;
-    camera?: { codec: string; height: number; framesEncoded: number };
-    received: ReceiveStats[];
-    packetsIn: number;
-    packetsOut: number;
-    reconnects: number;
-  } {
+  diagnostics(): Diagnostics {
     const room = this.room;
     return {
       transport: room?.transport,
@@ -318,6 +427,10 @@ export class MeetingClient {
       packetsIn: room?.counters.packetsIn ?? 0,
       packetsOut: room?.counters.packetsOut ?? 0,
       reconnects: room?.reconnects ?? 0,
+      camerasShown: [...this.#shown.values()].filter((t) => t.mediaType === MediaType.VIDEO)
+        .length,
+      layerHint: this.#layerHint,
+      downlinkCongestions: this.#downlinkCongestions,
     };
   }
 
@@ -329,6 +442,8 @@ export class MeetingClient {
   }
 
   #teardown(): void {
+    clearInterval(this.#selectionTimer);
+    this.#shown.clear();
     this.local.close();
     this.#remote?.close();
     this.#remote = undefined;

@@ -119,6 +119,13 @@ export class MeetingState {
   readonly safetyCode: Signal<string | undefined> = signal(undefined);
   /** The session id of whoever spoke last (speaker view follows it). */
   readonly lastSpeaker: Signal<string | undefined> = signal(undefined);
+  /** The relay's loudest speakers, loudest first (session ids). */
+  readonly activeSpeakers: Signal<string[]> = signal([]);
+  /**
+   * Everyone in the meeting, us included, as the server counts (large meetings list only those
+   * who publish; the rest are counted). Undefined until the server said.
+   */
+  readonly participantCount: Signal<number | undefined> = signal(undefined);
 
   constructor(initial: { mic: boolean; camera: boolean; e2ee: boolean }) {
     this.mic = signal(initial.mic);

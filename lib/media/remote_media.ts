@@ -8,7 +8,7 @@
  * @module
  */
 import { type MediaPacket, MediaType } from "../protocol/packets.ts";
-import type { Participant } from "../client/mod.ts";
+import type { MediaEnvelope, Participant } from "../client/mod.ts";
 import { AudioReceiver, type AudioStats } from "./audio_receiver.ts";
 import type { AudioPlayout } from "./audio_playout.ts";
 import { EMPTY_STREAM_STATS, type StreamStats, VideoReceiver } from "./video_receiver.ts";
@@ -34,7 +34,7 @@ export class RemoteMedia {
 
   constructor(
     readonly playout: AudioPlayout,
-    readonly requestKeyframe: (participant: Participant, mediaType: number) => void,
+    readonly requestKeyframe: (participant: Participant, mediaType: number, layer: number) => void,
   ) {
     this.#timer = setInterval(() => {
       const now = performance.now();
@@ -42,13 +42,14 @@ export class RemoteMedia {
     }, POLL_INTERVAL_MS);
   }
 
-  /** Routes a media packet from `participant`. */
-  onMedia(participant: Participant, media: MediaPacket): void {
+  /** Routes a media packet from `participant` (its envelope says the simulcast layer). */
+  onMedia(participant: Participant, media: MediaPacket, envelope?: MediaEnvelope): void {
     const now = performance.now();
     switch (media.mediaType) {
       case MediaType.VIDEO:
       case MediaType.SCREEN:
-        return this.#videoReceiver(participant, media.mediaType).push(media, now);
+        return this.#videoReceiver(participant, media.mediaType)
+          .push(media, now, envelope?.layer ?? 0);
       case MediaType.AUDIO: {
         let receiver = this.#audio.get(participant.sessionId);
         if (receiver === undefined) {
@@ -69,7 +70,7 @@ export class RemoteMedia {
     const key = `${participant.sessionId}:${mediaType}`;
     let receiver = this.#video.get(key);
     if (receiver === undefined) {
-      receiver = new VideoReceiver(() => this.requestKeyframe(participant, mediaType));
+      receiver = new VideoReceiver((layer) => this.requestKeyframe(participant, mediaType, layer));
       receiver.canvas = this.#canvases.get(key);
       receiver.hidden = this.#canvases.has(key) && receiver.canvas === undefined;
       this.#video.set(key, receiver);

@@ -26,6 +26,22 @@ export function rms(samples: Float32Array): number {
   return samples.length === 0 ? 0 : Math.sqrt(sum / samples.length);
 }
 
+/**
+ * A level as RFC 6464 carries it: -dBov of the RMS (0 is full scale, 127 silence or quieter),
+ * rounded to whole decibels.
+ *
+ * @example
+ * ```ts
+ * import { levelDbov } from "./speaking.ts";
+ *
+ * if (levelDbov(1) !== 0 || levelDbov(0.1) !== 20 || levelDbov(0) !== 127) throw new Error();
+ * ```
+ */
+export function levelDbov(rmsLevel: number): number {
+  if (!(rmsLevel > 0)) return 127;
+  return Math.max(0, Math.min(127, Math.round(-20 * Math.log10(Math.min(1, rmsLevel)))));
+}
+
 /** Thresholds of a {@linkcode SpeakingDetector}. */
 export interface SpeakingOptions {
   /** RMS above which a chunk counts as voice (full scale is 1). */

@@ -1,7 +1,10 @@
 /**
- * One sender's video stream (camera or screen) on its way to a tile: a jitter buffer →
- * `VideoDecoder` → the tile's canvas. Asks the sender (only that one) for a key frame when a gap
- * cannot be repaired, at most once a second. A stream whose tile is off screen is not decoded;
+ * One sender's video stream (camera or screen) on its way to a tile: a jitter buffer per
+ * simulcast layer → `VideoDecoder` → the tile's canvas. Of the layers arriving (the base, and at
+ * most the one asked for) the best is decoded; the decoder changes layer at that layer's key
+ * frame, asking the sender for one, and falls back to the best still arriving when a layer stops
+ * (`LayerChoice`). Asks the sender (only that one) for a key frame when a gap cannot be repaired,
+ * at most once a second. A stream whose tile is off screen is not decoded;
  * when it shows again it waits for, and asks for, a key frame. A stream whose tile has not mounted
  * yet is decoded anyway and its newest picture is drawn when the canvas arrives.
  *
@@ -13,6 +16,7 @@ import type { MediaPacket } from "../protocol/packets.ts";
 import { webCodecFor } from "./codecs.ts";
 import { JitterBuffer } from "./jitter_buffer.ts";
 import { RateMeter } from "./rate_meter.ts";
+import { LayerChoice } from "./simulcast.ts";
 
 /** Receive figures of one video stream. */
 export interface StreamStats {
@@ -26,6 +30,8 @@ export interface StreamStats {
   keyframeRequests: number;
   width: number;
   height: number;
+  /** The simulcast layer decoded (-1: none yet). */
+  layer: number;
 }
 
 /** Figures of a stream that has received nothing. */
@@ -40,11 +46,13 @@ export const EMPTY_STREAM_STATS: Readonly<StreamStats> = {
   keyframeRequests: 0,
   width: 0,
   height: 0,
+  layer: -1,
 };
 
 interface Frame {
   sequence: number;
   key: boolean;
+  layer: number;
   media: MediaPacket;
 }
 
@@ -53,8 +61,12 @@ const KEYFRAME_REQUEST_INTERVAL_MS = 1000;
 
 /** Receives one sender's camera or screen. */
 export class VideoReceiver {
-  readonly jitter = new JitterBuffer<Frame>({ maxWaitMs: 80 });
+  /** One jitter buffer per layer (layers are numbered independently). */
+  readonly jitters = new Map<number, JitterBuffer<Frame>>();
+  readonly layers = new LayerChoice();
   readonly meter = new RateMeter(2000);
+  /** Frames drawn (the fps shown: of the layer decoded, not of every layer arriving). */
+  readonly #rendered = new RateMeter(2000);
   decoder: VideoDecoder | undefined;
   codec = "";
   canvas: HTMLCanvasElement | undefined;
@@ -72,43 +84,75 @@ export class VideoReceiver {
   width = 0;
   height = 0;
 
-  /** `requestKeyframe` asks the stream's sender for a key frame (the caller knows whom). */
-  constructor(readonly requestKeyframe: () => void) {}
+  /**
+   * `requestKeyframe` asks the stream's sender for a key frame of a layer (the caller knows
+   * whom).
+   */
+  constructor(readonly requestKeyframe: (layer: number) => void) {}
 
-  /** Takes one media packet of the stream. */
-  push(media: MediaPacket, now: number): void {
+  #jitter(layer: number): JitterBuffer<Frame> {
+    let jitter = this.jitters.get(layer);
+    if (jitter === undefined) {
+      jitter = new JitterBuffer<Frame>({ maxWaitMs: 80 });
+      this.jitters.set(layer, jitter);
+    }
+    return jitter;
+  }
+
+  #resetAll(): void {
+    for (const jitter of this.jitters.values()) jitter.reset();
+    this.layers.reset();
+  }
+
+  /** Takes one media packet of the stream, of simulcast layer `layer`. */
+  push(media: MediaPacket, now: number, layer = 0): void {
     this.meter.add(now, media.data.length);
     if (this.hidden) {
       // Off screen: skip decoding; a key frame is asked for when it shows again.
-      if (!this.jitter.keyframeNeeded) this.jitter.reset();
+      if (this.layers.current !== undefined) this.#resetAll();
       return;
     }
+    this.layers.seen(layer, now);
     const frame = {
       sequence: Number(media.videoMetadata?.sequence ?? 0n),
       key: media.frameType === "key",
+      layer,
       media,
     };
-    this.#decodeAll(this.jitter.push(frame, now));
+    this.#decodeAll(this.#jitter(layer).push(frame, now), now);
     this.#maybeAskForKey(now);
   }
 
-  /** Decodes what the jitter buffer released since (call every 20 ms or so). */
+  /** Decodes what the jitter buffers released since (call every 20 ms or so). */
   poll(now: number): void {
     if (this.hidden) return;
-    this.#decodeAll(this.jitter.poll(now));
+    for (const jitter of this.jitters.values()) this.#decodeAll(jitter.poll(now), now);
     this.#maybeAskForKey(now);
   }
 
   #maybeAskForKey(now: number): void {
-    if (!this.jitter.keyframeNeeded) return;
+    // A better layer arrives than the one decoded: its key frame lets us switch.
+    const better = this.layers.wantsKey(now);
+    if (better !== undefined) {
+      this.keyframeRequests++;
+      this.requestKeyframe(better);
+      return;
+    }
+    const current = this.layers.current ?? this.layers.target(now);
+    if (current === undefined || !this.jitters.get(current)?.keyframeNeeded) return;
     if (now - this.lastKeyRequest < KEYFRAME_REQUEST_INTERVAL_MS) return;
     this.lastKeyRequest = now;
     this.keyframeRequests++;
-    this.requestKeyframe();
+    this.requestKeyframe(current);
   }
 
-  #decodeAll(frames: Frame[]): void {
-    for (const f of frames) this.#decode(f);
+  #decodeAll(frames: Frame[], now: number): void {
+    for (const f of frames) {
+      // Frames of the layer decoded go on; a key frame of a better layer switches to it.
+      if (this.layers.released(f.layer, f.key, now) || this.layers.accepts(f.layer)) {
+        this.#decode(f);
+      }
+    }
   }
 
   #decode(frame: Frame): void {
@@ -116,7 +160,7 @@ export class VideoReceiver {
     if (codec === undefined) return;
     if (this.decoder === undefined || this.decoder.state === "closed" || codec !== this.codec) {
       if (!frame.key) {
-        this.jitter.reset();
+        this.jitters.get(frame.layer)?.reset();
         return;
       }
       this.#newDecoder(codec);
@@ -154,7 +198,7 @@ export class VideoReceiver {
     this.decodeErrors++;
     if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
     this.decoder = undefined;
-    this.jitter.reset();
+    this.#resetAll();
   }
 
   #render(image: VideoFrame): void {
@@ -182,7 +226,7 @@ export class VideoReceiver {
     this.canvas = canvas;
     this.hidden = hidden;
     this.ctx = null;
-    if (canvas !== undefined && wasHidden) this.jitter.reset();
+    if (canvas !== undefined && wasHidden) this.#resetAll();
     const image = this.#waiting;
     this.#waiting = undefined;
     if (image !== undefined && this.canvas !== undefined) this.#draw(image);
@@ -200,6 +244,7 @@ export class VideoReceiver {
       this.ctx ??= canvas.getContext("2d", { alpha: false });
       this.ctx?.drawImage(image, 0, 0);
       this.framesRendered++;
+      this.#rendered.add(performance.now(), 0);
       this.width = image.displayWidth;
       this.height = image.displayHeight;
     }
@@ -208,18 +253,25 @@ export class VideoReceiver {
 
   /** Figures for the diagnostics panel. */
   stats(now: number): StreamStats {
-    const { fps, kbps } = this.meter.read(now);
+    const { kbps } = this.meter.read(now);
+    let lost = 0;
+    let discarded = 0;
+    for (const jitter of this.jitters.values()) {
+      lost += jitter.stats.lost;
+      discarded += jitter.stats.discarded;
+    }
     return {
-      fps,
+      fps: this.#rendered.read(now).fps,
       kbps,
       framesDecoded: this.framesDecoded,
       framesRendered: this.framesRendered,
-      lost: this.jitter.stats.lost,
-      discarded: this.jitter.stats.discarded,
+      lost,
+      discarded,
       decodeErrors: this.decodeErrors,
       keyframeRequests: this.keyframeRequests,
       width: this.width,
       height: this.height,
+      layer: this.layers.current ?? -1,
     };
   }
 

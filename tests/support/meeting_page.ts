@@ -68,10 +68,18 @@ export async function waitForScreen(page: Page, screen: Screen, timeoutMs = 10_0
   await page.waitForSelector(SCREEN_SELECTORS[screen], { timeout: timeoutMs });
 }
 
-/** Waits until the page shows exactly `count` tiles of other people's cameras. */
+/**
+ * Waits until the grid holds exactly `count` other people (on all its pages), and the first page
+ * shows as many of their camera tiles as fit on it.
+ */
 export async function waitForPeople(page: Page, count: number, timeoutMs = 10_000) {
   await page.waitForFunction(
-    (n) => document.querySelectorAll('[data-testid="tile-camera"]').length === n,
+    (n) => {
+      const grid = document.querySelector('[data-testid="grid"]') as HTMLElement | null;
+      if (grid === null || Number(grid.dataset.people) !== n) return false;
+      const tiles = document.querySelectorAll('[data-testid="tile-camera"]').length;
+      return grid.dataset.pages === "1" ? tiles === n : tiles > 0;
+    },
     count,
     { timeout: timeoutMs },
   );

@@ -20,6 +20,7 @@ export const handler = define.handlers({
     const transport = q.get("transport");
     const codec = q.get("codec");
     const height = Number(q.get("height") ?? "720");
+    const simulcast = Number(q.get("simulcast") ?? "0");
     const options: MeetingOptions = {
       userId: user.id,
       meetingId: meeting.id,
@@ -28,6 +29,10 @@ export const handler = define.handlers({
       transport: transport === "websocket" || transport === "webtransport" ? transport : "auto",
       codec: codec === "vp8" ? "vp8" : "vp9",
       videoHeight: Number.isInteger(height) && height >= 180 && height <= 1080 ? height : 720,
+      // Camera layers; 0 or anything else: as many as this machine's cores afford.
+      simulcast: Number.isInteger(simulcast) && simulcast >= 1 && simulcast <= 3
+        ? simulcast
+        : undefined,
       autoJoin: q.get("autojoin") === "1",
       e2ee: q.get("e2ee") === "required" ? "required" : q.get("e2ee") === "on" ? "on" : "off",
     };
