@@ -11,6 +11,7 @@
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
 import { ClientPool, delay, eventually, uniqueRoom, withServer } from "./support/harness.ts";
 import { sharedNatsUrl } from "./support/nats.ts";
+import { testDatabase } from "./support/database.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import type { Received } from "./support/packet_client.ts";
 import type { WireClient } from "./support/wire_client.ts";
@@ -21,6 +22,7 @@ import {
 } from "../lib/protocol/codec.ts";
 import { MediaKind, MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 import { HIGHEST_LAYER } from "../lib/relay/forwarding.ts";
+import { JoinError, MeetingsApi } from "../lib/client/mod.ts";
 import { LOWER_AFTER_MS } from "../lib/relay/layer_hints.ts";
 
 const natsUrl = await sharedNatsUrl();
@@ -410,4 +412,92 @@ Deno.test("bad selection packets: malformed or oversized close that connection, 
     good.send(PacketType.RSA_PUB_KEY, new Uint8Array([10, 1, 1]));
     await flood.next((r) => r.wrapper.sessionId === good.sessionId && r.wrapper.packetType === 1);
   });
+});
+
+Deno.test({
+  name:
+    "the live roster is paged, announced people first, from any instance; bad paging is a 400, outsiders get a 403",
+  ignore: natsUrl === undefined,
+  async fn() {
+    // One database and one secret for both, as in a cluster: a session from one instance is
+    // good on the other.
+    const db = await testDatabase();
+    const env = {
+      ...db.env,
+      NATS_URL: natsUrl!,
+      LARGE_MEETING_PARTICIPANTS: "2",
+      JWT_SECRET: "roster-test-secret-of-at-least-32-characters",
+    };
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    const pool = new ClientPool();
+    try {
+      const room = uniqueRoom("roster");
+      const people: WireClient[] = [];
+      for (const user of ["p-e", "p-d", "p-c", "p-b", "p-a"]) {
+        people.push(await pool.joinActive(a.wsUrl, user, room));
+      }
+      // The first two came to a small meeting and were announced; the others are only counted
+      // until they publish. p-b publishes: from then on it is announced too.
+      frame(people[0], 0, 0);
+      frame(people[3], 0, 0);
+      // A viewer who joined through the API on the other instance (no connection there).
+      const viewer = new MeetingsApi(b.httpUrl);
+      await viewer.signIn("viewer", "Viewer");
+      await viewer.join(room);
+      let first = await viewer.roster(room, { limit: 3 });
+      await eventually(
+        async () => {
+          first = await viewer.roster(room, { limit: 3 });
+          return first.participants[2]?.announced === true;
+        },
+        5000,
+        () => JSON.stringify(first),
+      );
+      assertEquals(first.total, 5);
+      assertEquals(
+        first.participants.map((p) => [p.userId, p.announced]),
+        [["p-b", true], ["p-d", true], ["p-e", true]],
+      );
+      assertEquals(first.participants[0].sessionId, String(people[3].sessionId));
+      const rest = await viewer.roster(room, { limit: 3, offset: 3 });
+      assertEquals(rest.participants.map((p) => [p.userId, p.announced]), [["p-a", false], [
+        "p-c",
+        false,
+      ]]);
+      assertEquals(
+        (await viewer.roster(room, { offset: 10 })).participants,
+        [],
+        "past the end: an empty page",
+      );
+      // The instance that holds the room answers the same.
+      const local = new MeetingsApi(a.httpUrl, viewer.token);
+      assertEquals((await local.roster(room)).participants.map((p) => p.userId), [
+        "p-b",
+        "p-d",
+        "p-e",
+        "p-a",
+        "p-c",
+      ]);
+
+      for (const query of ["limit=0", "limit=501", "limit=ten", "offset=-1", "limit="]) {
+        const response = await fetch(`${b.httpUrl}/api/v1/meetings/${room}/roster?${query}`, {
+          headers: { authorization: `Bearer ${viewer.token}` },
+        });
+        assertEquals(response.status, 400, query);
+        const body = await response.json();
+        assert(/must be a whole number from/.test(body.result.message), body.result.message);
+      }
+      const outsider = new MeetingsApi(b.httpUrl);
+      await outsider.signIn("outsider", "Outsider");
+      const refused = await outsider.roster(room).then(() => undefined, (e) => e);
+      assert(refused instanceof JoinError, String(refused));
+      assertEquals(refused.status, 403);
+      // Everyone else carried on.
+      await barrier(people[0], people.slice(1));
+    } finally {
+      await pool.closeAll();
+      await Promise.all([a.stop(), b.stop()]);
+      await db.cleanup();
+    }
+  },
 });

@@ -23,6 +23,7 @@ import {
   readArray,
   readBoolean,
   readChoice,
+  readNumber,
   readObject,
   readOptionalString,
   readString,
@@ -70,6 +71,45 @@ export interface JoinResult {
   participant: ParticipantInfo;
   /** The meeting did not exist and this join created it. */
   created: boolean;
+}
+
+/** One person connected to a meeting now (the live roster). */
+export interface RosterEntry {
+  sessionId: string;
+  userId: string;
+  displayName: string;
+  /**
+   * Whether everyone is told of them by name: true for those who publish, or came while the
+   * meeting was small; false for listeners a large meeting only counts.
+   */
+  announced: boolean;
+}
+
+/** A page of the live roster. */
+export interface RosterPage {
+  /** Everyone connected, on every server. */
+  total: number;
+  offset: number;
+  limit: number;
+  participants: RosterEntry[];
+}
+
+function readRosterPage(value: unknown): RosterPage {
+  const r = readObject(value, "the roster");
+  return {
+    total: readNumber(r, "total"),
+    offset: readNumber(r, "offset"),
+    limit: readNumber(r, "limit"),
+    participants: readArray(r.participants, "the roster's participants", (item) => {
+      const p = readObject(item, "a roster entry");
+      return {
+        sessionId: readString(p, "session_id"),
+        userId: readString(p, "user_id"),
+        displayName: readString(p, "display_name"),
+        announced: readBoolean(p, "announced"),
+      };
+    }),
+  };
 }
 
 /** Where to connect by WebTransport, or why not. */
@@ -214,6 +254,21 @@ export class MeetingsApi {
   async participants(meetingId: string): Promise<ParticipantInfo[]> {
     const list = await this.#call("GET", `${this.#meetingPath(meetingId)}/participants`);
     return readArray(list, "the participants", readParticipant);
+  }
+
+  /**
+   * Who is connected now, a page at a time (the announced first, then by name): admitted
+   * participants may ask. `limit` 1–500 (default 100).
+   */
+  async roster(
+    meetingId: string,
+    page: { limit?: number; offset?: number } = {},
+  ): Promise<RosterPage> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set("limit", String(page.limit));
+    if (page.offset !== undefined) query.set("offset", String(page.offset));
+    const result = await this.#call("GET", `${this.#meetingPath(meetingId)}/roster?${query}`);
+    return readRosterPage(result);
   }
 
   /** Hosts and co-hosts: admit, reject or remove `userId`; lock, unlock or end the meeting. */

@@ -67,6 +67,8 @@ export {
   MeetingsApi,
   type ParticipantInfo,
   type Role,
+  type RosterEntry,
+  type RosterPage,
 } from "./api.ts";
 export { ConnectError, type TransportChoice } from "./transport.ts";
 export { MediaType, VideoCodec } from "../protocol/packets.ts";

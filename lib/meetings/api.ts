@@ -9,6 +9,7 @@
  * | `GET`, `PATCH`, `DELETE /api/v1/meetings/{id}` | anyone / hosts and co-hosts / the host |
  * | `POST /api/v1/meetings/{id}/join`, `/leave`; `GET .../status` | the caller |
  * | `GET .../participants` | admitted participants |
+ * | `GET .../roster?limit&offset` | admitted participants: who is connected now, paged |
  * | `GET .../waiting`; `POST .../admit`, `/admit-all`, `/reject`, `/remove`, `/lock`, `/unlock`, `/end` | hosts and co-hosts |
  * | `POST .../role` | the host |
  *
@@ -36,6 +37,31 @@ export interface ApiOptions {
   authenticate(request: Request): Promise<Caller | Response>;
   /** Hashes a meeting password. */
   hashPassword(password: string): Promise<string>;
+  /** Who is connected to a meeting now, on every instance (the relay's live roster). */
+  liveRoster?(meetingId: string): Promise<LiveParticipant[]>;
+}
+
+/** One connected participant, as the live roster lists them. */
+export interface LiveParticipant {
+  sessionId: bigint;
+  userId: string;
+  displayName: string;
+  /** False for someone a large meeting counts without announcing (they publish nothing). */
+  announced?: boolean;
+}
+
+/** Most roster entries one request returns. */
+export const MAX_ROSTER_PAGE = 500;
+
+/** A whole number from `min` to `max` from a query parameter, or its default. */
+function queryInt(url: URL, name: string, fallback: number, min: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new BadRequest(`"${name}" must be a whole number from ${min} to ${max}`);
+  }
+  return n;
 }
 
 /** A JSON success envelope. */
@@ -159,6 +185,32 @@ export function createMeetingApi(
     });
   };
 
+  // The live roster, a page at a time: the announced first (those who publish, or came while the
+  // meeting was small), then the counted listeners; by name within each.
+  async function roster(caller: Caller, id: string, url: URL): Promise<Response> {
+    const limit = queryInt(url, "limit", 100, 1, MAX_ROSTER_PAGE);
+    const offset = queryInt(url, "offset", 0, 0, 1_000_000);
+    await service.requireAdmitted(caller, id);
+    const everyone = await options.liveRoster?.(id) ?? [];
+    everyone.sort((a, b) =>
+      Number(a.announced === false) - Number(b.announced === false) ||
+      a.displayName.localeCompare(b.displayName) || a.userId.localeCompare(b.userId) ||
+      (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0)
+    );
+    return ok({
+      meeting_id: id,
+      total: everyone.length,
+      offset,
+      limit,
+      participants: everyone.slice(offset, offset + limit).map((p) => ({
+        session_id: p.sessionId.toString(),
+        user_id: p.userId,
+        display_name: p.displayName,
+        announced: p.announced !== false,
+      })),
+    });
+  }
+
   async function handle(request: Request, url: URL, rest: string[]): Promise<Response> {
     if (rest.length > 2) return fail(404, "not_found", `Nothing at ${url.pathname}`);
     let id: string | undefined;
@@ -250,6 +302,9 @@ export function createMeetingApi(
         break;
       case "participants":
         if (get) return ok((await service.participants(caller, id)).map(participantView));
+        break;
+      case "roster":
+        if (get) return await roster(caller, id, url);
         break;
       case "waiting":
         if (get) return ok((await service.waiting(caller, id)).map(participantView));

@@ -200,6 +200,11 @@ export class MeetingService {
     return await this.#store.listParticipants(id, statuses ?? ["admitted"], MAX_LIST);
   }
 
+  /** Refuses (403) a caller who is not an admitted participant of meeting `id`. */
+  async requireAdmitted(caller: Caller, id: string): Promise<void> {
+    await this.#requireStatus(caller, id, ["admitted"]);
+  }
+
   /** Who waits, for hosts and co-hosts. */
   async waiting(caller: Caller, id: string): Promise<Participant[]> {
     await this.#requireManager(caller, id);

@@ -10,7 +10,8 @@ import { SYSTEM_USER_ID } from "../protocol/limits.ts";
 import { PacketType } from "../protocol/packets.ts";
 import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import type { Logger } from "../log.ts";
-import { type Bus, controlSubject } from "./bus.ts";
+import { type Bus, controlSubject, systemSubject } from "./bus.ts";
+import { encodePresence, parsePresence, type Participant } from "./presence.ts";
 import { type ControlEvent, encodeControl } from "./control.ts";
 import type { Standing } from "./admission.ts";
 import { BUS_HEADER_BYTES } from "./bus_frame.ts";
@@ -61,6 +62,9 @@ export function newSessionId(): bigint {
   return id === 0n ? 1n : id;
 }
 
+/** How long one cluster-wide roster answer serves further requests, in ms. */
+const ROSTER_QUERY_REUSE_MS = 1000;
+
 /** The server core. */
 export class Relay implements SessionHost {
   readonly instanceId: string;
@@ -72,6 +76,7 @@ export class Relay implements SessionHost {
   readonly #rooms = new Map<string, Room>();
   readonly #sessions = new Map<bigint, Session>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #rosterQueries = new Map<string, { atMs: number; answer: Promise<Participant[]> }>();
   #accepting = true;
 
   constructor(options: RelayOptions) {
@@ -139,6 +144,47 @@ export class Relay implements SessionHost {
   /** A room by id, if open on this instance. */
   room(id: string): Room | undefined {
     return this.#rooms.get(id);
+  }
+
+  /**
+   * Who is connected to a meeting now, on every instance: the room's roster when this instance
+   * holds the room; otherwise (a cluster where the meeting lives on other instances) what the
+   * others answer to a presence `sync` within `waitMs`. Empty when nobody is connected.
+   */
+  async liveRoster(roomId: string, waitMs = 300): Promise<Participant[]> {
+    const room = this.#rooms.get(roomId);
+    if (room !== undefined) return [...room.roster.values()];
+    if (this.bus.kind === "memory" || !this.bus.isConnected()) return [];
+    // One question to the cluster per room and second, however many ask (each answer is a
+    // whole roster from every instance).
+    const now = this.#now();
+    const asked = this.#rosterQueries.get(roomId);
+    if (asked !== undefined && now - asked.atMs < ROSTER_QUERY_REUSE_MS) return await asked.answer;
+    const answer = this.#askRoster(roomId, waitMs);
+    this.#rosterQueries.set(roomId, { atMs: now, answer });
+    answer.finally(() =>
+      setTimeout(() => {
+        if (this.#rosterQueries.get(roomId)?.answer === answer) this.#rosterQueries.delete(roomId);
+      }, ROSTER_QUERY_REUSE_MS)
+    );
+    return await answer;
+  }
+
+  async #askRoster(roomId: string, waitMs: number): Promise<Participant[]> {
+    const found = new Map<bigint, Participant>();
+    const subject = systemSubject(roomId);
+    const subscription = this.bus.subscribe(subject, (_subject, data) => {
+      const message = parsePresence(data);
+      if (message?.t !== "roster") return;
+      for (const p of message.p) found.set(p.sessionId, p);
+    });
+    try {
+      this.bus.publish(subject, encodePresence({ t: "sync", i: this.instanceId }));
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    } finally {
+      subscription.unsubscribe();
+    }
+    return [...found.values()];
   }
 
   /**

@@ -93,6 +93,7 @@ export async function startServer(
     service,
     authenticate: identity.authenticate,
     hashPassword: (password) => hashPassword(password),
+    liveRoster: (meetingId) => relay.liveRoster(meetingId),
   });
   const webTransport = await startWebTransport(config, relay, identity.admit, logger);
   const handler = createRouter({
