@@ -213,13 +213,29 @@ function template(wrapper: Uint8Array, metadataField: number, sequenceField: num
   return t;
 }
 
-/** A 2 KB VP9 video packet of `userId`, a key frame or a delta frame. */
-export function videoTemplate(userId: string, key: boolean): PacketTemplate {
+/** How a template's wrapper is labelled in the clear, and its payload size. */
+export interface TemplateOptions {
+  /** Payload bytes (default {@linkcode VIDEO_PAYLOAD_BYTES} or {@linkcode AUDIO_PAYLOAD_BYTES}). */
+  bytes?: number;
+  /** Simulcast layer (wrapper field 5). */
+  layer?: number;
+  /** Clear media kind (field 6). */
+  kind?: number;
+  /** Audio level plus one (field 100). */
+  audioLevel?: number;
+}
+
+/** A 2 KB (or `options.bytes`) VP9 video packet of `userId`, a key frame or a delta frame. */
+export function videoTemplate(
+  userId: string,
+  key: boolean,
+  options: TemplateOptions = {},
+): PacketTemplate {
   const user = encoder.encode(userId);
   const data = encodeMediaPacket({
     mediaType: MediaType.VIDEO,
     userId: user,
-    data: payload(VIDEO_PAYLOAD_BYTES, userId + (key ? "key" : "delta")),
+    data: payload(options.bytes ?? VIDEO_PAYLOAD_BYTES, userId + (key ? "key" : "delta")),
     frameType: key ? "key" : "delta",
     timestamp: 1,
     duration: VIDEO_FRAME_MS,
@@ -230,17 +246,19 @@ export function videoTemplate(userId: string, key: boolean): PacketTemplate {
     userId: user,
     data,
     sessionId: 0n,
+    simulcastLayerId: options.layer,
+    mediaKind: options.kind,
   });
   return template(wrapper, 8, 1);
 }
 
-/** A 100-byte Opus-like audio packet of `userId`. */
-export function audioTemplate(userId: string): PacketTemplate {
+/** A 100-byte (or `options.bytes`) Opus-like audio packet of `userId`. */
+export function audioTemplate(userId: string, options: TemplateOptions = {}): PacketTemplate {
   const user = encoder.encode(userId);
   const data = encodeMediaPacket({
     mediaType: MediaType.AUDIO,
     userId: user,
-    data: payload(AUDIO_PAYLOAD_BYTES, userId + "audio"),
+    data: payload(options.bytes ?? AUDIO_PAYLOAD_BYTES, userId + "audio"),
     frameType: "key",
     timestamp: 1,
     duration: AUDIO_FRAME_MS,
@@ -257,6 +275,8 @@ export function audioTemplate(userId: string): PacketTemplate {
     userId: user,
     data,
     sessionId: 0n,
+    mediaKind: options.kind,
+    audioLevel: options.audioLevel,
   });
   return template(wrapper, 7, 5);
 }

@@ -22,6 +22,15 @@ const COARSE_LIMIT_MS = 10_000;
 const FINE_BUCKETS = Math.round(FINE_LIMIT_MS / FINE_BUCKET_MS);
 const COARSE_BUCKETS = Math.round((COARSE_LIMIT_MS - FINE_LIMIT_MS) / COARSE_BUCKET_MS);
 
+/** A histogram's samples in a form that travels as JSON (see {@linkcode LatencyHistogram.add}). */
+export interface HistogramSnapshot {
+  /** [bucket index, samples] of the non-empty buckets. */
+  buckets: [number, number][];
+  count: number;
+  sumMs: number;
+  maxMs: number;
+}
+
 /** Counts latency samples in buckets and answers percentiles. */
 export class LatencyHistogram {
   readonly #buckets = new Uint32Array(FINE_BUCKETS + COARSE_BUCKETS);
@@ -73,6 +82,25 @@ export class LatencyHistogram {
       }
     }
     return this.#maxMs;
+  }
+
+  /** The samples in a compact form to send elsewhere: non-empty buckets and totals. */
+  snapshot(): HistogramSnapshot {
+    const buckets: [number, number][] = [];
+    for (let i = 0; i < this.#buckets.length; i++) {
+      if (this.#buckets[i] !== 0) buckets.push([i, this.#buckets[i]]);
+    }
+    return { buckets, count: this.#count, sumMs: this.#sumMs, maxMs: this.#maxMs };
+  }
+
+  /** Adds the samples of a {@linkcode snapshot} (of another histogram) to these. */
+  add(snapshot: HistogramSnapshot): void {
+    for (const [i, n] of snapshot.buckets) {
+      if (i >= 0 && i < this.#buckets.length) this.#buckets[i] += n;
+    }
+    this.#count += snapshot.count;
+    this.#sumMs += snapshot.sumMs;
+    if (snapshot.maxMs > this.#maxMs) this.#maxMs = snapshot.maxMs;
   }
 
   /** Forgets every sample. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import { SYSTEM_USER_ID } from "../protocol/limits.ts";
 import { PacketType } from "../protocol/packets.ts";
@@ -62,6 +63,15 @@ export function newSessionId(): bigint {
   return id === 0n ? 1n : id;
 }
 
+/**
+ * CPU seconds this process used, user and system. Node's `process.cpuUsage()`: Deno refuses
+ * reading `/proc/self/stat` without --allow-all.
+ */
+function processCpuSeconds(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1e6;
+}
+
 /** How long one cluster-wide roster answer serves further requests, in ms. */
 const ROSTER_QUERY_REUSE_MS = 1000;
 
@@ -105,6 +115,17 @@ export class Relay implements SessionHost {
       for (const session of this.#sessions.values()) queued += session.queuedPackets;
       return queued;
     });
+    // The process's own cost, for load tools that cannot read /proc on the server's host.
+    registry.gauge(
+      "process_resident_memory_bytes",
+      "Resident memory of this server process",
+      () => Deno.memoryUsage().rss,
+    );
+    registry.gauge(
+      "process_cpu_seconds_total",
+      "CPU time this server process used, user and system",
+      processCpuSeconds,
+    );
     registry.gauge(
       "bus_connected",
       "1 when the bus is connected",
