@@ -35,7 +35,7 @@ import {
 } from "../tests/support/meeting_page.ts";
 import { probeStats, takeLatencies } from "../tests/support/page_probe.ts";
 import { type ServerProcess, startServerProcess } from "../tests/support/server_process.ts";
-import { readCpuSeconds } from "./proc_stats.ts";
+import { chromiumCpuSeconds, readCpuSeconds } from "./proc_stats.ts";
 import { withTimeout } from "./with_timeout.ts";
 
 const { values: flags } = parseArgs({
@@ -60,23 +60,6 @@ function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-async function chromiumCpuSeconds(): Promise<number> {
-  let total = 0;
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const cmd = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (!cmd.startsWith("/usr/lib/chromium/chromium") && !cmd.startsWith("/usr/bin/chromium")) {
-        continue;
-      }
-    } catch {
-      continue;
-    }
-    total += (await readCpuSeconds(Number(entry.name))) ?? 0;
-  }
-  return total;
 }
 
 let e2eeParam = "";

@@ -114,3 +114,21 @@ export class CpuMeter {
     return { processes, host: hostPercent };
   }
 }
+
+/** CPU seconds used so far by every Chromium process on the machine (Debian's paths). */
+export async function chromiumCpuSeconds(): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmd = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (!cmd.startsWith("/usr/lib/chromium/chromium") && !cmd.startsWith("/usr/bin/chromium")) {
+        continue;
+      }
+    } catch {
+      continue;
+    }
+    total += (await readCpuSeconds(Number(entry.name))) ?? 0;
+  }
+  return total;
+}

@@ -110,6 +110,34 @@ Deno.test("a viewport keeps others' camera away but never their audio or screen;
   });
 });
 
+Deno.test("SELECTIVE_FORWARDING=off: viewports and layer wishes are ignored and a large meeting hears every voice", async () => {
+  const env = {
+    SELECTIVE_FORWARDING: "off",
+    LARGE_MEETING_PARTICIPANTS: "2",
+    ACTIVE_SPEAKERS: "1",
+  };
+  await withServer(env, async (h) => {
+    const room = uniqueRoom("sfuoff");
+    const pub = await h.joinActive("pub", room);
+    const loud = await h.joinActive("loud", room, [pub]);
+    const r = await h.join("r", room);
+    r.heartbeat();
+    r.sendViewport([loud.sessionId]);
+    r.sendLayers([{ sessionId: pub.sessionId, desiredLayer: 0, mediaKind: MediaKind.VIDEO }]);
+    await delay(100);
+    let n = 0;
+    for (const layer of [0, 1, 2]) frame(pub, layer, n++);
+    await speak([[loud, 10], [pub, 90]], 600);
+    await barrier(pub, [r]);
+    assertEquals(layersFrom(r, pub), [0, 1, 2], "every layer of a camera outside the viewport");
+    assertGreater(countOf(r, pub, MediaType.AUDIO), 20, "the quiet voice too");
+    assertEquals(
+      await h.server.metric("videocall_filtered_packets_total", 'reason="not_loudest"'),
+      0,
+    );
+  });
+});
+
 Deno.test("layer preferences: the base always, at most the layer asked for, the highest on request, every layer without one", async () => {
   await withServer({}, async (h) => {
     const room = uniqueRoom("layers");

@@ -58,6 +58,11 @@ export interface RelayLimits {
   controlPacketsPerSecond: number;
   /** Most sessions a VIEWPORT or LAYER_PREFERENCE may list. */
   maxViewportSessions: number;
+  /**
+   * Whether viewports, layer preferences and the loudest-only audio of large meetings are
+   * obeyed (false: everyone gets everything — the kill switch, and the benchmark's baseline).
+   */
+  selectiveForwarding: boolean;
 }
 
 /** The defaults, chosen to match videocall-rs where it has the same limit. */
@@ -85,4 +90,5 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   activeSpeakers: 3,
   controlPacketsPerSecond: 5,
   maxViewportSessions: 256,
+  selectiveForwarding: true,
 };

@@ -94,16 +94,18 @@ export class RoomMedia {
     this.#hints.forget(id);
   }
 
-  /** A local receiver's VIEWPORT. */
+  /** A local receiver's VIEWPORT (ignored with selective forwarding off). */
   setViewport(receiver: bigint, sources: readonly bigint[]): void {
+    if (!this.#host.limits.selectiveForwarding) return;
     this.forwarding.setViewport(receiver, sources);
     if (this.forwarding.hasViewport(receiver)) this.#unfiltered.delete(receiver);
     else this.#unfiltered.add(receiver);
     this.#scheduleReport();
   }
 
-  /** A local receiver's LAYER_PREFERENCE. */
+  /** A local receiver's LAYER_PREFERENCE (ignored with selective forwarding off). */
   setLayers(receiver: bigint, wishes: readonly LayerWish[]): void {
+    if (!this.#host.limits.selectiveForwarding) return;
     this.forwarding.setLayers(receiver, wishes);
     this.#scheduleReport();
   }
@@ -121,6 +123,7 @@ export class RoomMedia {
 
   /** A receiver's queue dropped a packet: tell it once per congestion episode. */
   noteCongested(receiver: Session): void {
+    if (!this.#host.limits.selectiveForwarding) return;
     if (!this.forwarding.congested(receiver.id, this.#host.now())) return;
     this.#host.metrics.downlinkCongestion.inc();
     receiver.deliver(
@@ -174,11 +177,15 @@ export class RoomMedia {
       const level = info.audioLevel === 0 ? undefined : info.audioLevel - 1;
       const loud = this.#speakers.hear(sender, level, host.now());
       this.#speakersDirty = true;
-      if (host.large() && !loud && !this.#screenSharing(sender)) {
+      if (
+        host.large() && !loud && host.limits.selectiveForwarding && !this.#screenSharing(sender)
+      ) {
         host.metrics.filtered.inc("not_loudest");
         return;
       }
-    } else if (info.mediaType === MediaType.HEARTBEAT && host.large()) {
+    } else if (
+      info.mediaType === MediaType.HEARTBEAT && host.large() && host.limits.selectiveForwarding
+    ) {
       // In a large meeting a participant's flags matter to those who show their tile.
       if (!host.announced(sender)) return;
       for (const id of this.#cameraAudience(sender)) {

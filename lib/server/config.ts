@@ -110,6 +110,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
         pingIntervalMs: v.pingIntervalMs,
         largeMeetingParticipants: v.largeMeetingParticipants,
         activeSpeakers: v.activeSpeakers,
+        selectiveForwarding: v.selectiveForwarding === "on",
       },
     },
   };

@@ -254,6 +254,13 @@ export const SETTINGS = {
     16,
     "loudest speakers tracked and told to clients (and the only ones heard in large meetings)",
   ),
+  selectiveForwarding: choice(
+    "SELECTIVE_FORWARDING",
+    "selective-forwarding",
+    ["on", "off"] as const,
+    "on",
+    "`off`: viewports, layer preferences and loudest-only audio are ignored, everyone gets everything",
+  ),
   wtPort,
   wtHost: text(
     "WT_HOST",
