@@ -9,7 +9,17 @@
  */
 import { isVp8KeyFrame, isVp9KeyFrame, IvfReader } from "./ivf.ts";
 import { OggReader } from "./ogg.ts";
-import { audioArgs, type FfmpegRun, runFfmpeg, videoArgs, videoLayers } from "./ffmpeg.ts";
+import {
+  audioArgs,
+  type FfmpegRun,
+  LEVEL_SAMPLE_RATE,
+  measuresLevel,
+  runFfmpeg,
+  videoArgs,
+  videoLayers,
+} from "./ffmpeg.ts";
+import { levelDbov } from "../lib/media/speaking.ts";
+import { concatBytes } from "../lib/protocol/bytes.ts";
 import type { StreamOptions } from "./stream_options.ts";
 
 /** One encoded video frame. */
@@ -29,7 +39,12 @@ export interface AudioPacketOut {
   data: Uint8Array;
   index: number;
   atMs: number;
+  /** The sound's level in -dBov (0 loudest, 127 silence) when measured. */
+  level?: number;
 }
+
+/** Samples per level reading: 20 ms, one Opus packet's worth. */
+const LEVEL_WINDOW = (LEVEL_SAMPLE_RATE * 20) / 1000;
 
 /** ffmpeg ended with an error right after starting (bad device, bad file, bad option). */
 export class FfmpegFailedError extends Error {
@@ -52,6 +67,8 @@ export class Encoders {
   #stopped = false;
   #videoIndex: number[] = [];
   #fifoDir: string | undefined;
+  /** The last measured level, -dBov. */
+  #level: number | undefined;
   #audioIndex = 0;
   /** Rejects when ffmpeg fails for good. */
   readonly failed: Promise<never>;
@@ -71,13 +88,8 @@ export class Encoders {
   /** Starts ffmpeg. Throws FfmpegMissingError when it is not installed. */
   async start(): Promise<void> {
     const layers = this.layers;
-    let lowLayer: string | undefined;
-    if (layers > 1) {
-      this.#fifoDir = await Deno.makeTempDir({ prefix: "videocall-stream-" });
-      lowLayer = `${this.#fifoDir}/layer0.ivf`;
-      const made = await new Deno.Command("mkfifo", { args: ["-m", "600", lowLayer] }).output();
-      if (!made.success) throw new Error(`mkfifo ${lowLayer} failed`);
-    }
+    const lowLayer = layers > 1 ? await this.#fifo("layer0.ivf") : undefined;
+    const levels = measuresLevel(this.options) ? await this.#fifo("level.pcm") : undefined;
     const parser = (layer: number) => {
       const reader = new IvfReader();
       const isKey = this.options.codec === "vp9" ? isVp9KeyFrame : isVp8KeyFrame;
@@ -105,7 +117,10 @@ export class Encoders {
       () => parser(layers - 1),
       lowLayer === undefined ? [] : [{ path: lowLayer, makeParser: () => parser(0) }],
     );
-    const audio = audioArgs(this.options);
+    const audio = audioArgs(this.options, levels);
+    const levelFeed = levels === undefined
+      ? []
+      : [{ path: levels, makeParser: () => this.#levels() }];
     if (audio !== undefined) {
       this.#run("audio", audio, () => {
         const reader = new OggReader();
@@ -117,13 +132,50 @@ export class Encoders {
               headers++;
               continue;
             }
-            const out = { data: packet.data, index: this.#audioIndex++, atMs: Date.now() };
+            const out = {
+              data: packet.data,
+              index: this.#audioIndex++,
+              atMs: Date.now(),
+              level: this.#level,
+            };
             this.stats.audioPackets++;
             for (const listener of this.audio) listener(out);
           }
         };
-      });
+      }, levelFeed);
     }
+  }
+
+  // A FIFO in this run's own directory, made on first use.
+  async #fifo(name: string): Promise<string> {
+    this.#fifoDir ??= await Deno.makeTempDir({ prefix: "videocall-stream-" });
+    const path = `${this.#fifoDir}/${name}`;
+    const made = await new Deno.Command("mkfifo", { args: ["-m", "600", path] }).output();
+    if (!made.success) throw new Error(`mkfifo ${path} failed`);
+    return path;
+  }
+
+  // Reads the level feed (16-bit little-endian mono PCM): the RMS of every 20 ms becomes the
+  // level the next Opus packets carry.
+  #levels(): (chunk: Uint8Array) => void {
+    let carry = new Uint8Array(0);
+    let sum = 0;
+    let n = 0;
+    return (chunk) => {
+      const bytes = carry.length === 0 ? chunk : concatBytes([carry, chunk]);
+      const whole = bytes.length & ~1;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, whole);
+      for (let i = 0; i < whole; i += 2) {
+        const sample = view.getInt16(i, true) / 32768;
+        sum += sample * sample;
+        if (++n === LEVEL_WINDOW) {
+          this.#level = levelDbov(Math.sqrt(sum / n));
+          sum = 0;
+          n = 0;
+        }
+      }
+      carry = bytes.slice(whole);
+    };
   }
 
   /** Whether audio is being sent. */

@@ -190,8 +190,15 @@ export const OPUS_ENCODE_ARGS: readonly string[] = [
   "1",
 ]; // deno-fmt-ignore
 
-/** The audio encoder's command line, or undefined when there is nothing to capture. */
-export function audioArgs(o: StreamOptions): string[] | undefined {
+/** Sample rate of the level feed: plenty for a loudness, and cheap to read. */
+export const LEVEL_SAMPLE_RATE = 8000;
+
+/**
+ * The audio encoder's command line, or undefined when there is nothing to capture. With
+ * `levelPath`, ffmpeg also writes the sound as 16-bit mono PCM at {@linkcode LEVEL_SAMPLE_RATE}
+ * into that FIFO, from which the streamer measures the level each Opus packet carries.
+ */
+export function audioArgs(o: StreamOptions, levelPath?: string): string[] | undefined {
   const input: string[] = [];
   if (o.source.kind === "test-pattern") {
     input.push("-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000");
@@ -206,7 +213,23 @@ export function audioArgs(o: StreamOptions): string[] | undefined {
   } else {
     return undefined;
   }
-  return [...QUIET, ...input, ...OPUS_ENCODE_ARGS, "pipe:1"];
+  // A file may have no sound track (its audio ffmpeg then ends at once): no level feed for it.
+  if (levelPath === undefined || o.source.kind === "file") {
+    return [...QUIET, ...input, ...OPUS_ENCODE_ARGS, "pipe:1"];
+  }
+  // The level output comes first; each `-map` applies to the output that follows it.
+  return [
+    ...QUIET,
+    ...input,
+    ...["-map", "0:a:0", "-vn", "-ac", "1", "-ar", String(LEVEL_SAMPLE_RATE)],
+    ...["-f", "s16le", "-flush_packets", "1", "-y", levelPath],
+    ...["-map", "0:a:0", ...OPUS_ENCODE_ARGS, "pipe:1"],
+  ];
+}
+
+/** Whether the streamer measures its audio level (not for files: see {@linkcode audioArgs}). */
+export function measuresLevel(o: StreamOptions): boolean {
+  return o.source.kind !== "file" && audioArgs(o) !== undefined;
 }
 
 /** ffmpeg could not be started at all. */

@@ -153,7 +153,7 @@ export class Streamer {
         audioSampleRate: 48_000,
         sequence: BigInt(packet.index),
       },
-    });
+    }, { audioLevel: packet.level });
     if (sent) {
       this.stats.audioSent++;
       this.stats.bytesSent += packet.data.length;

@@ -77,8 +77,10 @@ export default function VideoGrid(props: MeetingOptions): JSX.Element | null {
   let featured = tiles.find((t) => t.kind === "screen");
   if (!featured && ui.speakerView.value) {
     const last = s.lastSpeaker.value;
+    // Nobody spoke yet: someone with their camera on, rather than a blank tile.
     featured = tiles.find((t) => !t.local && t.view.sessionId === last) ??
-      tiles.find((t) => !t.local) ?? tiles[0];
+      tiles.find((t) => !t.local && t.view.video.value) ?? tiles.find((t) => !t.local) ??
+      tiles[0];
   }
   let rest = featured ? tiles.filter((t) => t !== featured) : tiles;
   let more = 0;

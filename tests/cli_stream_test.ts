@@ -63,6 +63,12 @@ function checkStream(received: Received[], user: string, fps: number, codec: "vp
   for (let i = 1; i < seqs.length; i++) assertEquals(seqs[i], seqs[i - 1] + 1, "no frame missing");
   for (const m of video) assertEquals(Math.round(m.duration * fps), 1000, "frame duration");
   assertGreater(audio.length, 0, "Opus packets");
+  // Each carries the tone's level in the clear: ffmpeg's sine has amplitude 1/8, an RMS of
+  // about -21 dBov (the wire adds one). The first may come before the first measurement.
+  const levels = received.filter(mediaFrom(user, MediaType.AUDIO)).map((r) => r.wrapper.audioLevel);
+  const measured = levels.filter((l) => l !== undefined && l > 0);
+  assertGreater(measured.length, levels.length - 5, `levels: ${levels.slice(0, 20)}`);
+  assert(measured.every((l) => l! >= 20 && l! <= 24), `levels: ${measured.slice(0, 20)}`);
   for (const a of audio) {
     assertEquals(a.audioMetadata?.audioFormat, "opus");
     assertEquals((a.data[0] >> 3) % 4, 3, "20 ms Opus frames");

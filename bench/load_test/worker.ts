@@ -12,6 +12,7 @@ import {
   decodeActiveSpeakersPacket,
   decodeLayerHintPacket,
   decodeMeetingPacket,
+  encodeMediaPacket,
 } from "../../lib/protocol/codec.ts";
 import {
   MediaKind,
@@ -47,6 +48,7 @@ const MAX_GAP = { video: 30, audio: 50 };
 const MAX_BUFFERED_BYTES = 1 << 20;
 const TICK_MS = 5;
 
+const encoder = new TextEncoder();
 const plan: WorkerPlan = JSON.parse(await new Response(Deno.stdin.readable).text());
 const now = () => performance.timeOrigin + performance.now();
 
@@ -98,6 +100,9 @@ class Participant {
   readonly audio: { loud: PacketTemplate; quiet: PacketTemplate; nextDueMs: number; seq: number };
   readonly lastSequence = new Map<string, number>();
   readonly selection: Selection;
+  /** Our flags, sent every second as a page does (receivers forget the silent). */
+  readonly heartbeat: Uint8Array;
+  nextHeartbeatMs = 0;
   #ws: WebSocket | undefined;
   #wt: WtClient | undefined;
   #selectionDue = false;
@@ -124,6 +129,25 @@ class Participant {
       seq: 0,
     };
     this.selection = new Selection((type, data) => this.#sendControl(type, data));
+    this.heartbeat = encodeWrapperFast({
+      packetType: PacketType.MEDIA,
+      userId: encoder.encode(p.userId),
+      data: encodeMediaPacket({
+        mediaType: MediaType.HEARTBEAT,
+        userId: encoder.encode(p.userId),
+        data: new Uint8Array(0),
+        frameType: "",
+        timestamp: 0,
+        duration: 0,
+        heartbeatMetadata: {
+          videoEnabled: p.video,
+          audioEnabled: p.audio,
+          screenEnabled: false,
+          isSpeaking: false,
+        },
+      }),
+      sessionId: 0n,
+    });
   }
 
   async join(): Promise<void> {
@@ -339,6 +363,10 @@ class Participant {
   /** Sends whatever media is due by `t`. */
   tick(t: number): void {
     if (!this.connected) return;
+    if (t >= this.nextHeartbeatMs) {
+      this.nextHeartbeatMs = t + 1000;
+      this.#send(this.heartbeat);
+    }
     for (const [index, layer] of this.layers.entries()) {
       if (t < layer.nextDueMs) continue;
       const interval = 1000 / layer.spec.fps;
@@ -384,8 +412,6 @@ class Participant {
     }
   }
 }
-
-const encoder = new TextEncoder();
 
 /** A control packet (VIEWPORT, LAYER_PREFERENCE) in its wrapper. */
 function encodeControl(type: number, data: Uint8Array, userId: string): Uint8Array {

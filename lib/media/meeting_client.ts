@@ -37,6 +37,10 @@ export interface MeetingOptions {
   simulcast?: number;
   /** End-to-end encryption: "required" creates the meeting so; "on" encrypts our media. */
   e2ee?: "required" | "on" | "off";
+  /** Start with the microphone off (`?mic=off`). */
+  mic?: boolean;
+  /** Start with the camera off (`?camera=off`). */
+  camera?: boolean;
   /** Join without the preview step (`?autojoin=1`; kiosks and tests). */
   autoJoin?: boolean;
 }
@@ -97,8 +101,8 @@ export class MeetingClient {
   constructor(options: MeetingOptions) {
     this.options = options;
     this.state = new MeetingState({
-      mic: true,
-      camera: true,
+      mic: options.mic !== false,
+      camera: options.camera !== false,
       e2ee: options.e2ee === "on" || options.e2ee === "required",
     });
     this.local = new LocalMedia(this.state, options, {

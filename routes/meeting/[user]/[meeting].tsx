@@ -34,6 +34,9 @@ export const handler = define.handlers({
         ? simulcast
         : undefined,
       autoJoin: q.get("autojoin") === "1",
+      // Listeners of a large meeting (and kiosks) join with their devices off.
+      mic: q.get("mic") !== "off",
+      camera: q.get("camera") !== "off",
       e2ee: q.get("e2ee") === "required" ? "required" : q.get("e2ee") === "on" ? "on" : "off",
     };
     return page(options);
