@@ -136,25 +136,108 @@ async function cpuOf(servers: ServerProcess[]): Promise<number> {
   return total;
 }
 
+/** Reads every server's sessions and JavaScript heap from /metrics, four times a second. */
+function heapSampler(urls: string[]) {
+  const samples: { sessions: number; heap: number[] }[] = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const read = await Promise.all(urls.map(async (url) => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const value = (name: string) =>
+          Number(new RegExp(`^videocall_${name} ([0-9.e+]+)$`, "m").exec(text)?.[1] ?? NaN);
+        return { sessions: value("sessions"), heap: value("process_heap_used_bytes") };
+      }));
+      samples.push({
+        sessions: read.reduce((n, r) => n + r.sessions, 0),
+        heap: read.map((r) => r.heap),
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    /** The smallest heap each server had while at least `sessions` were connected, summed. */
+    minHeap(sessions: number): number {
+      const at = samples.filter((x) => x.sessions >= sessions);
+      return urls.reduce((sum, _, i) => sum + Math.min(...at.map((x) => x.heap[i])), 0);
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+/** Resident memory per idle WebSocket of a bare Deno server (the floor under ours), in bytes. */
+async function bareWebSocketBytes(n: number): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", new URL("./bare_ws_server.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const port = Number((await reader.read()).value?.trim());
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const before = (await readRssBytes(child.pid)) ?? 0;
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < n; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      ws.send(new Uint8Array(100));
+      sockets.push(ws);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await readRssBytes(child.pid)) ?? 0;
+    for (const ws of sockets) ws.close();
+    return (after - before) / n;
+  } finally {
+    child.kill();
+    await child.status;
+  }
+}
+
 if (only.has("memory")) {
   console.error(`memory: ${SIZE} participants who publish nothing`);
   const c = await cluster();
   try {
-    const before = await rssOf(c.servers);
-    const r = await load(c.urls, [
+    const sampler = heapSampler(c.urls);
+    await new Promise((r) => setTimeout(r, 3000));
+    const heapBefore = sampler.minHeap(0);
+    const rssBefore = await rssOf(c.servers);
+    const running = load(c.urls, [
       ...["--video-publishers", "0", "--audio-publishers", "0"],
       ...["--subscribers", String(SIZE)],
-    ], 5);
-    // Read while everyone is still connected: runLoad's last scrape, at the end of measuring.
-    const after = r.serverRssMb.reduce((a, b) => a + b, 0) * 1e6;
-    const perParticipant = (after - before) / r.joined;
+    ], 10);
+    let rssWith = 0;
+    // Resident memory while everyone is connected (heartbeats keep the collector busy).
+    const joinsDoneMs = 3000 + (SIZE / JOINS_PER_SECOND) * 1000 + 8000;
+    await new Promise((r) => setTimeout(r, joinsDoneMs));
+    rssWith = await rssOf(c.servers);
+    const r = await running;
+    await sampler.stop();
+    const heapWith = sampler.minHeap(r.joined);
+    const rssPer = (rssWith - rssBefore) / r.joined;
+    const heapPer = (heapWith - heapBefore) / r.joined;
+    const bare = await bareWebSocketBytes(SIZE);
     sections.push(
       [
-        `Memory: ${f(r.joined)} connected participants who publish nothing, on the two servers:`,
-        `${f(before / 1e6)} MB before, ${f(after / 1e6)} MB with them — ` +
-        `**${f(perParticipant / 1024, 1)} KB per idle participant** (resident memory; ` +
-        `it includes the WebSocket's buffers and whatever the garbage collector had not yet ` +
-        `returned).`,
+        `Memory: ${f(r.joined)} connected participants who publish nothing (they send a heartbeat`,
+        `a second, as pages do), on the two servers. **JavaScript heap: ${
+          f(heapPer / 1024, 1)
+        } KB per idle participant** (the lowest heap seen while all were connected, against`,
+        `the lowest before); resident memory ${f(rssBefore / 1e6)} → ${f(rssWith / 1e6)} MB, ${
+          f(rssPer / 1024, 1)
+        } KB per participant. The baseline, a bare \`Deno.serve\` holding ${
+          f(SIZE)
+        } idle WebSockets and`,
+        `doing nothing else (\`bench/bare_ws_server.ts\`, measured the same way in this run), takes ${
+          f(bare / 1024, 1)
+        } KB per socket: ours is ${f(rssPer / bare, 1)}x that;`,
+        `the rest is native buffers and heap pages the processes keep after collecting.`,
       ].join(" "),
     );
   } finally {
@@ -162,9 +245,14 @@ if (only.has("memory")) {
   }
 }
 
-if (only.has("townhall")) {
-  console.error(`town hall: one speaker, ${SIZE - 1} listeners, one Chromium listener`);
-  const c = await cluster();
+/** One town hall of `size` on cluster `c`: the streamer speaks, `size - 1` listen. */
+async function townHall(
+  c: Cluster,
+  size: number,
+  durationS: number,
+  withPage: boolean,
+): Promise<{ result: LoadResult; verdict: { ok: boolean; why: string }; page?: PageFigures }> {
+  console.error(`town hall of ${size}${withPage ? ", with a Chromium listener" : ""}`);
   // The speaker is the streamer: real VP9 (two simulcast layers) and Opus from ffmpeg, so the
   // Chromium listener has something it can decode.
   const room = `townhall-${crypto.randomUUID().slice(0, 8)}`;
@@ -177,18 +265,58 @@ if (only.has("townhall")) {
     await new Promise((r) => setTimeout(r, 5000));
     const o = options(c.urls, [
       ...["--room", room, "--video-publishers", "0", "--audio-publishers", "0"],
-      ...["--subscribers", String(SIZE - 1), "--layout", "speaker"],
-    ], 40);
+      ...["--subscribers", String(size - 1), "--layout", "speaker"],
+    ], durationS);
     const running = runLoad(o, (line) => console.error(`  ${line}`));
-    // The page joins once everyone else did and the figures are being taken.
-    const joinsDoneMs = 3000 + (SIZE / JOINS_PER_SECOND) * 1000 + 3000;
-    await new Promise((r) => setTimeout(r, joinsDoneMs + 1000));
-    const page = await browserListener(c.urls[0], room);
-    const r = await running;
-    const verdict = holds(r);
-    sections.push(townHallTable(r, verdict, page));
+    let page: PageFigures | undefined;
+    if (withPage) {
+      // The page joins once everyone else did and the figures are being taken.
+      const joinsDoneMs = 3000 + (size / JOINS_PER_SECOND) * 1000 + 3000;
+      await new Promise((r) => setTimeout(r, joinsDoneMs + 1000));
+      page = await browserListener(c.urls[0], room);
+    }
+    const result = await running;
+    const verdict = holds(result);
+    console.error(`  ${verdict.ok ? "held" : "did not hold"}: ${verdict.why}`);
+    return { result, verdict, page };
   } finally {
     await speaker.stop();
+  }
+}
+
+if (only.has("townhall")) {
+  const c = await cluster();
+  try {
+    const full = await townHall(c, SIZE, 30, true);
+    sections.push(townHallTable(full.result, full.verdict, full.page!));
+    if (!full.verdict.ok) {
+      // Smaller town halls until one holds: the largest this machine carries.
+      const rows: string[] = [];
+      for (const size of [750, 500, 250, 100].filter((n) => n < SIZE)) {
+        const step = await townHall(c, size, 15, false);
+        const r = step.result;
+        rows.push(
+          `| ${f(size)} | ${step.verdict.ok ? "yes" : `no: ${step.verdict.why}`} | ${
+            f(r.deliveredPerSecond.video)
+          } / ${
+            f(r.deliveredPerSecond.audio)
+          } | ${r.latencyMs.audio.p99} / ${r.latencyMs.video.p99} | ${
+            r.firstMediaMs.lastJoiner === undefined ? "—" : f(r.firstMediaMs.lastJoiner)
+          } | ${f(r.serverCpuPercent)} % |`,
+        );
+        if (step.verdict.ok) break;
+      }
+      sections.push(
+        [
+          "Smaller town halls on the same servers, until one holds:",
+          "",
+          "| people | held | delivered video / audio per s | p99 audio / video ms | last joiner's first media ms | server CPU |",
+          "| --- | --- | --- | --- | --- | --- |",
+          ...rows,
+        ].join("\n"),
+      );
+    }
+  } finally {
     await c.stop();
   }
 }

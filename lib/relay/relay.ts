@@ -122,6 +122,11 @@ export class Relay implements SessionHost {
       () => Deno.memoryUsage().rss,
     );
     registry.gauge(
+      "process_heap_used_bytes",
+      "JavaScript heap in use (live objects and garbage not yet collected)",
+      () => Deno.memoryUsage().heapUsed,
+    );
+    registry.gauge(
       "process_cpu_seconds_total",
       "CPU time this server process used, user and system",
       processCpuSeconds,
