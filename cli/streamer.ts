@@ -49,6 +49,8 @@ export class Streamer {
   #waitingForKey: boolean[] = [];
   /** The highest layer anyone watches (LAYER_HINT). */
   #maxLayer = Infinity;
+  /** Whether anybody shows our camera (LAYER_HINT): when nobody does, no video is sent. */
+  #watched = true;
   #videoListener = (f: VideoFrameOut) => this.#video(f);
   #audioListener = (p: AudioPacketOut) => this.#audio(p);
   /** Frame duration per layer, in ms. */
@@ -84,7 +86,10 @@ export class Streamer {
     // one, and restarting it would stall everyone's picture for longer.
     this.room.on("keyframeRequest", () => this.stats.keyframeRequests++);
     this.room.on("congestion", () => this.stats.congestion++);
-    this.room.on("layerHint", (hint) => this.#maxLayer = hint.video);
+    this.room.on("layerHint", (hint) => {
+      this.#maxLayer = hint.video;
+      this.#watched = hint.watched.video;
+    });
     this.room.on("encryption", () => this.#showSafetyCode());
     this.room.local.videoEnabled = true;
     this.room.local.audioEnabled = encoders.hasAudio;
@@ -110,7 +115,7 @@ export class Streamer {
       this.#waitingForKey = [];
       return;
     }
-    if (layer > 0 && layer > this.#maxLayer) {
+    if (!this.#watched || (layer > 0 && layer > this.#maxLayer)) {
       // Nobody watches this layer; when someone does again, it restarts at a key frame.
       this.stats.framesUnwanted++;
       this.#waitingForKey[layer] = true;

@@ -81,7 +81,10 @@ function hints(c: WireClient): Map<number, number>[] {
   return c.received.filter((r) => r.wrapper.packetType === PacketType.LAYER_HINT).map((r) => {
     const h = decodeLayerHintPacket(r.wrapper.data);
     assert(h.ok);
-    return new Map(h.value.entries.map((e) => [e.mediaKind, e.maxRequestedLayer]));
+    // Our "nobody watches" reads as -1 here.
+    return new Map(
+      h.value.entries.map((e) => [e.mediaKind, e.unwatched ? -1 : e.maxRequestedLayer]),
+    );
   });
 }
 
@@ -218,6 +221,43 @@ Deno.test("a publisher is told the highest layer anyone wants: raised at once, l
     } finally {
       clearInterval(feeding);
     }
+  });
+});
+
+Deno.test("a camera nobody shows is told so (it may send nothing) and told again at once when someone turns to it", async () => {
+  await withServer({}, async (h) => {
+    const room = uniqueRoom("unwatched");
+    const pub = await h.joinActive("pub", room);
+    const other = await h.joinActive("other", room, [pub]);
+    const r = await h.joinActive("r", room, [pub, other]);
+    r.sendViewport([other.sessionId]);
+    other.sendViewport([r.sessionId]);
+    let n = 0;
+    const feeding = setInterval(() => frame(pub, 0, n++), 100);
+    try {
+      await eventually(
+        () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
+        LOWER_AFTER_MS + 4000,
+        () => `the unwatched hint: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
+      );
+    } finally {
+      clearInterval(feeding);
+    }
+    // The publisher stopped sending; someone turns to its page.
+    await delay(1800);
+    r.sendViewport([other.sessionId, pub.sessionId]);
+    await eventually(
+      () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === HIGHEST_LAYER,
+      2000,
+      "watched",
+    );
+    frame(pub, 0, n++);
+    await barrier(pub, [r]);
+    assertEquals(
+      countOf(r, pub, MediaType.VIDEO) > 0,
+      true,
+      "its camera reaches the one who shows it",
+    );
   });
 });
 

@@ -9,6 +9,7 @@
  */
 import { mintToken } from "../../lib/auth/tokens.ts";
 import { LatencyHistogram } from "../stats.ts";
+import { readCpuSeconds, readHostCpuSeconds } from "../proc_stats.ts";
 import { LOAD_HELP, type LoadOptions, parseLoadOptions } from "./options.ts";
 import type { PlannedParticipant, WorkerPlan, WorkerReport } from "./plan.ts";
 
@@ -46,6 +47,10 @@ export interface LoadResult {
   downlinkCongestion: number;
   serverCpuPercent: number;
   serverRssMb: number[];
+  /** The load generator's own CPU while measuring (its workers), percent of one core. */
+  generatorCpuPercent?: number;
+  /** The whole machine while measuring, percent of one core (up to 100 × cores). */
+  hostCpuPercent?: number;
   closedEarly: Record<string, number>;
 }
 
@@ -245,6 +250,12 @@ export function formatResult(r: LoadResult): string {
     ["downlink congestion notices", `${r.downlinkCongestion}`],
     ["server CPU (all servers)", `${r.serverCpuPercent} %`],
     ["server RSS", r.serverRssMb.map((m) => `${m} MB`).join(", ")],
+    [
+      "load generator CPU / whole machine",
+      `${r.generatorCpuPercent ?? "—"} % / ${r.hostCpuPercent ?? "—"} % (of ${
+        navigator.hardwareConcurrency * 100
+      } %)`,
+    ],
     ["closed by the server early", JSON.stringify(r.closedEarly)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -289,6 +300,12 @@ export async function runLoad(
   });
   const { measureFromMs, endAtMs, startAtMs } = plans[0];
   let before: ServerFigures | undefined;
+  // The generator's and the machine's CPU while measuring (this machine's /proc).
+  const generatorCpu = async () => {
+    let total = 0;
+    for (const { child } of children) total += (await readCpuSeconds(child.pid)) ?? 0;
+    return total;
+  };
   const live = setInterval(async () => {
     const now = Date.now();
     if (before === undefined && now >= measureFromMs) before = await scrape(o.urls);
@@ -312,9 +329,14 @@ export async function runLoad(
   const wait = measureFromMs - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   before ??= await scrape(o.urls);
+  const cpuAtStart = {
+    generator: await generatorCpu(),
+    host: (await readHostCpuSeconds()).busy,
+  };
   const rest = endAtMs - Date.now();
   if (rest > 0) await new Promise((r) => setTimeout(r, rest));
   const after = await scrape(o.urls);
+  const cpuAtEnd = { generator: await generatorCpu(), host: (await readHostCpuSeconds()).busy };
   // Workers count what arrives between measureFromMs and endAtMs only.
   const measuredSeconds = (endAtMs - measureFromMs) / 1000;
   clearInterval(live);
@@ -334,7 +356,11 @@ export async function runLoad(
   }, 15_000);
   await ended;
   clearTimeout(timeout);
-  return summarize(o, [...latest.values()], measuredSeconds, before, after);
+  const result = summarize(o, [...latest.values()], measuredSeconds, before, after);
+  const percent = (a: number, b: number) => Math.round(((b - a) / measuredSeconds) * 100);
+  result.generatorCpuPercent = percent(cpuAtStart.generator, cpuAtEnd.generator);
+  result.hostCpuPercent = percent(cpuAtStart.host, cpuAtEnd.host);
+  return result;
 }
 
 if (import.meta.main) {

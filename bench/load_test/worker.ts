@@ -96,6 +96,8 @@ class Participant {
   readonly others: string[] = [];
   dominant: string | undefined;
   maxLayer = Infinity;
+  /** Whether anybody shows our camera (LAYER_HINT). */
+  watched = true;
   readonly layers: LayerState[] = [];
   readonly audio: { loud: PacketTemplate; quiet: PacketTemplate; nextDueMs: number; seq: number };
   readonly lastSequence = new Map<string, number>();
@@ -366,7 +368,11 @@ class Participant {
       }
       case PacketType.LAYER_HINT: {
         const hint = decodeLayerHintPacket(data);
-        if (hint.ok && from === this.sessionId) this.maxLayer = readLayerHint(hint.value).video;
+        if (hint.ok && from === this.sessionId) {
+          const read = readLayerHint(hint.value);
+          this.maxLayer = read.video;
+          this.watched = read.watched.video;
+        }
         return;
       }
     }
@@ -413,7 +419,7 @@ class Participant {
       layer.nextDueMs = t - layer.nextDueMs > interval ? t + interval : layer.nextDueMs + interval;
       // The base layer always; the others only while somebody watches them.
       const busy = (this.#ws?.bufferedAmount ?? 0) > MAX_BUFFERED_BYTES;
-      if ((index > 0 && index > this.maxLayer) || busy) {
+      if (!this.watched || (index > 0 && index > this.maxLayer) || busy) {
         layer.needKey = true;
         report.sent.videoSkipped++;
         continue;

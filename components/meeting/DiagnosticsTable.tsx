@@ -27,7 +27,11 @@ export function DiagnosticsTable(
         </dd>
         <dt title="the most anyone watching wants of our camera (LAYER_HINT)">Wanted of us</dt>
         <dd>
-          {d.layerHint.video === Infinity ? "every layer" : `up to layer ${d.layerHint.video}`}
+          {!d.layerHint.watched.video
+            ? "nobody shows our camera"
+            : d.layerHint.video === Infinity
+            ? "every layer"
+            : `up to layer ${d.layerHint.video}`}
         </dd>
         <dt title="camera tiles on screen: the only cameras the relay sends us">Cameras shown</dt>
         <dd data-testid="diag-shown">{d.camerasShown}</dd>

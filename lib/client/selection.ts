@@ -56,11 +56,13 @@ export interface LayerPreference {
 
 /**
  * What a LAYER_HINT says to a publisher: per kind, the highest layer anyone wants (`Infinity`:
- * every layer). Layers above it need not be encoded; the base layer always is.
+ * every layer) — layers above it need not be encoded — and whether anybody shows that kind at
+ * all (our relay's addition: when nobody does, nothing needs sending, not even the base layer).
  */
 export interface LayerHint {
   video: number;
   screen: number;
+  watched: { video: boolean; screen: boolean };
 }
 
 const WIRE_KIND: Record<LayeredKind, number> = { video: MediaKind.VIDEO, screen: MediaKind.SCREEN };
@@ -80,11 +82,20 @@ function wireLayer(layer: number): number {
  * {@linkcode MAX_LAYER} up means every layer.
  */
 export function readLayerHint(packet: LayerHintPacket): LayerHint {
-  const hint: LayerHint = { video: Infinity, screen: Infinity };
+  const hint: LayerHint = {
+    video: Infinity,
+    screen: Infinity,
+    watched: { video: true, screen: true },
+  };
   for (const entry of packet.entries) {
     const layer = entry.maxRequestedLayer >= MAX_LAYER ? Infinity : entry.maxRequestedLayer;
-    if (entry.mediaKind === MediaKind.VIDEO) hint.video = layer;
-    else if (entry.mediaKind === MediaKind.SCREEN) hint.screen = layer;
+    if (entry.mediaKind === MediaKind.VIDEO) {
+      hint.video = layer;
+      hint.watched.video = entry.unwatched !== true;
+    } else if (entry.mediaKind === MediaKind.SCREEN) {
+      hint.screen = layer;
+      hint.watched.screen = entry.unwatched !== true;
+    }
   }
   return hint;
 }

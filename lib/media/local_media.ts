@@ -71,7 +71,7 @@ export class LocalMedia {
   /** Sequence numbers belong to the stream, not the sender: a device switch continues them. */
   readonly #sequences = { video: [] as number[], screen: [] as number[], audio: { next: 0 } };
   /** The relay's last LAYER_HINT (a camera turned on later starts from it). */
-  #hint: LayerHint = { video: Infinity, screen: Infinity };
+  #hint: LayerHint = { video: Infinity, screen: Infinity, watched: { video: true, screen: true } };
 
   constructor(state: MeetingState, options: LocalMediaOptions, io: LocalMediaIo) {
     this.#state = state;
@@ -200,7 +200,8 @@ export class LocalMedia {
       sequences: screen ? this.#sequences.screen : this.#sequences.video,
       layers: this.#options.simulcast,
     });
-    sender.setMaxLayer(screen ? this.#hint.screen : this.#hint.video);
+    if (screen) sender.setMaxLayer(this.#hint.screen, this.#hint.watched.screen);
+    else sender.setMaxLayer(this.#hint.video, this.#hint.watched.video);
     return sender;
   }
 
@@ -307,8 +308,8 @@ export class LocalMedia {
   /** The relay's LAYER_HINT: the layers above these are watched by nobody; stop encoding them. */
   layerHint(hint: LayerHint): void {
     this.#hint = hint;
-    this.#video?.setMaxLayer(hint.video);
-    this.#screen?.setMaxLayer(hint.screen);
+    this.#video?.setMaxLayer(hint.video, hint.watched.video);
+    this.#screen?.setMaxLayer(hint.screen, hint.watched.screen);
   }
 
   /** A newcomer needs a key frame to start from: send one now rather than make them ask. */

@@ -96,7 +96,11 @@ export class MeetingClient {
   #selectionTimer: ReturnType<typeof setInterval> | undefined;
   #downlinkSteppedDownUntil = 0;
   #downlinkCongestions = 0;
-  #layerHint: LayerHint = { video: Infinity, screen: Infinity };
+  #layerHint: LayerHint = {
+    video: Infinity,
+    screen: Infinity,
+    watched: { video: true, screen: true },
+  };
 
   constructor(options: MeetingOptions) {
     this.options = options;

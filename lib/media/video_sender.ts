@@ -122,6 +122,8 @@ export class VideoSender {
   #fallbackTimer: ReturnType<typeof setInterval> | undefined;
   /** The highest layer a receiver wants (LAYER_HINT); Infinity: all. */
   #hinted = Infinity;
+  /** Whether anybody shows this stream (LAYER_HINT); when nobody does, nothing is encoded. */
+  #watched = true;
   /** The highest layer congestion allows, and until when. */
   #cap = Infinity;
   #capUntilMs = 0;
@@ -279,7 +281,8 @@ export class VideoSender {
     const captured = performance.timeOrigin + now;
     for (const spec of specs) {
       const layer = this.#layer(spec.layer);
-      const active = spec.layer === 0 || (spec.layer <= this.#hinted && spec.layer <= this.#cap);
+      const active = this.#watched &&
+        (spec.layer === 0 || (spec.layer <= this.#hinted && spec.layer <= this.#cap));
       if (!active) {
         layer.active = layer.stats.active = false;
         continue;
@@ -411,10 +414,12 @@ export class VideoSender {
 
   /**
    * The relay's LAYER_HINT: no receiver wants layers above `maxLayer` (Infinity: every layer).
-   * Those stop being encoded until a hint raises it again; the base layer never stops.
+   * Those stop being encoded until a hint raises it again; the base layer stops only while
+   * nobody shows the stream at all (`watched` false).
    */
-  setMaxLayer(maxLayer: number): void {
+  setMaxLayer(maxLayer: number, watched = true): void {
     this.#hinted = maxLayer;
+    this.#watched = watched;
   }
 
   /**

@@ -100,6 +100,7 @@ const LAYER_PREFERENCE_PACKET = message("LayerPreferencePacket", [
 const LAYER_HINT_ENTRY = message("LayerHintPacket.Entry", [
   [1, "mediaKind", "enum"],
   [2, "maxRequestedLayer", "uint32"],
+  [100, "unwatched", "bool"],
 ]);
 const LAYER_HINT_PACKET = message("LayerHintPacket", [
   [1, "entries", LAYER_HINT_ENTRY, REPEATED],

@@ -212,6 +212,8 @@ export interface LayerPreferencePacket {
 export interface LayerHintEntry {
   mediaKind: MediaKind;
   maxRequestedLayer: number;
+  /** Ours: nobody shows this kind of the publisher; it may send none of it (absent: false). */
+  unwatched?: boolean;
 }
 
 /** LAYER_HINT: per kind, the highest layer any receiver of the publisher wants. */

@@ -1,7 +1,8 @@
 /**
  * Layer hints (videocall-rs's LAYER_HINT, relay → publisher): per publisher and kind, the
  * highest simulcast layer any receiver in the cluster wants, so nobody encodes a layer nobody
- * watches. Each instance knows its own receivers' wishes (`Forwarding.wantedLayers`) and shares
+ * watches — and, our addition, whether anybody watches at all, so a camera on nobody's screen
+ * sends nothing (videocall-rs's publishers keep sending the base layer to nobody). Each instance knows its own receivers' wishes (`Forwarding.wantedLayers`) and shares
  * them on the bus (`room.<room>.layers`); the instance that holds a publisher combines them and
  * tells it — a higher layer at once, a lower one only after it has held for
  * {@linkcode LOWER_AFTER_MS} (a receiver flipping pages should not make encoders stop and start).
@@ -17,6 +18,7 @@
  * hints.update("b", new Map([["7:1", 0]]), 0);
  * const due = hints.due(7n, 0);
  * if (due?.find((h) => h.kind === 1)?.maxLayer !== 1) throw new Error(JSON.stringify(due));
+ * if (due.find((h) => h.kind === 3)?.unwatched !== false) throw new Error("not yet: it must hold");
  * if (hints.due(7n, 10) !== undefined) throw new Error("nothing changed");
  * if (HIGHEST_LAYER !== 0xffffffff) throw new Error();
  * ```
@@ -37,6 +39,8 @@ const MAX_ENTRIES = 20_000;
 export interface Hint {
   kind: number;
   maxLayer: number;
+  /** Nobody in the cluster shows this kind of the publisher: it may send none of it. */
+  unwatched: boolean;
 }
 
 interface Reported {
@@ -44,11 +48,14 @@ interface Reported {
   atMs: number;
 }
 
+// What a publisher is told, as one number: -1 nobody watches, otherwise the highest layer.
 interface Sent {
-  layer: number;
-  /** A lower target waiting to be sent, and since when. */
-  lower?: { layer: number; sinceMs: number };
+  level: number;
+  /** A lower level waiting to be sent, and since when. */
+  lower?: { level: number; sinceMs: number };
 }
+
+const UNWATCHED = -1;
 
 /** Cluster-wide layer wishes of one room, and what each local publisher was last told. */
 export class LayerHints {
@@ -72,42 +79,64 @@ export class LayerHints {
     for (const kind of KINDS) this.#sent.delete(`${source}:${kind}`);
   }
 
-  /** The highest layer of `source`'s `kind` anyone wants (0: nobody watches it). */
+  /** The highest layer of `source`'s `kind` anyone wants (0: nobody watches it, or the base). */
   target(source: bigint, kind: number): number {
+    return Math.max(0, this.#level(source, kind));
+  }
+
+  /** Whether any instance has a receiver that shows `source`'s `kind`. */
+  watched(source: bigint, kind: number): boolean {
+    return this.#level(source, kind) !== UNWATCHED;
+  }
+
+  #level(source: bigint, kind: number): number {
     const k = `${source}:${kind}`;
-    let max = 0;
-    for (const report of this.#byInstance.values()) max = Math.max(max, report.wanted.get(k) ?? 0);
+    let max = UNWATCHED;
+    for (const report of this.#byInstance.values()) {
+      const wish = report.wanted.get(k);
+      if (wish !== undefined && wish > max) max = wish;
+    }
     return max;
   }
 
   /**
-   * The hint to send `source` now, if it differs from the last one: raises at once, lowers
-   * after they held for {@linkcode LOWER_AFTER_MS}. Undefined when nothing is due.
+   * The hint to send `source` now, if it differs from the last one: a raise (a higher layer, or
+   * watched again) at once, a lower (a lower layer, or nobody watching) only after it held for
+   * {@linkcode LOWER_AFTER_MS}. The first hint never says "unwatched": that too must hold first.
+   * Undefined when nothing is due.
    */
   due(source: bigint, nowMs: number): Hint[] | undefined {
     let changed = false;
     const hints: Hint[] = [];
     for (const kind of KINDS) {
       const k = `${source}:${kind}`;
-      const target = this.target(source, kind);
-      const sent = this.#sent.get(k);
-      let layer = sent?.layer;
-      if (sent === undefined || target > sent.layer) {
-        layer = target;
-        this.#sent.set(k, { layer });
+      const target = this.#level(source, kind);
+      let sent = this.#sent.get(k);
+      if (sent === undefined) {
+        sent = { level: Math.max(0, target) };
+        this.#sent.set(k, sent);
         changed = true;
-      } else if (target < sent.layer) {
-        if (sent.lower === undefined || sent.lower.layer !== target) {
-          sent.lower = { layer: target, sinceMs: nowMs };
+      }
+      if (target > sent.level) {
+        sent.level = target;
+        sent.lower = undefined;
+        changed = true;
+      } else if (target < sent.level) {
+        if (sent.lower === undefined || sent.lower.level !== target) {
+          sent.lower = { level: target, sinceMs: nowMs };
         } else if (nowMs - sent.lower.sinceMs >= LOWER_AFTER_MS) {
-          layer = target;
-          this.#sent.set(k, { layer });
+          sent.level = target;
+          sent.lower = undefined;
           changed = true;
         }
       } else {
         sent.lower = undefined;
       }
-      hints.push({ kind, maxLayer: layer! });
+      hints.push({
+        kind,
+        maxLayer: Math.max(0, sent.level),
+        unwatched: sent.level === UNWATCHED,
+      });
     }
     return changed ? hints : undefined;
   }

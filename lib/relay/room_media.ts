@@ -54,6 +54,12 @@ export class RoomMedia {
   readonly #hints = new LayerHints();
   // Local receivers without a viewport: they get every camera.
   readonly #unfiltered = new Set<bigint>();
+  // Per kind, every source that ever sent it (until it leaves): a camera paused because nobody
+  // watched it still needs a hint when someone does.
+  readonly #publishers = new Map<number, Set<bigint>>([
+    [MediaKind.VIDEO, new Set()],
+    [MediaKind.SCREEN, new Set()],
+  ]);
   #speakersSent: SpeakerState = { speakers: [], dominant: undefined };
   #speakersDirty = false;
   #reportDue: ReturnType<typeof setTimeout> | undefined;
@@ -90,6 +96,7 @@ export class RoomMedia {
   /** A participant left the room (anywhere): forget its layers, voice and hints. */
   forgetSource(id: bigint): void {
     this.forwarding.forgetSource(id);
+    for (const set of this.#publishers.values()) set.delete(id);
     this.#speakers.forget(id);
     this.#hints.forget(id);
   }
@@ -161,6 +168,11 @@ export class RoomMedia {
     if (kind === MediaKind.VIDEO || kind === MediaKind.SCREEN) {
       const now = host.now();
       this.forwarding.noteLayer(sender, kind, info.layer, now);
+      const known = this.#publishers.get(kind)!;
+      if (!known.has(sender)) {
+        known.add(sender);
+        this.#scheduleReport();
+      }
       const receivers = kind === MediaKind.VIDEO ? this.#cameraAudience(sender) : local.keys();
       for (const id of receivers) {
         const session = local.get(id);
@@ -235,15 +247,14 @@ export class RoomMedia {
 
   /**
    * This instance's wishes: per (publisher, kind), the highest layer any local receiver that
-   * watches it wants (every layer when it asked for nothing). Only publishers seen sending
-   * layers count.
+   * watches it wants (every layer when it asked for nothing). A publisher nobody here watches is
+   * left out; left out by every instance, it is told nobody watches.
    */
   wanted(): Map<string, number> {
-    const now = this.#host.now();
     const out = new Map<string, number>();
     const receivers = [...this.#host.local.values()].filter((s) => !s.waiting);
     for (const kind of [MediaKind.VIDEO, MediaKind.SCREEN]) {
-      for (const source of this.forwarding.publishers(kind, now)) {
+      for (const source of this.#publishers.get(kind)!) {
         const audience = kind === MediaKind.VIDEO
           ? [...this.#cameraAudience(source)]
           : receivers.map((s) => s.id);
@@ -297,8 +308,8 @@ export class RoomMedia {
     const host = this.#host;
     const now = host.now();
     const publishers = new Set([
-      ...this.forwarding.publishers(MediaKind.VIDEO, now),
-      ...this.forwarding.publishers(MediaKind.SCREEN, now),
+      ...this.#publishers.get(MediaKind.VIDEO)!,
+      ...this.#publishers.get(MediaKind.SCREEN)!,
     ]);
     for (const id of publishers) {
       const session = host.local.get(id);
@@ -311,7 +322,11 @@ export class RoomMedia {
           session,
           PacketType.LAYER_HINT,
           encodeLayerHintPacket({
-            entries: due.map((h) => ({ mediaKind: h.kind, maxRequestedLayer: h.maxLayer })),
+            entries: due.map((h) => ({
+              mediaKind: h.kind,
+              maxRequestedLayer: h.maxLayer,
+              unwatched: h.unwatched || undefined,
+            })),
           }),
         ),
         PacketClass.CONTROL,
