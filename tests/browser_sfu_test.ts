@@ -5,10 +5,11 @@
  * read from the page's own diagnostics panel; speaker view follows the relay's ranking of who is
  * loudest.
  */
-import { assertEquals } from "./support/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { ClientPool, delay, uniqueRoom } from "./support/harness.ts";
 import { joinMeeting, waitFor, waitForPeople } from "./support/meeting_page.ts";
+import { probeStats } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import { ffmpegTestsIgnored, spawnStreamer, testPatternArgs } from "./support/streamer.ts";
 import { MediaKind, MediaType } from "../lib/protocol/packets.ts";
@@ -155,6 +156,101 @@ Deno.test({
     } finally {
       await pool.closeAll();
       await streamer.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "with 150 people the people panel renders only the rows in sight and scrolls to the last; the speaker strip says how many more; a large meeting counts its listeners",
+  ignore: browserTestsIgnored(),
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off", LARGE_MEETING_PARTICIPANTS: "1000" });
+    const pool = new ClientPool();
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("many");
+        await Promise.all(
+          Array.from({ length: 150 }, async (_, i) => {
+            const c = await pool.join(server.wsUrl, `p${String(i).padStart(3, "0")}`, room);
+            c.heartbeat();
+          }),
+        );
+        const page = await joinMeeting(
+          browser,
+          server.httpUrl,
+          "ada",
+          "Ada",
+          room,
+          "&mic=off&camera=off",
+        );
+        try {
+          const p = page.page;
+          await waitForPeople(p, 150, 20_000);
+          await p.click('[data-testid="open-people"]');
+          await p.waitForSelector('[data-testid="people"][data-rows="150"]');
+          assertEquals(await p.textContent('[data-testid="people-count"]'), "In the meeting (151)");
+          const rendered = await p.$$eval('[data-testid="people"] li', (li) => li.length);
+          assert(rendered > 5 && rendered < 60, `${rendered} rows rendered of 150`);
+          // Scroll to the end: the last rows come into being, the first go.
+          const tops = () =>
+            p.$$eval(
+              '[data-testid="people"] li',
+              (li) => li.map((l) => parseFloat((l as HTMLElement).style.top)),
+            );
+          assertEquals(Math.min(...await tops()), 0);
+          await p.$eval(".panel .people", (el) => el.scrollTop = el.scrollHeight);
+          await waitFor(p, "the last rows", async () => {
+            const now = await tops();
+            return Math.max(...now) === 149 * 40 && Math.min(...now) > 0;
+          });
+          // No more decoders than a page needs, however many people came.
+          const decoders = (await probeStats(p)).decoders.length;
+          assert(decoders <= 30, `${decoders} video decoders for 150 people`);
+          await p.click('[aria-label="Speaker view"]');
+          // 150 others and us, one featured: the strip shows 23 and "127 more".
+          assertEquals(await p.textContent('[data-testid="tile-more"]'), "127 more");
+        } finally {
+          await page.close();
+        }
+      });
+    } finally {
+      await pool.closeAll();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "in a large meeting the people panel counts listeners it was not told of one by one",
+  ignore: browserTestsIgnored(),
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off", LARGE_MEETING_PARTICIPANTS: "3" });
+    const pool = new ClientPool();
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("counted");
+        for (let i = 0; i < 6; i++) (await pool.join(server.wsUrl, `l${i}`, room)).heartbeat();
+        const page = await joinMeeting(browser, server.httpUrl, "ada", "Ada", room);
+        try {
+          const p = page.page;
+          await p.click('[data-testid="open-people"]');
+          // The first three came while it was small and are listed; three more are counted.
+          await waitFor(
+            p,
+            "the count",
+            async () =>
+              (await p.textContent('[data-testid="people-count"]')) === "In the meeting (7)" &&
+              (await p.textContent('[data-testid="people-more"]').catch(() => "")) ===
+                "and 3 more listening",
+          );
+        } finally {
+          await page.close();
+        }
+      });
+    } finally {
+      await pool.closeAll();
       await server.stop();
     }
   },

@@ -22,6 +22,9 @@ export interface ReceiveStats {
   audio: AudioStats;
 }
 
+/** Decoders opened ahead of anyone's first frame, at most (a page of the grid, about). */
+const MAX_WARM_DECODERS = 16;
+
 /** How often the video jitter buffers are polled, in ms. */
 const POLL_INTERVAL_MS = 20;
 
@@ -61,8 +64,15 @@ export class RemoteMedia {
     }
   }
 
-  /** A new participant: get their camera's decoder going before their first frame arrives. */
+  /**
+   * A new participant: get their camera's decoder going before their first frame arrives — for
+   * the first few only (a meeting of hundreds would otherwise open hundreds of decoders; later
+   * tiles get theirs with their first key frame).
+   */
   expect(participant: Participant, codec: string): void {
+    let open = 0;
+    for (const receiver of this.#video.values()) if (receiver.hasDecoder) open++;
+    if (open >= MAX_WARM_DECODERS) return;
     this.#videoReceiver(participant, MediaType.VIDEO).warm(codec);
   }
 

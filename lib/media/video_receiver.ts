@@ -56,6 +56,9 @@ interface Frame {
   media: MediaPacket;
 }
 
+/** A stream off screen this long gives its decoder back, in ms. */
+const RELEASE_HIDDEN_DECODER_MS = 5000;
+
 /** Least time between two key-frame requests of one stream, in ms. */
 const KEYFRAME_REQUEST_INTERVAL_MS = 1000;
 
@@ -226,6 +229,12 @@ export class VideoReceiver {
     this.canvas = canvas;
     this.hidden = hidden;
     this.ctx = null;
+    clearTimeout(this.#releaseTimer);
+    if (hidden) {
+      // Off screen for a while: give the decoder back (paging through a meeting of hundreds
+      // must not keep hundreds of decoders); showing it again makes a fresh one.
+      this.#releaseTimer = setTimeout(() => this.#releaseDecoder(), RELEASE_HIDDEN_DECODER_MS);
+    }
     if (canvas !== undefined && wasHidden) this.#resetAll();
     const image = this.#waiting;
     this.#waiting = undefined;
@@ -275,7 +284,21 @@ export class VideoReceiver {
     };
   }
 
+  #releaseTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #releaseDecoder(): void {
+    if (!this.hidden) return;
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
+    this.decoder = undefined;
+  }
+
+  /** Whether a decoder is open (warm, or decoding). */
+  get hasDecoder(): boolean {
+    return this.decoder !== undefined && this.decoder.state !== "closed";
+  }
+
   close(): void {
+    clearTimeout(this.#releaseTimer);
     this.#waiting?.close();
     this.#waiting = undefined;
     if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
