@@ -12,7 +12,8 @@
  *    largest that holds when everyone receives everything. The ratio is the point.
  *
  * "Holds": everyone joined and stayed, send → receive p99 under 200 ms for audio and video, no
- * audio or control packet lost or dropped, and under 1 % of video lost. Prints the tables and
+ * audio or control packet lost or dropped, and under 1 % of video lost. A gallery size that does
+ * not hold is tried once more (runs on a shared machine vary). Prints the tables and
  * writes them into README.md between the `bench:meeting` markers (`--no-readme` to skip).
  * Flags: `--only memory,townhall,gallery`, `--size N` (town hall and memory, default 1000),
  * `--max-gallery N` (default 1000). About six minutes.
@@ -302,7 +303,7 @@ if (only.has("townhall")) {
             f(r.deliveredPerSecond.audio)
           } | ${r.latencyMs.audio.p99} / ${r.latencyMs.video.p99} | ${
             r.firstMediaMs.lastJoiner === undefined ? "—" : f(r.firstMediaMs.lastJoiner)
-          } | ${f(r.serverCpuPercent)} % |`,
+          } | ${f(r.serverCpuPercent)} % | ${f(r.hostCpuPercent ?? 0)} % |`,
         );
         if (step.verdict.ok) break;
       }
@@ -310,8 +311,8 @@ if (only.has("townhall")) {
         [
           "Smaller town halls on the same servers, until one holds:",
           "",
-          "| people | held | delivered video / audio per s | p99 audio / video ms | last joiner's first media ms | server CPU |",
-          "| --- | --- | --- | --- | --- | --- |",
+          "| people | held | delivered video / audio per s | p99 audio / video ms | last joiner's first media ms | server CPU | machine CPU |",
+          "| --- | --- | --- | --- | --- | --- | --- |",
           ...rows,
         ].join("\n"),
       );
@@ -414,6 +415,9 @@ function townHallTable(r: LoadResult, verdict: { why: string }, page: PageFigure
     `| server CPU (both) / RSS | ${f(r.serverCpuPercent)} % / ${
       r.serverRssMb.map((m) => f(m)).join(" + ")
     } MB | — |`,
+    `| load generator CPU / whole machine | ${f(r.generatorCpuPercent ?? 0)} % / ${
+      f(r.hostCpuPercent ?? 0)
+    } % of 200 % | — |`,
     `| Chromium listener: CPU, decoded fps | ${f(page.cpuPercent)} %, ${
       f(page.decodedFps, 1)
     } | — |`,
@@ -451,7 +455,8 @@ async function galleryLadder(sfu: boolean): Promise<GalleryStep[]> {
       : [5, 10, 15, 20, 25, 30, 40, 50, 75, 100]).filter((n) =>
         n <= MAX_GALLERY
       );
-    for (const size of sizes) {
+    for (let i = 0; i < sizes.length; i++) {
+      const size = sizes[i];
       console.error(`gallery, selective forwarding ${sfu ? "on" : "off"}: ${size} people`);
       const cpu0 = await cpuOf(c.servers);
       const t0 = performance.now();
@@ -463,7 +468,13 @@ async function galleryLadder(sfu: boolean): Promise<GalleryStep[]> {
       const verdict = holds(result);
       console.error(`  ${verdict.ok ? "held" : "did not hold"}: ${verdict.why}`);
       steps.push({ size, result, verdict, serverCpu });
-      if (!verdict.ok) break;
+      if (verdict.ok) continue;
+      // Runs on this shared machine vary: a size that fails gets one more try.
+      if (steps.filter((s) => s.size === size).length === 1) {
+        sizes.splice(sizes.indexOf(size) + 1, 0, size);
+        continue;
+      }
+      break;
     }
   } finally {
     await c.stop();
@@ -474,7 +485,8 @@ async function galleryLadder(sfu: boolean): Promise<GalleryStep[]> {
 if (only.has("gallery")) {
   const on = await galleryLadder(true);
   const off = await galleryLadder(false);
-  const largest = (steps: GalleryStep[]) => steps.filter((s) => s.verdict.ok).at(-1)?.size ?? 0;
+  const largest = (steps: GalleryStep[]) =>
+    Math.max(0, ...steps.filter((s) => s.verdict.ok).map((s) => s.size));
   const row = (sfu: string, s: GalleryStep) =>
     `| ${sfu} | ${f(s.size)} | ${s.verdict.ok ? "yes" : `no: ${s.verdict.why}`} | ${
       f(s.result.deliveredPerSecond.video)
@@ -482,7 +494,7 @@ if (only.has("gallery")) {
       f(s.result.deliveredPerSecond.audio)
     } | ${s.result.receivedMbps} | ${s.result.latencyMs.audio.p99} / ${s.result.latencyMs.video.p99} | ${
       f(s.serverCpu * 100)
-    } % |`;
+    } % | ${f(s.result.hostCpuPercent ?? 0)} % |`;
   const ratio = largest(off) === 0 ? "—" : f(largest(on) / largest(off), 1);
   sections.push(
     [
@@ -492,8 +504,8 @@ if (only.has("gallery")) {
         f(largest(off))
       } without (everyone receives everything) — ${ratio}x.**`,
       "",
-      "| forwarding | people | held | delivered video / audio per s | received Mbit/s | p99 audio / video ms | server CPU |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      "| forwarding | people | held | delivered video / audio per s | received Mbit/s | p99 audio / video ms | server CPU | machine CPU |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
       ...on.map((s) => row("selective", s)),
       ...off.map((s) => row("everything", s)),
     ].join("\n"),
