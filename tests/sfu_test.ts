@@ -261,6 +261,77 @@ Deno.test("a camera nobody shows is told so (it may send nothing) and told again
   });
 });
 
+Deno.test("a screen share that starts after the camera went unwatched is allowed: a kind never sent is never unwatched", async () => {
+  await withServer({}, async (h) => {
+    const room = uniqueRoom("screenlate");
+    const pub = await h.joinActive("pub", room);
+    const r = await h.joinActive("r", room, [pub]);
+    r.sendViewport([r.sessionId]); // shows nobody's camera
+    let n = 0;
+    const feeding = setInterval(() => frame(pub, 0, n++), 100);
+    try {
+      await eventually(
+        () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
+        LOWER_AFTER_MS + 4000,
+        () => `the unwatched hint: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
+      );
+    } finally {
+      clearInterval(feeding);
+    }
+    assert(
+      hints(pub).every((hint) => hint.get(MediaKind.SCREEN) !== -1),
+      `no hint may stop a screen that was never shared: ${
+        JSON.stringify(hints(pub).map((m) => [...m]))
+      }`,
+    );
+    frame(pub, 0, n++, MediaType.SCREEN);
+    await barrier(pub, [r]);
+    assertEquals(countOf(r, pub, MediaType.SCREEN), 1, "the first screen frame arrives");
+  });
+});
+
+Deno.test({
+  name:
+    "across two instances: a camera that paused before anyone on the other instance joined is asked for again when someone there shows it",
+  ignore: natsUrl === undefined,
+  async fn() {
+    const [a, b] = await Promise.all([
+      startServerProcess({ NATS_URL: natsUrl! }),
+      startServerProcess({ NATS_URL: natsUrl! }),
+    ]);
+    const pool = new ClientPool();
+    try {
+      const room = uniqueRoom("pausednats");
+      const pub = await pool.joinActive(a.wsUrl, "pub", room);
+      let n = 0;
+      const feeding = setInterval(() => frame(pub, 0, n++), 100);
+      try {
+        await eventually(
+          () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
+          LOWER_AFTER_MS + 4000,
+          "alone, its camera is unwatched",
+        );
+      } finally {
+        clearInterval(feeding);
+      }
+      // It sends nothing now; instance B never saw one of its packets.
+      const r = await pool.joinActive(b.wsUrl, "r", room, [pub]);
+      r.sendViewport([pub.sessionId]);
+      await eventually(
+        () => (hints(pub).at(-1)?.get(MediaKind.VIDEO) ?? -1) >= 0,
+        8000,
+        () => `watched again: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
+      );
+      frame(pub, 0, n++);
+      await barrier(pub, [r]);
+      assertEquals(countOf(r, pub, MediaType.VIDEO), 1, "its camera reaches the other instance");
+    } finally {
+      await pool.closeAll();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  },
+});
+
 Deno.test("a receiver that cannot keep up is told once (DOWNLINK_CONGESTION) and gets camera base layers only for a while", async () => {
   const env = { QUEUE_DEPTH: "16", MAX_PACKETS_PER_SECOND: "5000", MAX_QUEUE_DELAY_MS: "60000" };
   await withServer(env, async (h) => {

@@ -16,10 +16,10 @@
  * const hints = new LayerHints();
  * hints.update("a", new Map([["7:1", 1]]), 0);
  * hints.update("b", new Map([["7:1", 0]]), 0);
- * const due = hints.due(7n, 0);
+ * const due = hints.due(7n, 0, () => true);
  * if (due?.find((h) => h.kind === 1)?.maxLayer !== 1) throw new Error(JSON.stringify(due));
  * if (due.find((h) => h.kind === 3)?.unwatched !== false) throw new Error("not yet: it must hold");
- * if (hints.due(7n, 10) !== undefined) throw new Error("nothing changed");
+ * if (hints.due(7n, 10, () => true) !== undefined) throw new Error("nothing changed");
  * if (HIGHEST_LAYER !== 0xffffffff) throw new Error();
  * ```
  *
@@ -62,6 +62,11 @@ export class LayerHints {
   readonly #byInstance = new Map<string, Reported>();
   readonly #sent = new Map<string, Sent>();
 
+  /** Whether `instance` reported anything yet (a newcomer wants to hear from everyone). */
+  knows(instance: string): boolean {
+    return this.#byInstance.has(instance);
+  }
+
   /** Replaces what `instance` reported (`${source}:${kind}` → highest layer wanted). */
   update(instance: string, wanted: Map<string, number>, nowMs: number): void {
     this.#byInstance.set(instance, { wanted, atMs: nowMs });
@@ -103,14 +108,20 @@ export class LayerHints {
    * The hint to send `source` now, if it differs from the last one: a raise (a higher layer, or
    * watched again) at once, a lower (a lower layer, or nobody watching) only after it held for
    * {@linkcode LOWER_AFTER_MS}. The first hint never says "unwatched": that too must hold first.
-   * Undefined when nothing is due.
+   * Only a kind in `publishes` (the source sent it at least once) can be unwatched: a kind it
+   * has not started gets an entry that lets it start, or nobody would ever see its first
+   * packet and learn to want it. Undefined when nothing is due.
    */
-  due(source: bigint, nowMs: number): Hint[] | undefined {
+  due(source: bigint, nowMs: number, publishes: (kind: number) => boolean): Hint[] | undefined {
     let changed = false;
     const hints: Hint[] = [];
     for (const kind of KINDS) {
       const k = `${source}:${kind}`;
       const target = this.#level(source, kind);
+      if (!publishes(kind)) {
+        hints.push({ kind, maxLayer: Math.max(0, target), unwatched: false });
+        continue;
+      }
       let sent = this.#sent.get(k);
       if (sent === undefined) {
         sent = { level: Math.max(0, target) };
@@ -142,30 +153,56 @@ export class LayerHints {
   }
 }
 
-/** Serializes an instance's wishes for the bus. */
-export function encodeLayerReport(instance: string, wanted: Map<string, number>): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ t: "layers", i: instance, w: [...wanted] }));
+/** An instance's report on the bus: its receivers' wishes and its local publishers. */
+export interface LayerReport {
+  instance: string;
+  /** `${source}:${kind}` → the highest layer a receiver of this instance wants. */
+  wanted: Map<string, number>;
+  /**
+   * `${source}:${kind}` of this instance's participants that ever sent that kind: the others
+   * learn of a camera that paused before they joined (they never saw its packets) and can say
+   * they want it.
+   */
+  publishers: string[];
 }
 
+/** Serializes an instance's report for the bus. */
+export function encodeLayerReport(
+  instance: string,
+  wanted: Map<string, number>,
+  publishers: Iterable<string> = [],
+): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({ t: "layers", i: instance, w: [...wanted], p: [...publishers] }),
+  );
+}
+
+const ENTRY_KEY = /^[0-9]{1,20}:[13]$/;
+
 /** Parses a bus report; undefined for anything malformed. */
-export function parseLayerReport(
-  bytes: Uint8Array,
-): { instance: string; wanted: Map<string, number> } | undefined {
+export function parseLayerReport(bytes: Uint8Array): LayerReport | undefined {
   const m = parseJsonObject(bytes);
   if (m === undefined || m.t !== "layers" || typeof m.i !== "string" || !Array.isArray(m.w)) {
     return undefined;
   }
   if (m.i.length === 0 || m.i.length > 64 || m.w.length > MAX_ENTRIES) return undefined;
+  const p = m.p ?? [];
+  if (!Array.isArray(p) || p.length > MAX_ENTRIES) return undefined;
+  const publishers: string[] = [];
+  for (const entry of p) {
+    if (typeof entry !== "string" || !ENTRY_KEY.test(entry)) return undefined;
+    publishers.push(entry);
+  }
   const wanted = new Map<string, number>();
   for (const entry of m.w) {
     if (
       !Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string" ||
-      !/^[0-9]{1,20}:[13]$/.test(entry[0]) || typeof entry[1] !== "number" ||
+      !ENTRY_KEY.test(entry[0]) || typeof entry[1] !== "number" ||
       !Number.isInteger(entry[1]) || entry[1] < 0 || entry[1] > 0xffff_ffff
     ) {
       return undefined;
     }
     wanted.set(entry[0], entry[1]);
   }
-  return { instance: m.i, wanted };
+  return { instance: m.i, wanted, publishers };
 }

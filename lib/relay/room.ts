@@ -87,6 +87,7 @@ export class Room {
       local: this.#local,
       large: () => this.large,
       announced: (session) => this.roster.get(session)?.announced !== false,
+      member: (session) => this.roster.get(session) !== undefined,
       publishReport: (bytes) => ctx.bus.publish(layersSubject(id), bytes),
       systemPacket: (type, data) => encodeStampedPacket(0, type, SYSTEM_IDENTITY, data),
       packetFor: (session, type, data) => encodeStampedPacket(0, type, session.identity, data),

@@ -38,6 +38,8 @@ export interface RoomMediaHost {
   large(): boolean;
   /** Whether a participant was announced to the room (in large meetings: publishes). */
   announced(session: bigint): boolean;
+  /** Whether a participant is in the room's roster (on any instance). */
+  member(session: bigint): boolean;
   /** Publishes this instance's layer wishes on the room's bus subject. */
   publishReport(bytes: Uint8Array): void;
   /** A packet from the server (system identity), ready to deliver. */
@@ -121,8 +123,28 @@ export class RoomMedia {
   onReport(bytes: Uint8Array): boolean {
     const report = parseLayerReport(bytes);
     if (report === undefined) return false;
-    if (report.instance !== this.#host.instanceId) {
-      this.#hints.update(report.instance, report.wanted, this.#host.now());
+    if (report.instance === this.#host.instanceId) return true;
+    const newcomer = !this.#hints.knows(report.instance);
+    this.#hints.update(report.instance, report.wanted, this.#host.now());
+    let learned = false;
+    for (const entry of report.publishers) {
+      const [source, kind] = entry.split(":");
+      const known = this.#publishers.get(Number(kind))!;
+      const id = BigInt(source);
+      // Only members: a report cannot grow this set with made-up sources (presence that
+      // arrives later is covered by the next periodic report).
+      if (!known.has(id) && !this.#host.local.has(id) && this.#host.member(id)) {
+        known.add(id);
+        learned = true;
+      }
+    }
+    if (newcomer) {
+      // It knows nothing of ours yet (our publishers included): say it now, not on the next
+      // change.
+      this.#report(true);
+    } else if (learned) {
+      this.#scheduleReport();
+    } else {
       this.#sendHints();
     }
     return true;
@@ -285,13 +307,21 @@ export class RoomMedia {
     const host = this.#host;
     const wanted = this.wanted();
     this.#hints.update(host.instanceId, wanted, host.now());
-    const bytes = encodeLayerReport(host.instanceId, wanted);
+    const bytes = encodeLayerReport(host.instanceId, wanted, this.#localPublishers());
     const text = new TextDecoder().decode(bytes);
     if (always || text !== this.#lastReport) {
       this.#lastReport = text;
       host.publishReport(bytes);
     }
     this.#sendHints();
+  }
+
+  *#localPublishers(): Iterable<string> {
+    for (const [kind, sources] of this.#publishers) {
+      for (const source of sources) {
+        if (this.#host.local.has(source)) yield `${source}:${kind}`;
+      }
+    }
   }
 
   #hintsTick(): void {
@@ -314,7 +344,7 @@ export class RoomMedia {
     for (const id of publishers) {
       const session = host.local.get(id);
       if (session === undefined) continue;
-      const due = this.#hints.due(id, now);
+      const due = this.#hints.due(id, now, (kind) => this.#publishers.get(kind)!.has(id));
       if (due === undefined) continue;
       host.metrics.layerHints.inc();
       session.deliver(
