@@ -88,6 +88,30 @@ function hints(c: WireClient): Map<number, number>[] {
   });
 }
 
+/**
+ * Keeps `pub` sending base-layer camera frames (hints concern publishers seen sending) until its
+ * latest hint gives `want` for its camera (-1: unwatched); returns the next frame number.
+ */
+async function feedUntilHint(
+  pub: WireClient,
+  want: number,
+  timeoutMs: number,
+  first = 0,
+): Promise<number> {
+  let n = first;
+  const feeding = setInterval(() => frame(pub, 0, n++), 100);
+  try {
+    await eventually(
+      () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === want,
+      timeoutMs,
+      () => `the hint ${want}: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
+    );
+  } finally {
+    clearInterval(feeding);
+  }
+  return n;
+}
+
 Deno.test("a viewport keeps others' camera away but never their audio or screen; empty means everything", async () => {
   await withServer({}, async (h) => {
     const room = uniqueRoom("viewport");
@@ -232,17 +256,7 @@ Deno.test("a camera nobody shows is told so (it may send nothing) and told again
     const r = await h.joinActive("r", room, [pub, other]);
     r.sendViewport([other.sessionId]);
     other.sendViewport([r.sessionId]);
-    let n = 0;
-    const feeding = setInterval(() => frame(pub, 0, n++), 100);
-    try {
-      await eventually(
-        () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
-        LOWER_AFTER_MS + 4000,
-        () => `the unwatched hint: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
-      );
-    } finally {
-      clearInterval(feeding);
-    }
+    let n = await feedUntilHint(pub, -1, LOWER_AFTER_MS + 4000);
     // The publisher stopped sending; someone turns to its page.
     await delay(1800);
     r.sendViewport([other.sessionId, pub.sessionId]);
@@ -267,17 +281,7 @@ Deno.test("a screen share that starts after the camera went unwatched is allowed
     const pub = await h.joinActive("pub", room);
     const r = await h.joinActive("r", room, [pub]);
     r.sendViewport([r.sessionId]); // shows nobody's camera
-    let n = 0;
-    const feeding = setInterval(() => frame(pub, 0, n++), 100);
-    try {
-      await eventually(
-        () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
-        LOWER_AFTER_MS + 4000,
-        () => `the unwatched hint: ${JSON.stringify(hints(pub).map((m) => [...m]))}`,
-      );
-    } finally {
-      clearInterval(feeding);
-    }
+    let n = await feedUntilHint(pub, -1, LOWER_AFTER_MS + 4000);
     assert(
       hints(pub).every((hint) => hint.get(MediaKind.SCREEN) !== -1),
       `no hint may stop a screen that was never shared: ${
@@ -303,17 +307,7 @@ Deno.test({
     try {
       const room = uniqueRoom("pausednats");
       const pub = await pool.joinActive(a.wsUrl, "pub", room);
-      let n = 0;
-      const feeding = setInterval(() => frame(pub, 0, n++), 100);
-      try {
-        await eventually(
-          () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === -1,
-          LOWER_AFTER_MS + 4000,
-          "alone, its camera is unwatched",
-        );
-      } finally {
-        clearInterval(feeding);
-      }
+      let n = await feedUntilHint(pub, -1, LOWER_AFTER_MS + 4000);
       // It sends nothing now; instance B never saw one of its packets.
       const r = await pool.joinActive(b.wsUrl, "r", room, [pub]);
       r.sendViewport([pub.sessionId]);
@@ -506,16 +500,7 @@ Deno.test({
       assertEquals(layersFrom(r, pub), [0, 1]);
       assertEquals(layersFrom(q, pub), []);
       // r (instance B) wants at most 1; q watches others: the publisher (on A) hears 1.
-      const feeding = setInterval(() => frame(pub, 0, n++), 100);
-      try {
-        await eventually(
-          () => hints(pub).at(-1)?.get(MediaKind.VIDEO) === 1,
-          LOWER_AFTER_MS + 6000,
-          "the cluster's hint",
-        );
-      } finally {
-        clearInterval(feeding);
-      }
+      await feedUntilHint(pub, 1, LOWER_AFTER_MS + 6000, n);
     } finally {
       await pool.closeAll();
       await Promise.all([a.stop(), b.stop()]);
