@@ -330,6 +330,16 @@ export class Session {
       );
       return undefined;
     }
+    if (
+      media.userId.length > 0 && media.mediaType !== MediaType.KEYFRAME_REQUEST &&
+      !bytesEqual(media.userId, this.#userIdBytes)
+    ) {
+      // The inner user_id says whose media this is to clients that read it (videocall-rs's
+      // CLI fills it; its web client leaves it empty). Only a key-frame request names someone
+      // else: the sender it asks. Anything else naming another user is forged: dropped.
+      this.#metrics.drops.inc("forged_user_id");
+      return undefined;
+    }
     if (this.e2eeRequired && !media.encrypted && ENCRYPTED_TYPES.has(media.mediaType)) {
       this.reject(CloseCode.POLICY_VIOLATION, "not_encrypted", Refusal.E2EE_MEDIA);
       return undefined;
