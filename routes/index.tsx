@@ -1,5 +1,6 @@
 import { HttpError, page } from "fresh";
 import { define } from "../components/define.ts";
+import { readBodyBytes } from "../lib/server/request_body.ts";
 import { newMeetingId, userIdFromName, validateId } from "../lib/protocol/ids.ts";
 
 interface Data {
@@ -8,6 +9,8 @@ interface Data {
   error?: string;
 }
 
+/** Largest form body, in bytes. */
+const MAX_FORM_BYTES = 4096;
 /** Longest display name accepted on the form. */
 const MAX_NAME = 100;
 
@@ -17,9 +20,16 @@ export const handler = define.handlers({
     return page<Data>({ meetingId, name: "" });
   },
   async POST(ctx) {
-    let form: FormData;
+    // The form is two short fields: its body is read with a bound, as every body is.
+    const type = ctx.req.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
+    if (type !== "application/x-www-form-urlencoded") {
+      throw new HttpError(415, "Send the form as application/x-www-form-urlencoded");
+    }
+    const read = await readBodyBytes(ctx.req, MAX_FORM_BYTES);
+    if (!read.ok) throw new HttpError(read.status, read.message);
+    let form: URLSearchParams;
     try {
-      form = await ctx.req.formData();
+      form = new URLSearchParams(new TextDecoder("utf-8", { fatal: true }).decode(read.value));
     } catch {
       throw new HttpError(400, "The form could not be read");
     }

@@ -388,9 +388,13 @@ Deno.test({
       // The host joins first (the meeting is theirs), then removes the streamer.
       const session = await fetch(`${server.httpUrl}/api/v1/session`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ user_id: "hana" }),
       }).then((r) => r.json());
-      const auth = { authorization: `Bearer ${session.result.token}` };
+      const auth = {
+        authorization: `Bearer ${session.result.token}`,
+        "content-type": "application/json",
+      };
       await fetch(`${server.httpUrl}/api/v1/meetings/${room}/join`, {
         method: "POST",
         headers: auth,

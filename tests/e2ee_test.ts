@@ -296,11 +296,15 @@ Deno.test("a meeting that requires E2EE refuses media and chat in clear; calls t
     // Created as E2EE-required through the API, then joined.
     const session = await fetch(`${server.httpUrl}/api/v1/session`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ user_id: "hana" }),
     }).then((r) => r.json());
     const created = await fetch(`${server.httpUrl}/api/v1/meetings`, {
       method: "POST",
-      headers: { authorization: `Bearer ${session.result.token}` },
+      headers: {
+        authorization: `Bearer ${session.result.token}`,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ meeting_id: room, e2ee_required: true }),
     });
     assertEquals(created.status, 201);

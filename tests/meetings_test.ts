@@ -30,6 +30,7 @@ class ApiClient {
     const client = new ApiClient(server.httpUrl);
     const response = await fetch(`${server.httpUrl}/api/v1/session`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ user_id: userId, display_name: displayName }),
     });
     const body = await response.json();
@@ -39,7 +40,7 @@ class ApiClient {
   }
 
   async call(method: string, path: string, body?: unknown) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.cookie) headers.cookie = this.cookie;
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     const response = await fetch(`${this.base}/api/v1${path}`, {
@@ -207,7 +208,7 @@ Deno.test("bad API input gets a 4xx with a message and stores nothing odd", asyn
       "/meetings",
       JSON.stringify({ meeting_id: room, pad: "x".repeat(20_000) }),
     );
-    assertEquals(huge.status, 400);
+    assertEquals([huge.status, huge.body.result.code], [413, "body_too_large"]);
     // SQL metacharacters in a display name round-trip unchanged.
     const name = `Robert'); DROP TABLE meetings; -- "\\ 😀`;
     const joined = await host.call("POST", `/meetings/${room}/join`, { display_name: name });
@@ -269,6 +270,7 @@ Deno.test("with AUTH=required only valid tokens get in, with reasons that help t
     assertEquals(created.status, 201, JSON.stringify(created.body));
     const guestSession = await fetch(`${server.httpUrl}/api/v1/session`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: "{}",
     });
     assertEquals(guestSession.status, 403);
@@ -500,6 +502,7 @@ Deno.test("a guest session's token on /lobby/<user>/<room> carries the display n
     const room = uniqueRoom();
     const response = await fetch(`${server.httpUrl}/api/v1/session`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ user_id: "ada", display_name: "Ada Lovelace" }),
     });
     const token = (await response.json()).result.token;

@@ -57,8 +57,8 @@ Deno.test("a bad home form gets a 400 page that says what is wrong and keeps the
       headers: { "content-type": "multipart/form-data; boundary=x" },
       body: "garbage",
     });
-    assertEquals(notForm.status, 400);
-    assert((await notForm.text()).includes("The form could not be read"));
+    assertEquals(notForm.status, 415);
+    assert((await notForm.text()).includes("application/x-www-form-urlencoded"));
     const put = await fetch(`${base}/`, { method: "PUT" });
     assertEquals(put.status, 405);
     await put.body?.cancel();
@@ -81,8 +81,17 @@ Deno.test("the meeting page renders its shell and one island per widget with the
     assert(!html.includes("Loading…"), html);
     assert(html.includes('"displayName":"Ada L"'));
     assert(html.includes('"transport":"websocket"'));
-    const script = html.match(/import \{ boot \} from "([^"]+)"/);
+    const script = html.match(/<script type="module" src="([^"]+)"><\/script>/);
     assert(script, "the boot script is linked");
+    assert(
+      !/<script(?! type="module" src=)(?! type="application\/json")/.test(html),
+      "no inline script",
+    );
+    const csp = page.headers.get("content-security-policy") ?? "";
+    assert(csp.includes("script-src 'self' blob:") && !csp.includes("unsafe-eval"), csp);
+    assert(csp.includes("frame-ancestors 'none'"), csp);
+    assertEquals(page.headers.get("x-content-type-options"), "nosniff");
+    assertEquals(page.headers.get("referrer-policy"), "no-referrer");
     const chunk = await fetch(base + script[1]);
     assertEquals(chunk.status, 200);
     assert(chunk.headers.get("cache-control")?.includes("immutable"));

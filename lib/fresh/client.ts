@@ -1,11 +1,15 @@
 /**
  * The browser boot module: hydrates the islands of a server-rendered page. Bundled as an entry
- * point of its own and called by the page's inline module script:
+ * point of its own and loaded by the page as an external module script; what to hydrate comes
+ * from a JSON data block, so pages carry no inline script and run under a CSP without
+ * `'unsafe-inline'`:
  *
- * ```js ignore
- * import { boot } from "/_fresh/js/<bundle id>/lib/fresh/client.js";
- * import * as m0 from "/_fresh/js/<bundle id>/islands/Counter.js";
- * boot({ "Counter": m0 }, { props: [...], signals: [...] }, "<build id>");
+ * ```html ignore
+ * <script type="application/json" id="__vc_boot">
+ *   {"islands": {"Counter": "/_fresh/js/<bundle id>/islands/Counter.js"},
+ *    "payload": {"props": [...], "signals": [...]}, "buildId": "<build id>"}
+ * </script>
+ * <script type="module" src="/_fresh/js/<bundle id>/lib/fresh/client.js"></script>
  * ```
  *
  * @module
@@ -39,4 +43,32 @@ export function boot(
     }
     hydrate(h(component as ComponentType<Record<string, unknown>>, props[index]), marker);
   }
+}
+
+/** The id of the page's boot data block. */
+export const BOOT_DATA_ID = "__vc_boot";
+
+/** What the boot data block holds. */
+export interface BootData {
+  /** Island module URLs by their path below `islands/` without extension. */
+  islands: Record<string, string>;
+  payload: PropsPayload;
+  buildId: string;
+}
+
+/** Reads the page's boot data, imports its islands and hydrates them. */
+export async function bootFromPage(): Promise<void> {
+  const block = document.getElementById(BOOT_DATA_ID);
+  if (block === null) return;
+  const data = JSON.parse(block.textContent ?? "") as BootData;
+  const modules = Object.fromEntries(
+    await Promise.all(
+      Object.entries(data.islands).map(async ([file, url]) => [file, await import(url)] as const),
+    ),
+  );
+  boot(modules, data.payload, data.buildId);
+}
+
+if (typeof document !== "undefined") {
+  bootFromPage().catch((error) => console.error("Cannot hydrate the page's islands:", error));
 }

@@ -15,14 +15,24 @@ import {
 const events: [string, LogFields][] = [];
 const app = await createApp({ root: FIXTURE_ROOT, log: (e, f) => events.push([e, f]) });
 
-/** The parts of the boot script of an islands page. */
+/**
+ * The parts of an islands page's boot: the boot module's URL followed by the island module URLs
+ * (`imports`), the island names in order (`modules`) and the props payload, from the page's JSON
+ * data block. The page has no inline script.
+ */
 function bootScript(html: string): { imports: string[]; modules: string; payload: PropsPayload } {
-  const script = /<script type="module">(.*?)<\/script>/s.exec(html)?.[1];
-  assert(script !== undefined, `No boot script in:\n${html}`);
-  const call = /boot\(\{(.*?)\},(\{"props".*\}),"[0-9a-f]+"\);$/.exec(script);
-  assert(call !== null, `Unexpected boot call: ${script}`);
-  const imports = [...script.matchAll(/from "([^"]+)"/g)].map((m) => m[1]);
-  return { imports, modules: call[1], payload: JSON.parse(call[2]) };
+  const block = /<script type="application\/json" id="__vc_boot">(.*?)<\/script>/s.exec(html)?.[1];
+  assert(block !== undefined, `No boot data in:\n${html}`);
+  const client = /<script type="module" src="([^"]+)"><\/script>/.exec(html)?.[1];
+  assert(client !== undefined, `No boot module in:\n${html}`);
+  assertEquals(html.match(/<script(?! type="application\/json")(?! type="module" src=)/g), null);
+  const data = JSON.parse(block) as { islands: Record<string, string>; payload: PropsPayload };
+  const names = Object.keys(data.islands);
+  return {
+    imports: [client, ...Object.values(data.islands)],
+    modules: names.map((name, i) => `${JSON.stringify(name)}:m${i}`).join(","),
+    payload: data.payload,
+  };
 }
 
 Deno.test("islands - top-level islands are marked, nested ones render plain", async () => {
@@ -53,8 +63,9 @@ Deno.test("islands - props are serialized with shared signals and dates", async 
 
 Deno.test("islands - inline JSON cannot close the script or open a comment", async () => {
   const { text } = await fetchApp(app, "/islands");
-  const script = text.slice(text.indexOf('<script type="module">'));
-  assertEquals(script.match(/<\/script/g)?.length, 1);
+  const script = text.slice(text.indexOf('<script type="application/json"'));
+  // One end for the data block, one for the boot module after it: nothing in the data ends it.
+  assertEquals(script.match(/<\/script/g)?.length, 2);
   assertExcludes(script, "<!--");
   assertIncludes(script, "\\u003c/script>\\u003c!-- tricky");
 });
@@ -82,7 +93,7 @@ Deno.test("islands - the boot script and preloads point at served, immutable chu
     assert(js.length > 0, url);
   }
   const client = await fetchApp(app, `${base}client.js`);
-  assert(/as boot\b/.test(client.text), "the boot module exports boot()");
+  assert(/getElementById/.test(client.text), "the boot module reads the page's boot data");
   const counter = await fetchApp(app, `${base}testdata/app/islands/Counter.js`);
   assert(/as default\b/.test(counter.text), "the island chunk exports its component");
 });

@@ -81,13 +81,10 @@ export async function renderDocument(options: RenderOptions): Promise<string> {
     const entries = [bundle.client, ...used.map((file) => bundle.islands.get(file)!)];
     const preload = new Set(entries.flatMap((path) => [path, ...bundle.imports.get(path)!]));
     for (const path of preload) headHtml += `<link rel="modulepreload" href="${url(path)}">`;
-    const imports = used.map((file, i) =>
-      `import * as m${i} from ${scriptJson(url(bundle.islands.get(file)!))};`
-    );
-    const modules = used.map((file, i) => `${scriptJson(file)}:m${i}`).join(",");
-    bodyHtml = `<script type="module">import { boot } from ${scriptJson(url(bundle.client))};` +
-      `${imports.join("")}boot({${modules}},${scriptJson(scope.serializer.payload())},` +
-      `${scriptJson(options.buildId)});</script>`;
+    const islands = Object.fromEntries(used.map((file) => [file, url(bundle.islands.get(file)!)]));
+    const data = { islands, payload: scope.serializer.payload(), buildId: options.buildId };
+    bodyHtml = `<script type="application/json" id="__vc_boot">${scriptJson(data)}</script>` +
+      `<script type="module" src="${url(bundle.client)}"></script>`;
   }
   html = insertAt(html, html.indexOf("</head>"), headHtml);
   html = insertAt(html, html.lastIndexOf("</body>"), bodyHtml);

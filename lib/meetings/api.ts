@@ -19,7 +19,7 @@ import { validateId } from "../protocol/ids.ts";
 import { StoreConflictError, StoreInvalidError, StoreUnavailableError } from "../store/store.ts";
 import type { Meeting, Participant, ParticipantStatus, Role } from "../store/store.ts";
 import { type Caller, MeetingError, type MeetingService } from "./service.ts";
-import { concatBytes } from "../protocol/bytes.ts";
+import { readJsonObject } from "../server/request_body.ts";
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -39,6 +39,11 @@ export interface ApiOptions {
   hashPassword(password: string): Promise<string>;
   /** Who is connected to a meeting now, on every instance (the relay's live roster). */
   liveRoster?(meetingId: string): Promise<LiveParticipant[]>;
+  /**
+   * Called before a call creates a meeting, with the client's address; throws a
+   * {@linkcode MeetingError} to refuse (the server bounds meetings created per address).
+   */
+  mayCreate?(address: string): void;
 }
 
 /** One connected participant, as the live roster lists them. */
@@ -74,7 +79,11 @@ export function fail(status: number, code: string, message: string): Response {
   return Response.json({ success: false, result: { code, message } }, { status });
 }
 
-class BadRequest extends Error {}
+class BadRequest extends Error {
+  constructor(message: string, readonly status = 400, readonly code = "bad_request") {
+    super(message);
+  }
+}
 
 function meetingView(m: Meeting) {
   return {
@@ -103,36 +112,9 @@ function participantView(p: Participant) {
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {
-  const length = Number(request.headers.get("content-length") ?? "0");
-  if (length > MAX_BODY_BYTES) {
-    throw new BadRequest(`The body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  if (request.body === null) return {};
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new BadRequest(`The body is larger than ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  if (size === 0) return {};
-  const bytes = concatBytes(chunks, size);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    throw new BadRequest("The body is not valid JSON");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new BadRequest("The body must be a JSON object");
-  }
-  return parsed as Record<string, unknown>;
+  const read = await readJsonObject(request, MAX_BODY_BYTES);
+  if (!read.ok) throw new BadRequest(read.message, read.status, read.code);
+  return read.value;
 }
 
 function optionalBool(body: Record<string, unknown>, name: string): boolean | undefined {
@@ -165,16 +147,19 @@ function requiredId(body: Record<string, unknown>, name: string, kind: string): 
 /** Creates the handler for everything under `/api/v1/meetings`; undefined for other paths. */
 export function createMeetingApi(
   options: ApiOptions,
-): (request: Request, url: URL) => Promise<Response> | undefined {
+): (request: Request, url: URL, address?: string) => Promise<Response> | undefined {
   const { service } = options;
-  return (request, url) => {
+  return (request, url, address) => {
     const parts = url.pathname.split("/").filter((p) => p !== "");
     // ["api", "v1", "meetings", id?, action?]
     if (parts.length < 3 || parts[0] !== "api" || parts[1] !== "v1" || parts[2] !== "meetings") {
       return undefined;
     }
-    return handle(request, url, parts.slice(3)).catch((error) => {
-      if (error instanceof BadRequest) return fail(400, "bad_request", error.message);
+    const mayCreate = address === undefined || options.mayCreate === undefined
+      ? undefined
+      : () => options.mayCreate!(address);
+    return handle(request, url, parts.slice(3), mayCreate).catch((error) => {
+      if (error instanceof BadRequest) return fail(error.status, error.code, error.message);
       if (error instanceof MeetingError) return fail(error.status, error.code, error.message);
       if (error instanceof StoreConflictError) return fail(409, "conflict", error.message);
       if (error instanceof StoreInvalidError) return fail(400, "bad_request", error.message);
@@ -211,7 +196,12 @@ export function createMeetingApi(
     });
   }
 
-  async function handle(request: Request, url: URL, rest: string[]): Promise<Response> {
+  async function handle(
+    request: Request,
+    url: URL,
+    rest: string[],
+    mayCreate: (() => void) | undefined,
+  ): Promise<Response> {
     if (rest.length > 2) return fail(404, "not_found", `Nothing at ${url.pathname}`);
     let id: string | undefined;
     if (rest.length >= 1) {
@@ -259,6 +249,7 @@ export function createMeetingApi(
             throw new BadRequest(`"attendees" must hold user ids`);
           }
         }
+        mayCreate?.();
         const meeting = await service.create(caller, meetingId, {
           waitingRoomEnabled: optionalBool(body, "waiting_room_enabled"),
           e2eeRequired: optionalBool(body, "e2ee_required"),
@@ -315,7 +306,7 @@ export function createMeetingApi(
           const displayName = optionalString(body, "display_name", MAX_DISPLAY_NAME_LENGTH);
           const password = optionalString(body, "password", MAX_PASSWORD_LENGTH);
           const who = displayName ? { ...caller, displayName } : caller;
-          const joined = await service.join(who, id, password);
+          const joined = await service.join(who, id, password, { mayCreate });
           return ok({
             meeting: meetingView(joined.meeting),
             participant: participantView(joined.participant),

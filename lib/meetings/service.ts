@@ -64,6 +64,15 @@ export const MAX_LIST = 500;
 
 const MANAGERS: Role[] = ["host", "cohost"];
 
+/** How a join may go beyond the meeting's own rules. */
+export interface JoinOptions {
+  /**
+   * Called before a join creates the meeting; throws a {@linkcode MeetingError} to refuse (the
+   * server bounds how many meetings one address creates).
+   */
+  mayCreate?: () => void;
+}
+
 /** The meeting rules over a store. */
 export class MeetingService {
   readonly #store: Store;
@@ -101,10 +110,16 @@ export class MeetingService {
    * Joins the caller to a meeting (creating it when it does not exist) and returns where they
    * stand: admitted, or waiting. Refusals throw {@linkcode MeetingError}.
    */
-  async join(caller: Caller, id: string, password?: string): Promise<JoinResult> {
+  async join(
+    caller: Caller,
+    id: string,
+    password?: string,
+    options: JoinOptions = {},
+  ): Promise<JoinResult> {
     let meeting = await this.#store.getMeeting(id);
     let created = false;
     if (meeting === undefined) {
+      options.mayCreate?.();
       try {
         meeting = await this.create(caller, id, {});
         created = true;

@@ -19,6 +19,8 @@ export const CloseCode = {
   PACKET_TOO_BIG: 1009,
   /** The server failed; not the client's fault. */
   INTERNAL_ERROR: 1011,
+  /** Too many connections (from one address, or on this server); try again later. */
+  TRY_AGAIN_LATER: 1013,
   /** More packets per second than allowed. */
   RATE_LIMITED: 4029,
   /** Nothing heard from the client for too long. */

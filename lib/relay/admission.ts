@@ -16,6 +16,8 @@ export interface AdmissionRequest {
    * `/lobby/<user>/<room>?token=…` (a guest session joining a meeting) its user must be `<user>`.
    */
   token?: string;
+  /** The client's address (set by the server, never read from the URL): bounds per address. */
+  address?: string;
 }
 
 /** Where a participant stands with a meeting, as far as a live connection cares. */

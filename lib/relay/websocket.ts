@@ -26,6 +26,7 @@ export function acceptWebSocket(
   relay: Relay,
   identity: AdmittedIdentity,
   log: Logger,
+  onClosed?: () => void,
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(request, {
     // Deno pings after this many idle seconds and closes when no pong follows.
@@ -70,6 +71,7 @@ export function acceptWebSocket(
   };
   socket.onclose = (event: CloseEvent) => {
     openSockets--;
+    onClosed?.();
     session?.transportClosed(event.code, event.reason);
   };
   socket.onerror = (event: Event) => {

@@ -34,6 +34,7 @@ import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
 import type { Relay } from "./relay.ts";
 import type { Session, Transport } from "./session.ts";
 import { TokenBucket } from "./token_bucket.ts";
+import type { ConnectionGuard } from "../server/connection_guard.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 
 /** Where the certificate comes from, and the hashes browsers should pin. */
@@ -83,6 +84,8 @@ export interface WebTransportServerOptions {
   certificates: CertificateSource;
   /** Who may join; the same decision as for WebSocket. */
   admit: Admit;
+  /** Bounds on connections per address and instance, shared with WebSocket. */
+  guard?: ConnectionGuard;
   limits?: Partial<WebTransportLimits>;
 }
 
@@ -207,6 +210,29 @@ export class WebTransportServer {
 
   async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
     const conn = await incoming.accept();
+    const address = conn.remoteAddr.hostname;
+    const guard = this.#options.guard;
+    const allowed = guard?.open(address, performance.now()) ?? { ok: true };
+    if (!allowed.ok) {
+      this.#options.relay.metrics.rejected.inc(allowed.code);
+      conn.close({ closeCode: CloseCode.TRY_AGAIN_LATER, reason: allowed.message });
+      return;
+    }
+    let released = false;
+    const release = () => {
+      if (!released) guard?.close(address);
+      released = true;
+    };
+    conn.closed.then(release, release);
+    try {
+      await this.#session(conn, address);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async #session(conn: Deno.QuicConn, address: string): Promise<void> {
     let wt: WebTransport & { url: string };
     try {
       wt = await Deno.upgradeWebTransport(conn);
@@ -233,7 +259,7 @@ export class WebTransportServer {
       closeSession(wt, conn, CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;
     }
-    const admitted = await this.#options.admit(parsed.request);
+    const admitted = await this.#options.admit({ ...parsed.request, address });
     if (!relay.accepting) {
       closeSession(wt, conn, CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;

@@ -9,6 +9,7 @@
 import type { LogLevel } from "../log.ts";
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from "../relay/limits.ts";
 import { parseFlags, parseSettings } from "./settings.ts";
+import type { ConnectionLimits } from "./connection_guard.ts";
 
 /** The server's settings. */
 export interface ServerConfig {
@@ -40,6 +41,14 @@ export interface ServerConfig {
   databaseUrl: string;
   databaseSchema: string | undefined;
   dataDir: string;
+  /** Bounds on media connections and new meetings. */
+  connections: ConnectionLimits;
+  /** Read the client address from `X-Forwarded-For` (behind our own proxy). */
+  trustProxy: boolean;
+  /** The URL people open; empty when not configured. */
+  publicUrl: string;
+  /** Origins whose pages may connect and call the API (with the public URL's and our own). */
+  allowedOrigins: string[];
 }
 
 /** The outcome of {@linkcode loadConfig}. */
@@ -95,6 +104,15 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       databaseUrl: v.databaseUrl,
       databaseSchema: v.databaseSchema === "" ? undefined : v.databaseSchema,
       dataDir: v.dataDir,
+      connections: {
+        maxConnections: v.maxConnections,
+        maxConnectionsPerAddress: v.maxConnectionsPerAddress,
+        connectionsPerAddressPerMinute: v.connectionsPerAddressPerMinute,
+        newMeetingsPerAddressPerHour: v.newMeetingsPerAddressPerHour,
+      },
+      trustProxy: v.trustProxy === "on",
+      publicUrl: v.publicUrl,
+      allowedOrigins: v.allowedOrigins.split(",").map((o) => o.trim()).filter((o) => o !== ""),
       limits: {
         ...DEFAULT_RELAY_LIMITS,
         maxPacketBytes: v.maxPacketBytes,

@@ -10,8 +10,13 @@ import type { Logger } from "../log.ts";
 import { fail, ok } from "../meetings/api.ts";
 import { type Caller, MeetingError, type MeetingService } from "../meetings/service.ts";
 import { validateId } from "../protocol/ids.ts";
+import { readJsonObject } from "./request_body.ts";
+import type { ConnectionGuard } from "./connection_guard.ts";
 import type { AdmissionResult, Admit } from "../relay/admission.ts";
 import { StoreConflictError, StoreUnavailableError } from "../store/store.ts";
+
+/** Largest `POST /api/v1/session` body, in bytes. */
+export const MAX_SESSION_BODY_BYTES = 4096;
 
 /** How long a guest session (open mode) lasts. */
 export const GUEST_SESSION_SECONDS = 12 * 3600;
@@ -22,6 +27,8 @@ export interface IdentityOptions {
   secret: Uint8Array;
   service: MeetingService;
   log: Logger;
+  /** Bounds on meetings created per client address. */
+  guard?: ConnectionGuard;
 }
 
 /** The server's identity functions. */
@@ -31,12 +38,12 @@ export interface Identity {
   /** The admission decision for media connections. */
   admit: Admit;
   /** `POST /api/v1/session`: a guest session in open mode. */
-  guestSession(request: Request): Promise<Response>;
+  guestSession(request: Request, secureCookie?: boolean): Promise<Response>;
 }
 
 /** Builds the identity functions for a mode and secret. */
 export function createIdentity(options: IdentityOptions): Identity {
-  const { mode, secret, service, log } = options;
+  const { mode, secret, service, log, guard } = options;
 
   const refuse = (status: number, code: string, message: string): AdmissionResult => ({
     ok: false,
@@ -118,7 +125,13 @@ export function createIdentity(options: IdentityOptions): Identity {
         room = request.roomId;
       }
       try {
-        const joined = await service.join(caller, room);
+        const address = request.address;
+        const joined = await service.join(caller, room, undefined, {
+          mayCreate: guard === undefined || address === undefined ? undefined : () => {
+            const allowed = guard.createMeeting(address, performance.now());
+            if (!allowed.ok) throw new MeetingError(allowed.status, allowed.code, allowed.message);
+          },
+        });
         return {
           ok: true,
           userId: caller.userId,
@@ -150,20 +163,14 @@ export function createIdentity(options: IdentityOptions): Identity {
       }
     },
 
-    async guestSession(request) {
+    async guestSession(request, secureCookie = false) {
       if (mode !== "open") {
         return fail(403, "tokens_only", "This server admits only tokens issued by its operator");
       }
       if (request.method !== "POST") return fail(405, "method_not_allowed", "Use POST");
-      let body: Record<string, unknown>;
-      try {
-        const text = await request.text();
-        if (text.length > 4096) return fail(400, "bad_request", "The body is too large");
-        body = JSON.parse(text);
-        if (typeof body !== "object" || body === null) throw new Error();
-      } catch {
-        return fail(400, "bad_request", "The body must be a JSON object");
-      }
+      const read = await readJsonObject(request, MAX_SESSION_BODY_BYTES);
+      if (!read.ok) return fail(read.status, read.code, read.message);
+      const body = read.value;
       const userId = typeof body.user_id === "string" ? body.user_id : "";
       const check = validateId("user id", userId);
       if (!check.ok) return fail(400, "invalid_user_id", check.reason);
@@ -182,7 +189,8 @@ export function createIdentity(options: IdentityOptions): Identity {
         return fail(400, "bad_request", error instanceof Error ? error.message : String(error));
       }
       const response = ok({ user_id: userId, token, expires_in: GUEST_SESSION_SECONDS });
-      const secure = new URL(request.url).protocol === "https:";
+      // Secure behind a TLS-terminating proxy too (the public URL is https).
+      const secure = secureCookie || new URL(request.url).protocol === "https:";
       response.headers.set("set-cookie", sessionCookie(token, GUEST_SESSION_SECONDS, secure));
       return response;
     },

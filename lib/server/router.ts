@@ -5,7 +5,7 @@
  * |---|---|
  * | `GET /lobby/<user>/<room>` | WebSocket upgrade into the room (videocall-rs URL) |
  * | `GET /healthz` | 200 while the process serves |
- * | `GET /readyz` | 200 when the bus is connected and sessions are accepted, else 503 |
+ * | `GET /readyz` | 200 when the bus and the database answer and sessions are accepted, else 503 with the reason |
  * | `GET /version` | name, version, instance id and bus kind as JSON |
  * | `GET /metrics` | Prometheus text |
  * | `GET /api/v1/webtransport` | where and how to connect by WebTransport (URL, certificate hashes) |
@@ -19,6 +19,8 @@ import type { Logger } from "../log.ts";
 import type { Relay } from "../relay/relay.ts";
 import { acceptWebSocket } from "../relay/websocket.ts";
 import { type Admit, admittedIdentity, parseLobbyUrl } from "../relay/admission.ts";
+import type { ConnectionGuard } from "./connection_guard.ts";
+import { type OriginPolicy, withSecurityHeaders } from "./web_security.ts";
 
 /** What `GET /api/v1/webtransport` answers. */
 export type WebTransportInfo =
@@ -35,9 +37,19 @@ export interface RouterOptions {
   /** Who may join a media connection. */
   admit: Admit;
   /** Further routes (the meeting API); undefined when a path is not theirs. */
-  api?: (request: Request, url: URL) => Promise<Response> | undefined;
+  api?: (request: Request, url: URL, info: Deno.ServeHandlerInfo) => Promise<Response> | undefined;
   /** Everything else outside `/api/`: the web pages and their assets. */
   pages?: (request: Request) => Promise<Response>;
+  /** Bounds on media connections per address and instance. */
+  guard: ConnectionGuard;
+  /** Which page origins may connect and call the API. */
+  origins: OriginPolicy;
+  /** The client's address (its own, or the one a trusted proxy forwarded). */
+  clientAddress: (request: Request, info: Deno.ServeHandlerInfo) => string;
+  /** Why the server is not ready beyond the relay (the database), or undefined when it is. */
+  notReady?: () => Promise<string | undefined>;
+  /** Pages are served under an https public URL (HSTS). */
+  https?: boolean;
 }
 
 /** A JSON error response. */
@@ -48,14 +60,35 @@ export function errorResponse(status: number, code: string, message: string): Re
 /** Makes the request handler for `Deno.serve`. */
 export function createRouter(
   options: RouterOptions,
-): (request: Request) => Response | Promise<Response> {
+): (request: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> {
   const { relay, log, version } = options;
-  return (request: Request): Response | Promise<Response> => {
+  return (request, info) => {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path === "/lobby" || path.startsWith("/lobby/")) return lobby(request, url);
-    const api = options.api?.(request, url);
-    if (api !== undefined) return api;
+    const media = path === "/lobby" || path.startsWith("/lobby/");
+    if ((media || path.startsWith("/api/")) && !options.origins.allows(request)) {
+      relay.metrics.rejected.inc("origin_not_allowed");
+      log.info("origin_refused", {
+        path: path.slice(0, 200),
+        origin: request.headers.get("origin"),
+      });
+      return errorResponse(
+        403,
+        "origin_not_allowed",
+        "Pages from this origin may not use this server (set PUBLIC_URL or ALLOWED_ORIGINS)",
+      );
+    }
+    if (media) return lobby(request, url, options.clientAddress(request, info));
+    const api = options.api?.(request, url, info);
+    if (api !== undefined) {
+      return api.then((response) => {
+        // Refused for its size, its type or its rate: counted like refused connections.
+        if (response.status === 413 || response.status === 415 || response.status === 429) {
+          relay.metrics.rejected.inc(`http_${response.status}`);
+        }
+        return response;
+      });
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       if (["/healthz", "/readyz", "/version", "/metrics", "/api/v1/webtransport"].includes(path)) {
         return errorResponse(
@@ -69,9 +102,7 @@ export function createRouter(
       case "/healthz":
         return new Response("ok\n");
       case "/readyz":
-        if (!relay.accepting) return new Response("shutting down\n", { status: 503 });
-        if (!relay.bus.isConnected()) return new Response("bus disconnected\n", { status: 503 });
-        return new Response("ready\n");
+        return readiness();
       case "/version":
         return Response.json({
           name: "videocall.ts",
@@ -90,13 +121,25 @@ export function createRouter(
         });
       default:
         if (options.pages !== undefined && !path.startsWith("/api/")) {
-          return options.pages(request);
+          return options.pages(request).then((response) =>
+            withSecurityHeaders(response, url.hostname, options.https === true)
+          );
         }
         return errorResponse(404, "not_found", `Nothing at ${path}`);
     }
   };
 
-  async function lobby(request: Request, url: URL): Promise<Response> {
+  async function readiness(): Promise<Response> {
+    const no = (reason: string) =>
+      new Response(`${reason}\n`, { status: 503, headers: { "cache-control": "no-store" } });
+    if (!relay.accepting) return no("shutting down");
+    if (!relay.bus.isConnected()) return no("bus disconnected");
+    const reason = await options.notReady?.();
+    if (reason !== undefined) return no(reason);
+    return new Response("ready\n", { headers: { "cache-control": "no-store" } });
+  }
+
+  async function lobby(request: Request, url: URL, address: string): Promise<Response> {
     const reject = (status: number, code: string, message: string) => {
       relay.metrics.rejected.inc(code);
       log.info("connection_rejected", { path: url.pathname.slice(0, 200), code });
@@ -111,13 +154,23 @@ export function createRouter(
       return reject(426, "upgrade_required", "This endpoint speaks WebSocket only");
     }
     if (!relay.accepting) return reject(503, "shutting_down", "The server is shutting down");
-    const admitted = await options.admit(parsed.request);
-    if (!admitted.ok) return reject(admitted.status, admitted.code, admitted.message);
-    return acceptWebSocket(
-      request,
-      relay,
-      admittedIdentity(admitted, parsed.resumeSessionId),
-      log,
-    );
+    const allowed = options.guard.open(address, performance.now());
+    if (!allowed.ok) return reject(allowed.status, allowed.code, allowed.message);
+    let upgraded = false;
+    try {
+      const admitted = await options.admit({ ...parsed.request, address });
+      if (!admitted.ok) return reject(admitted.status, admitted.code, admitted.message);
+      const response = acceptWebSocket(
+        request,
+        relay,
+        admittedIdentity(admitted, parsed.resumeSessionId),
+        log,
+        () => options.guard.close(address),
+      );
+      upgraded = true;
+      return response;
+    } finally {
+      if (!upgraded) options.guard.close(address);
+    }
   }
 }

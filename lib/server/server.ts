@@ -25,6 +25,9 @@ import { openStore as openDriver } from "../store/open_store.ts";
 import type { Store } from "../store/store.ts";
 import { createIdentity } from "./identity.ts";
 import { lazyStore } from "./lazy_store.ts";
+import { ConnectionGuard } from "./connection_guard.ts";
+import { OriginPolicy } from "./web_security.ts";
+import { MeetingError } from "../meetings/service.ts";
 
 /** The project's version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -70,6 +73,17 @@ export async function startServer(
     metrics: createRelayMetrics(),
     log: logger,
   });
+  const guard = new ConnectionGuard(config.connections);
+  relay.metrics.registry.gauge(
+    "media_connections_open",
+    "Media connections open on this instance (both transports)",
+    () => guard.openConnections,
+  );
+  relay.metrics.registry.gauge(
+    "client_addresses_tracked",
+    "Client addresses with connection bookkeeping",
+    () => guard.trackedAddresses,
+  );
   const store = openStore(config, logger);
   const service = new MeetingService(
     store,
@@ -83,6 +97,7 @@ export async function startServer(
       : crypto.getRandomValues(new Uint8Array(32)),
     service,
     log: logger,
+    guard,
   });
   if (config.auth === "open" && config.jwtSecret === undefined) {
     logger.info("jwt_secret_generated", {
@@ -94,8 +109,14 @@ export async function startServer(
     authenticate: identity.authenticate,
     hashPassword: (password) => hashPassword(password),
     liveRoster: (meetingId) => relay.liveRoster(meetingId),
+    mayCreate: (address) => {
+      const allowed = guard.createMeeting(address, performance.now());
+      if (!allowed.ok) throw new MeetingError(allowed.status, allowed.code, allowed.message);
+    },
   });
-  const webTransport = await startWebTransport(config, relay, identity.admit, logger);
+  const webTransport = await startWebTransport(config, relay, identity.admit, guard, logger);
+  const clientAddress = (request: Request, info: Deno.ServeHandlerInfo) =>
+    requestAddress(request, info, config.trustProxy);
   const handler = createRouter({
     relay,
     log: logger,
@@ -103,9 +124,16 @@ export async function startServer(
     webTransport: webTransport.info,
     admit: identity.admit,
     pages: extras.pages,
-    api: (request, url) => {
-      if (url.pathname === "/api/v1/session") return identity.guestSession(request);
-      return meetingApi(request, url);
+    guard,
+    origins: new OriginPolicy(config),
+    clientAddress,
+    https: config.publicUrl.startsWith("https:"),
+    notReady: databaseReadiness(store),
+    api: (request, url, info) => {
+      if (url.pathname === "/api/v1/session") {
+        return identity.guestSession(request, config.publicUrl.startsWith("https:"));
+      }
+      return meetingApi(request, url, clientAddress(request, info));
     },
   });
   const listening = Promise.withResolvers<number>();
@@ -165,6 +193,7 @@ async function startWebTransport(
   config: ServerConfig,
   relay: Relay,
   admit: Admit,
+  guard: ConnectionGuard,
   log: Logger,
 ): Promise<WebTransportRuntime> {
   const unavailable = (reason: string): WebTransportRuntime => {
@@ -199,6 +228,7 @@ async function startWebTransport(
       relay,
       log,
       admit,
+      guard,
       certificates: {
         current: () => certificates.current(),
         hashes: () => certificates.hashesBase64(),
@@ -231,7 +261,7 @@ async function startWebTransport(
 
 // The meeting store: PostgreSQL at DATABASE_URL, or the embedded PGlite under DATA_DIR; opened
 // (and its driver loaded) on first use.
-function openStore(config: ServerConfig, log: Logger): Store {
+function openStore(config: ServerConfig, log: Logger): Store & { opened(): boolean } {
   return lazyStore(
     config.databaseUrl !== "" ? "postgres" : "pglite",
     () =>
@@ -242,4 +272,58 @@ function openStore(config: ServerConfig, log: Logger): Store {
       }),
     log,
   );
+}
+
+/**
+ * The client's address: the TCP peer, or with `trustProxy` the last address in
+ * `X-Forwarded-For` (the one our own proxy added; earlier ones are the client's word).
+ */
+export function requestAddress(
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  trustProxy: boolean,
+): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get("x-forwarded-for");
+    const last = forwarded?.split(",").at(-1)?.trim();
+    if (last) return last.slice(0, 64);
+  }
+  const addr = info.remoteAddr as Deno.Addr;
+  return addr.transport === "tcp" || addr.transport === "udp" ? addr.hostname : "local";
+}
+
+// Readiness of the meeting store, asked at most once a second: a cheap query that must answer
+// within 2 s. The embedded store is ready until it was opened and failed (it opens on first use).
+function databaseReadiness(
+  store: Store & { opened(): boolean; kind: string },
+): () => Promise<string | undefined> {
+  let last: { atMs: number; reason: string | undefined } | undefined;
+  let asking: Promise<string | undefined> | undefined;
+  const ask = async (): Promise<string | undefined> => {
+    if (store.kind === "pglite" && !store.opened()) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        store.getMeeting("readyz-probe"),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no answer within 2 s")), 2000);
+        }),
+      ]);
+      return undefined;
+    } catch (error) {
+      return `database unavailable: ${error instanceof Error ? error.message : error}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return () => {
+    const now = performance.now();
+    if (last !== undefined && now - last.atMs < 1000) return Promise.resolve(last.reason);
+    asking ??= ask().then((reason) => {
+      last = { atMs: performance.now(), reason };
+      asking = undefined;
+      return reason;
+    });
+    return asking;
+  };
 }

@@ -28,6 +28,7 @@ import {
   MAX_CERTIFICATE_VALIDITY_MS,
 } from "../relay/certificate.ts";
 import { LOG_LEVELS } from "../log.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "./connection_guard.ts";
 
 /** One setting: where it is read from, its default and how its text becomes a value. */
 export interface Setting<T> {
@@ -309,6 +310,79 @@ export const SETTINGS = {
     1,
     100_000,
     "per session; more are dropped",
+  ),
+  maxConnections: integer(
+    "MAX_CONNECTIONS",
+    "max-connections",
+    DEFAULT_CONNECTION_LIMITS.maxConnections,
+    1,
+    1_000_000,
+    "open media connections on this instance; more get 503",
+  ),
+  maxConnectionsPerAddress: integer(
+    "MAX_CONNECTIONS_PER_ADDRESS",
+    "max-connections-per-address",
+    DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress,
+    1,
+    1_000_000,
+    "open media connections from one client address; more get 429",
+  ),
+  connectionsPerAddressPerMinute: integer(
+    "CONNECTIONS_PER_ADDRESS_PER_MINUTE",
+    "connections-per-address-per-minute",
+    DEFAULT_CONNECTION_LIMITS.connectionsPerAddressPerMinute,
+    1,
+    1_000_000,
+    "new media connections one address may open a minute (a sixth of it at once)",
+  ),
+  newMeetingsPerAddressPerHour: integer(
+    "NEW_MEETINGS_PER_ADDRESS_PER_HOUR",
+    "new-meetings-per-address-per-hour",
+    DEFAULT_CONNECTION_LIMITS.newMeetingsPerAddressPerHour,
+    1,
+    1_000_000,
+    "meetings one address may create an hour",
+  ),
+  trustProxy: choice(
+    "TRUST_PROXY",
+    "trust-proxy",
+    ["off", "on"] as const,
+    "off",
+    "`on`: the client address is the last in `X-Forwarded-For` (only behind your own proxy)",
+  ),
+  publicUrl: text(
+    "PUBLIC_URL",
+    "public-url",
+    "",
+    "the URL people open (e.g. `https://meet.example.org`): pages from its origin may connect; https makes cookies `Secure`",
+    "empty",
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === "https:" || url.protocol === "http:"
+          ? undefined
+          : "PUBLIC_URL must be an http:// or https:// URL";
+      } catch {
+        return "PUBLIC_URL must be an http:// or https:// URL";
+      }
+    },
+  ),
+  allowedOrigins: text(
+    "ALLOWED_ORIGINS",
+    "allowed-origins",
+    "",
+    "more origins (comma-separated) whose pages may connect and call the API",
+    "empty",
+    (value) => {
+      for (const origin of value.split(",").map((o) => o.trim()).filter((o) => o !== "")) {
+        try {
+          if (new URL(origin).origin !== origin) return `"${origin}" is not an origin`;
+        } catch {
+          return `"${origin}" is not an origin (scheme://host[:port])`;
+        }
+      }
+      return undefined;
+    },
   ),
   auth: choice(
     "AUTH",

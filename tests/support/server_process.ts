@@ -35,6 +35,22 @@ export interface ServerProcess {
 }
 
 /**
+ * What test and benchmark servers run with unless a test says otherwise. Every client of a test
+ * connects from 127.0.0.1, so the bounds per client address are lifted; the tests of those
+ * bounds (tests/hardening_test.ts) set them.
+ */
+const TEST_DEFAULTS: Record<string, string> = {
+  PORT: "0",
+  HOST: "127.0.0.1",
+  WT_PORT: "0",
+  LOG_LEVEL: "info",
+  NATS_URL: "",
+  MAX_CONNECTIONS_PER_ADDRESS: "1000000",
+  CONNECTIONS_PER_ADDRESS_PER_MINUTE: "1000000",
+  NEW_MEETINGS_PER_ADDRESS_PER_HOUR: "1000000",
+};
+
+/**
  * Starts a server with `env` added to the environment (PORT defaults to 0: any free port).
  */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -55,7 +71,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       "main.ts",
     ],
     cwd: ROOT,
-    env: { PORT: "0", HOST: "127.0.0.1", WT_PORT: "0", LOG_LEVEL: "info", NATS_URL: "", ...env },
+    env: { ...TEST_DEFAULTS, ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
