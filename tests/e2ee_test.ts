@@ -285,20 +285,22 @@ Deno.test("safety codes differ when the relay swaps a key, and frames under a ke
 Deno.test("a meeting that requires E2EE refuses media and chat in clear; calls there encrypt by themselves", async () => {
   const server = await startServerProcess();
   const room = uniqueRoom("required");
+  // Created as E2EE-required through the API by Hana's guest session, then joined with it (the
+  // identity "hana" in this meeting is bound to that session).
+  const session = await fetch(`${server.httpUrl}/api/v1/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "hana" }),
+  }).then((r) => r.json());
   const host = new Room({
     url: server.httpUrl,
     userId: "hana",
     meetingId: room,
     displayName: "Hana",
     transport: "websocket",
+    token: session.result.token,
   });
   try {
-    // Created as E2EE-required through the API, then joined.
-    const session = await fetch(`${server.httpUrl}/api/v1/session`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ user_id: "hana" }),
-    }).then((r) => r.json());
     const created = await fetch(`${server.httpUrl}/api/v1/meetings`, {
       method: "POST",
       headers: {

@@ -364,3 +364,80 @@ Deno.test("a flood of connection attempts from one address does not stop another
     }
   });
 });
+
+/** Signs in as a guest (open mode); `cookie` is the browser's current session cookie, if any. */
+async function guestSession(
+  base: string,
+  userId: string,
+  cookie = "",
+): Promise<{ token: string; cookie: string }> {
+  const response = await fetch(`${base}/api/v1/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify({ user_id: userId }),
+  });
+  const body = await response.json();
+  assertEquals(response.status, 200, JSON.stringify(body));
+  return { token: body.result.token, cookie: response.headers.get("set-cookie")!.split(";")[0] };
+}
+
+async function apiCall(base: string, token: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+Deno.test("open mode binds a meeting's identities to the session that took them: the host's id cannot be claimed by URL or by a new guest session, and a removal bans the session under any name", async () => {
+  await withServer({}, async (h) => {
+    const base = h.server.httpUrl;
+    const port = portOf(base);
+    const room = uniqueRoom("claims");
+    const hana = await guestSession(base, "hana");
+    assertEquals(
+      (await apiCall(base, hana.token, "POST", "/meetings", { meeting_id: room })).status,
+      201,
+    );
+    const host = await h.joinActive("hana", room, [], `?token=${hana.token}`);
+    // Someone who read "hana" from a PARTICIPANT_JOINED: by URL, and with their own session.
+    const byUrl = await upgrade(port, `/lobby/hana/${room}`);
+    assertEquals(byUrl.status, 403, byUrl.text);
+    assert(byUrl.text.includes("identity_taken"), byUrl.text);
+    const impostor = await guestSession(base, "hana");
+    for (
+      const [method, path] of [["POST", `/meetings/${room}/lock`], [
+        "POST",
+        `/meetings/${room}/end`,
+      ]]
+    ) {
+      const tried = await apiCall(base, impostor.token, method, path);
+      assertEquals([tried.status, tried.body.result.code], [403, "identity_taken"], path);
+    }
+    const impostorMedia = await upgrade(port, `/lobby/hana/${room}?token=${impostor.token}`);
+    assertEquals(impostorMedia.status, 403, impostorMedia.text);
+    // The host's own session still works, on the API and on a second connection.
+    assertEquals((await apiCall(base, hana.token, "POST", `/meetings/${room}/lock`)).status, 200);
+    assertEquals((await apiCall(base, hana.token, "POST", `/meetings/${room}/unlock`)).status, 200);
+    const second = await h.join("hana", room, `?token=${hana.token}`);
+    assert(second.sessionId !== 0n);
+
+    // Mal joins, is removed, and tries to come back under another name from the same browser.
+    const mal = await guestSession(base, "mal");
+    const malMedia = await h.joinActive("mal", room, [host], `?token=${mal.token}`);
+    const removed = await apiCall(base, hana.token, "POST", `/meetings/${room}/remove`, {
+      user_id: "mal",
+    });
+    assertEquals(removed.status, 200, JSON.stringify(removed.body));
+    assertEquals((await malMedia.closed).code, 4403);
+    const renamed = await guestSession(base, "mal2", mal.cookie);
+    const back = await apiCall(base, renamed.token, "POST", `/meetings/${room}/join`);
+    assertEquals([back.status, back.body.result.code], [403, "removed"]);
+    const backMedia = await upgrade(port, `/lobby/mal2/${room}?token=${renamed.token}`);
+    assertEquals(backMedia.status, 403, backMedia.text);
+    // An id nobody's session holds is still free to use by URL (the streamer, upstream clients).
+    const streamer = await h.join("pi", room);
+    assert(streamer.sessionId !== 0n);
+  });
+});

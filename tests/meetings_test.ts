@@ -20,7 +20,14 @@ const secretBytes = new TextEncoder().encode(SECRET);
 /** An HTTP client holding one user's guest session cookie. */
 class ApiClient {
   cookie = "";
+  /** A guest session's token (empty for an operator's client). */
+  token = "";
   constructor(readonly base: string, readonly bearer?: string) {}
+
+  /** The query that takes this guest session's identity into a media connection. */
+  get query(): string {
+    return `?token=${this.token}`;
+  }
 
   static async guest(
     server: ServerProcess,
@@ -36,6 +43,7 @@ class ApiClient {
     const body = await response.json();
     assertEquals(response.status, 200, JSON.stringify(body));
     client.cookie = response.headers.get("set-cookie")!.split(";")[0];
+    client.token = body.result.token;
     return client;
   }
 
@@ -83,7 +91,7 @@ Deno.test("the waiting room holds a guest until a host admits them, over the API
     });
     assertEquals(created.status, 201, JSON.stringify(created.body));
     assertEquals(created.body.result.waiting_room_enabled, true);
-    const hana = await pool.joinActive(server.wsUrl, "hana", room);
+    const hana = await pool.joinActive(server.wsUrl, "hana", room, [], host.query);
 
     const gus = await pool.join(server.wsUrl, "gus", room);
     gus.heartbeat();
@@ -129,7 +137,7 @@ Deno.test("a removed participant is disconnected and cannot come back; an ended 
     const room = uniqueRoom();
     const host = await ApiClient.guest(server, "hana");
     await host.call("POST", `/meetings/${room}/join`, { display_name: "Hana" });
-    const hana = await pool.joinActive(server.wsUrl, "hana", room);
+    const hana = await pool.joinActive(server.wsUrl, "hana", room, [], host.query);
     const mal = await pool.joinActive(server.wsUrl, "mal", room, [hana]);
     const removed = await host.call("POST", `/meetings/${room}/remove`, { user_id: "mal" });
     assertEquals(removed.status, 200);
@@ -172,7 +180,7 @@ Deno.test("a locked meeting keeps newcomers out and lets the admitted back in; p
     const locked = await newcomer.call("POST", `/meetings/${room}/join`, { password: "s3cret" });
     assertEquals([locked.status, locked.body.result.code], [423, "locked"]);
     // Gus was admitted before the lock: his media connection is let in.
-    const gus = await pool.join(server.wsUrl, "gus", room);
+    const gus = await pool.join(server.wsUrl, "gus", room, guest.query);
     assertGreater(Number(gus.sessionId), 0);
   });
 });
@@ -299,7 +307,7 @@ Deno.test({
       const room = uniqueRoom();
       const host = await ApiClient.guest(a, "hana");
       await host.call("POST", `/meetings/${room}/join`);
-      const hana = await pool.joinActive(a.wsUrl, "hana", room);
+      const hana = await pool.joinActive(a.wsUrl, "hana", room, [], host.query);
       const mal = await pool.joinActive(b.wsUrl, "mal", room);
       await hana.nextMeetingEvent(MeetingEventType.PARTICIPANT_JOINED, mal.sessionId);
       const started = performance.now();

@@ -44,6 +44,11 @@ export interface Identity {
   role: Role;
   /** The `exp` claim, in Unix seconds; e.g. for a session cookie's lifetime. */
   expiresAtSeconds: number;
+  /**
+   * The `sid` claim of a guest session: a random secret id that binds the identities it takes in
+   * meetings (docs/SECURITY.md, "Open mode"). Absent in operators' tokens.
+   */
+  sessionId?: string;
 }
 
 /** Why a token was refused. Only `invalid` covers what an attacker could probe. */
@@ -75,6 +80,18 @@ export const REFUSAL_REASONS: Readonly<Record<TokenRefusalCode, string>> = {
   invalid: "The token is invalid",
 };
 
+/** What a guest session id looks like (the `sid` claim). */
+const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** A new random guest session id (128 bits, base64url). */
+export function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}
+
 /** Options of {@linkcode mintToken}. */
 export interface MintOptions {
   userId: string;
@@ -88,6 +105,8 @@ export interface MintOptions {
   ttlSeconds: number;
   /** The issue time. @default the current time */
   now?: Date;
+  /** A guest session's id (`sid`): 16 to 64 URL-safe characters. */
+  sessionId?: string;
 }
 
 /** Options of {@linkcode verifyToken}. */
@@ -158,6 +177,12 @@ export async function mintToken(secret: Uint8Array, options: MintOptions): Promi
   const issuedAt = Math.floor(now.getTime() / 1000);
   const claims: JWTPayload = { name: displayName, role };
   if (room !== undefined) claims.room = room;
+  if (options.sessionId !== undefined) {
+    if (!SESSION_ID.test(options.sessionId)) {
+      throw new TypeError("Cannot mint a token: the session id must be 16-64 URL-safe characters");
+    }
+    claims.sid = options.sessionId;
+  }
   return await new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(userId)
@@ -294,6 +319,11 @@ function identityFromClaims(claims: JWTPayload, expectedRoom: string | undefined
   if (claims.room_join === false) return refuse("not_admitted", `"room_join" is false`);
   if (claims.observer === true) return refuse("not_admitted", "an observer token");
 
+  if (
+    claims.sid !== undefined && (typeof claims.sid !== "string" || !SESSION_ID.test(claims.sid))
+  ) {
+    return refuse("invalid", `"sid" claim is not a session id`);
+  }
   const identity: Identity = {
     userId: user.id,
     displayName: printableName(name ?? "") || user.id,
@@ -301,6 +331,7 @@ function identityFromClaims(claims: JWTPayload, expectedRoom: string | undefined
     expiresAtSeconds: claims.exp as number,
   };
   if (room !== undefined) identity.room = room;
+  if (typeof claims.sid === "string") identity.sessionId = claims.sid;
   return { ok: true, identity };
 }
 

@@ -281,10 +281,20 @@ export class Room extends Emitter<RoomEvents> {
   /** Before a reconnect: sign in and join again; false when the call is over. */
   async #rejoin(): Promise<boolean> {
     try {
-      if (!this.options.token) {
+      // Keep the guest session: the identity in the meeting is bound to it. A new one is only
+      // taken when the old one is refused (expired, or the server's secret changed).
+      if (!this.options.token && !this.api.token) {
         await this.api.signIn(this.options.userId, this.#displayName);
       }
-      await this.#joinMeeting();
+      try {
+        await this.#joinMeeting();
+      } catch (error) {
+        if (this.options.token || !(error instanceof JoinError) || error.status !== 401) {
+          throw error;
+        }
+        await this.api.signIn(this.options.userId, this.#displayName);
+        await this.#joinMeeting();
+      }
       return !this.#leaving;
     } catch (error) {
       if (this.#leaving) return false;

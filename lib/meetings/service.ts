@@ -50,6 +50,17 @@ export interface Caller {
   room?: string;
   /** A role an operator's token grants in `room` (host tokens make a co-host of an existing meeting). */
   grantedRole?: Role;
+  /**
+   * The caller's guest session (open mode): the identities it takes in a meeting are bound to it
+   * and nobody else can use them there (docs/SECURITY.md, "Open mode").
+   */
+  claim?: string;
+  /**
+   * The identity is only a claim from a URL (`/lobby/<user>/<room>` without a token): it may use
+   * an id nobody's session holds, never one a session does. Callers with neither `claim` nor
+   * `anonymous` hold an operator's token and are who it says.
+   */
+  anonymous?: boolean;
 }
 
 /** The outcome of a join: the participant and the meeting. */
@@ -78,11 +89,23 @@ export class MeetingService {
   readonly #store: Store;
   readonly #events: MeetingEvents;
   readonly #checkPassword: PasswordCheck;
+  readonly #claimPrefix: string | undefined;
 
-  constructor(store: Store, events: MeetingEvents, checkPassword: PasswordCheck) {
+  /**
+   * @param claimPrefix What this server's claims start with (it names the token secret): a
+   * claim with another prefix was made under a secret no token can be signed with any more, so
+   * nobody can prove it and the identity is free again.
+   */
+  constructor(
+    store: Store,
+    events: MeetingEvents,
+    checkPassword: PasswordCheck,
+    claimPrefix?: string,
+  ) {
     this.#store = store;
     this.#events = events;
     this.#checkPassword = checkPassword;
+    this.#claimPrefix = claimPrefix;
   }
 
   /** Creates a meeting hosted by the caller; 409 if the id is taken. */
@@ -95,6 +118,7 @@ export class MeetingService {
       id,
       hostUserId: caller.userId,
       hostDisplayName: caller.displayName,
+      hostClaim: caller.claim,
       ...options,
     });
   }
@@ -132,7 +156,11 @@ export class MeetingService {
     if (meeting.state === "ended") {
       throw new MeetingError(410, "meeting_ended", Refusal.ENDED);
     }
+    if (caller.claim !== undefined && await this.#store.isBanned(id, caller.claim)) {
+      throw new MeetingError(403, "removed", Refusal.REMOVED);
+    }
     const existing = await this.#store.getParticipant(id, caller.userId);
+    const replaceClaim = this.#assertHolds(caller, existing);
     let role: Role = existing?.role ?? (meeting.hostUserId === caller.userId ? "host" : "guest");
     // An operator's host or co-host token makes its holder a manager of this meeting.
     const granted = caller.room === id && caller.grantedRole !== undefined &&
@@ -163,6 +191,8 @@ export class MeetingService {
       role,
       status,
       updateRole: granted,
+      claim: caller.claim,
+      replaceClaim,
     });
     // A host removed or declined them while this join was on its way: their decision stands.
     if (participant.status === "removed") {
@@ -180,6 +210,7 @@ export class MeetingService {
 
   /** Marks the caller as having left. */
   async leave(caller: Caller, id: string): Promise<Participant> {
+    this.#assertHolds(caller, await this.#store.getParticipant(id, caller.userId));
     const p = await this.#store.transitionParticipant(
       id,
       caller.userId,
@@ -273,6 +304,8 @@ export class MeetingService {
     if (p === undefined) {
       throw new MeetingError(404, "not_participant", `"${userId}" is not in this meeting`);
     }
+    // Their session may not come back under another name either.
+    if (p.claim !== undefined) await this.#store.banClaim(id, p.claim);
     this.#events.publish({ type: "removed", meetingId: id, userId });
     return p;
   }
@@ -283,6 +316,7 @@ export class MeetingService {
     if (caller.userId !== meeting.hostUserId) {
       throw new MeetingError(403, "not_host", "Only the host can change roles");
     }
+    this.#assertHolds(caller, await this.#store.getParticipant(id, caller.userId));
     if (role === "host" || userId === meeting.hostUserId) {
       throw new MeetingError(400, "bad_role", "The host's role cannot be given or taken");
     }
@@ -355,9 +389,25 @@ export class MeetingService {
     return p;
   }
 
+  /**
+   * Refuses a caller whose identity in this meeting is held by another guest session (403
+   * `identity_taken`). True when the holder's claim is stale (made under an old token secret)
+   * and the caller's session should take it over.
+   */
+  #assertHolds(caller: Caller, p: Participant | undefined): boolean {
+    if (p?.claim === undefined || p.claim === caller.claim) return false;
+    if (this.#claimPrefix !== undefined && !p.claim.startsWith(this.#claimPrefix)) {
+      return caller.claim !== undefined;
+    }
+    // An operator's token is the operator's word: it needs no session.
+    if (caller.claim === undefined && caller.anonymous !== true) return false;
+    throw new MeetingError(403, "identity_taken", Refusal.IDENTITY_TAKEN);
+  }
+
   async #requireManager(caller: Caller, id: string): Promise<Meeting> {
     const meeting = await this.get(id);
     const p = await this.#store.getParticipant(id, caller.userId);
+    this.#assertHolds(caller, p);
     const manager = meeting.hostUserId === caller.userId ||
       (p !== undefined && MANAGERS.includes(p.role) && p.status === "admitted");
     if (!manager) {

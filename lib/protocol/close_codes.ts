@@ -56,6 +56,8 @@ export const Refusal = {
   E2EE_MEDIA: "This meeting requires end-to-end encryption; media must be encrypted",
   E2EE_CHAT: "This meeting requires end-to-end encryption; chat must be encrypted",
   REFUSED: "The server refused the connection",
+  IDENTITY_TAKEN:
+    "Someone else is using this name in this meeting; join under another name (or from the browser that took it)",
 } as const;
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { sessionCookie, tokenFromRequest } from "../auth/request_token.ts";
-import { mintToken, verifyToken } from "../auth/tokens.ts";
+import { mintToken, newSessionId, verifyToken } from "../auth/tokens.ts";
 import type { Logger } from "../log.ts";
 import { fail, ok } from "../meetings/api.ts";
 import { type Caller, MeetingError, type MeetingService } from "../meetings/service.ts";
@@ -29,6 +29,21 @@ export interface IdentityOptions {
   log: Logger;
   /** Bounds on meetings created per client address. */
   guard?: ConnectionGuard;
+  /** What this server's identity claims start with ({@linkcode claimPrefix} of the secret). */
+  claimPrefix: string;
+}
+
+/**
+ * The prefix of every identity claim made under `secret`: 12 hex digits of a hash of it, so a
+ * claim shows which secret its session was signed with (without revealing the secret). Servers
+ * that share `JWT_SECRET` share it.
+ */
+export async function claimPrefix(secret: Uint8Array): Promise<string> {
+  const label = new TextEncoder().encode("videocall.ts identity claims\n");
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new Uint8Array([...label, ...secret])),
+  );
+  return `${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}.`;
 }
 
 /** The server's identity functions. */
@@ -44,6 +59,8 @@ export interface Identity {
 /** Builds the identity functions for a mode and secret. */
 export function createIdentity(options: IdentityOptions): Identity {
   const { mode, secret, service, log, guard } = options;
+  const claimOf = (sessionId: string | undefined) =>
+    sessionId === undefined ? undefined : options.claimPrefix + sessionId;
 
   const refuse = (status: number, code: string, message: string): AdmissionResult => ({
     ok: false,
@@ -74,6 +91,7 @@ export function createIdentity(options: IdentityOptions): Identity {
         displayName: verified.identity.displayName,
         room: verified.identity.room,
         grantedRole: verified.identity.role,
+        claim: claimOf(verified.identity.sessionId),
       };
     },
 
@@ -108,6 +126,7 @@ export function createIdentity(options: IdentityOptions): Identity {
           displayName: named.displayName,
           room: named.room,
           grantedRole: named.role,
+          claim: claimOf(named.sessionId),
         };
         room = tokenRoom;
       } else {
@@ -121,7 +140,8 @@ export function createIdentity(options: IdentityOptions): Identity {
         if (request.userId === undefined || request.roomId === undefined) {
           return refuse(400, "bad_path", "The path must be /lobby/<user>/<room>");
         }
-        caller = { userId: request.userId, displayName: request.userId };
+        // Only the URL says who this is: it may use an id no guest session holds here.
+        caller = { userId: request.userId, displayName: request.userId, anonymous: true };
         room = request.roomId;
       }
       try {
@@ -178,12 +198,21 @@ export function createIdentity(options: IdentityOptions): Identity {
       if ([...rawName].length > 100) {
         return fail(400, "bad_request", "display_name is longer than 100 characters");
       }
+      // The same browser keeps its session id when it signs in again (under any name): a host's
+      // ban of that session follows it.
+      let sessionId: string | undefined;
+      const current = tokenFromRequest(request);
+      if (current !== undefined) {
+        const verified = await verifyToken(secret, current.token);
+        if (verified.ok) sessionId = verified.identity.sessionId;
+      }
       let token: string;
       try {
         token = await mintToken(secret, {
           userId,
           displayName: rawName || userId,
           ttlSeconds: GUEST_SESSION_SECONDS,
+          sessionId: sessionId ?? newSessionId(),
         });
       } catch (error) {
         return fail(400, "bad_request", error instanceof Error ? error.message : String(error));

@@ -47,6 +47,8 @@ export function lazyStore(kind: string, open: () => Promise<Store>, log: Logger)
     transitionParticipant: async (m, u, from, to) =>
       (await get()).transitionParticipant(m, u, from, to),
     setRole: async (m, u, role) => (await get()).setRole(m, u, role),
+    banClaim: async (m, claim) => (await get()).banClaim(m, claim),
+    isBanned: async (m, claim) => (await get()).isBanned(m, claim),
     listParticipants: async (m, statuses, limit) =>
       (await get()).listParticipants(m, statuses, limit),
     async close() {

@@ -23,7 +23,7 @@ import { createMeetingApi } from "../meetings/api.ts";
 import { MeetingService } from "../meetings/service.ts";
 import { openStore as openDriver } from "../store/open_store.ts";
 import type { Store } from "../store/store.ts";
-import { createIdentity } from "./identity.ts";
+import { claimPrefix, createIdentity } from "./identity.ts";
 import { lazyStore } from "./lazy_store.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import { OriginPolicy } from "./web_security.ts";
@@ -85,19 +85,23 @@ export async function startServer(
     () => guard.trackedAddresses,
   );
   const store = openStore(config, logger);
+  const secret = config.jwtSecret !== undefined
+    ? new TextEncoder().encode(config.jwtSecret)
+    : crypto.getRandomValues(new Uint8Array(32));
+  const claims = await claimPrefix(secret);
   const service = new MeetingService(
     store,
     { publish: (event) => relay.publishControl(event) },
     verifyPassword,
+    claims,
   );
   const identity = createIdentity({
     mode: config.auth,
-    secret: config.jwtSecret !== undefined
-      ? new TextEncoder().encode(config.jwtSecret)
-      : crypto.getRandomValues(new Uint8Array(32)),
+    secret,
     service,
     log: logger,
     guard,
+    claimPrefix: claims,
   });
   if (config.auth === "open" && config.jwtSecret === undefined) {
     logger.info("jwt_secret_generated", {

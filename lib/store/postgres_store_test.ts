@@ -136,7 +136,7 @@ Deno.test({
         databaseUrl!,
         `SELECT version FROM ${schema}.schema_migrations ORDER BY version`,
       );
-      assertEquals(rows.map((r) => r.version), ["0001_meetings"]);
+      assertEquals(rows.map((r) => r.version), ["0001_meetings", "0002_claims"]);
       for (const store of stores) assertEquals(await store.migrate(), []);
       await stores[0].createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
       assertEquals((await stores[5].getMeeting("m"))?.id, "m");
@@ -164,6 +164,7 @@ Deno.test({
         [a.schema],
       );
       assertEquals(tables.map((t) => t.tablename), [
+        "meeting_bans",
         "meetings",
         "participants",
         "schema_migrations",

@@ -31,7 +31,7 @@ const MEETING_COLUMNS = `id, host_user_id, state, waiting_room_enabled, locked, 
   password_hash IS NOT NULL AS has_password, created_at, updated_at, started_at, ended_at`;
 
 const PARTICIPANT_COLUMNS =
-  "meeting_id, user_id, display_name, role, status, created_at, updated_at";
+  "meeting_id, user_id, display_name, role, status, created_at, updated_at, claim";
 
 const LIVE_MEETING = "SELECT 1 FROM meetings m WHERE m.id = $1 AND m.deleted_at IS NULL";
 
@@ -84,9 +84,9 @@ export class SqlStore implements Store {
           ],
         );
         await tx.query(
-          `INSERT INTO participants (meeting_id, user_id, display_name, role, status)
-           VALUES ($1::text, $2::text, $3::text, 'host', 'admitted')`,
-          [meeting.id, meeting.hostUserId, meeting.hostDisplayName],
+          `INSERT INTO participants (meeting_id, user_id, display_name, role, status, claim)
+           VALUES ($1::text, $2::text, $3::text, 'host', 'admitted', $4::text)`,
+          [meeting.id, meeting.hostUserId, meeting.hostDisplayName, meeting.hostClaim ?? null],
         );
         return toMeeting(row);
       });
@@ -190,17 +190,27 @@ export class SqlStore implements Store {
   async upsertParticipant(p: ParticipantUpsert): Promise<Participant> {
     const rows = await this.#query(
       "add a participant",
-      `INSERT INTO participants AS p (meeting_id, user_id, display_name, role, status)
-       SELECT $1::text, $2::text, $3::text, $4::text, $5::text
+      `INSERT INTO participants AS p (meeting_id, user_id, display_name, role, status, claim)
+       SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $7::text
        WHERE EXISTS (${LIVE_MEETING})
        ON CONFLICT (meeting_id, user_id) DO UPDATE SET
          display_name = EXCLUDED.display_name,
          status = EXCLUDED.status,
          role = CASE WHEN $6::boolean THEN EXCLUDED.role ELSE p.role END,
+         claim = CASE WHEN $8::boolean THEN EXCLUDED.claim ELSE COALESCE(p.claim, EXCLUDED.claim) END,
          updated_at = now()
        WHERE p.status NOT IN ('removed', 'rejected')
        RETURNING ${PARTICIPANT_COLUMNS}`,
-      [p.meetingId, p.userId, p.displayName, p.role, p.status, p.updateRole ?? false],
+      [
+        p.meetingId,
+        p.userId,
+        p.displayName,
+        p.role,
+        p.status,
+        p.updateRole ?? false,
+        p.claim ?? null,
+        p.replaceClaim ?? false,
+      ],
     );
     if (rows.length === 0) {
       // A host's removal or refusal stands even against a join racing with it.
@@ -209,6 +219,25 @@ export class SqlStore implements Store {
       throw new StoreConflictError(`Meeting "${printable(p.meetingId)}" does not exist`);
     }
     return toParticipant(rows[0]);
+  }
+
+  async banClaim(meetingId: string, claim: string): Promise<void> {
+    await this.#query(
+      "ban a session",
+      `INSERT INTO meeting_bans (meeting_id, claim) SELECT $1::text, $2::text
+       WHERE EXISTS (${LIVE_MEETING})
+       ON CONFLICT DO NOTHING`,
+      [meetingId, claim],
+    );
+  }
+
+  async isBanned(meetingId: string, claim: string): Promise<boolean> {
+    const rows = await this.#query(
+      "read a ban",
+      "SELECT 1 FROM meeting_bans WHERE meeting_id = $1::text AND claim = $2::text",
+      [meetingId, claim],
+    );
+    return rows.length > 0;
   }
 
   async transitionParticipant(
@@ -326,5 +355,6 @@ function toParticipant(row: Row): Participant {
     status: text(row.status, "status") as ParticipantStatus,
     createdAt: time(row.created_at, "created_at"),
     updatedAt: time(row.updated_at, "updated_at"),
+    ...(row.claim === null || row.claim === undefined ? {} : { claim: text(row.claim, "claim") }),
   };
 }

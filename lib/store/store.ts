@@ -42,6 +42,8 @@ export interface Participant {
   status: ParticipantStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** The guest session that holds this identity in the meeting, if one does. */
+  claim?: string;
 }
 
 /** What creating a meeting takes. */
@@ -49,6 +51,8 @@ export interface NewMeeting {
   id: string;
   hostUserId: string;
   hostDisplayName: string;
+  /** The creator's guest session: the host identity is bound to it. */
+  hostClaim?: string;
   waitingRoomEnabled?: boolean;
   e2eeRequired?: boolean;
   /** A hash from `lib/auth/password.ts`, never the password. */
@@ -110,8 +114,15 @@ export interface Store {
   upsertParticipant(
     p: Pick<Participant, "meetingId" | "userId" | "displayName" | "role" | "status"> & {
       updateRole?: boolean;
+      /** Binds the identity to this claim when it has none (or, with `replaceClaim`, always). */
+      claim?: string;
+      replaceClaim?: boolean;
     },
   ): Promise<Participant>;
+  /** Bans a guest session from a meeting (a host removed its holder). */
+  banClaim(meetingId: string, claim: string): Promise<void>;
+  /** Whether a guest session is banned from a meeting. */
+  isBanned(meetingId: string, claim: string): Promise<boolean>;
   /** Sets a participant's status if it is currently one of `from`; undefined otherwise. */
   transitionParticipant(
     meetingId: string,

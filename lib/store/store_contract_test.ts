@@ -536,3 +536,40 @@ contract("upsertParticipant() never revives someone a host removed or declined",
   assertEquals((await join(store, "m", "cy", "admitted")).status, "rejected");
   assertEquals((await store.getParticipant("m", "bob"))?.status, "removed");
 });
+
+contract(
+  "claims: the host's is set at creation, a participant's by its first session, replaced only when asked; bans are per meeting",
+  async (store) => {
+    await store.createMeeting({
+      id: "m",
+      hostUserId: "ada",
+      hostDisplayName: "Ada",
+      hostClaim: "k.a",
+    });
+    await store.createMeeting({ id: "other", hostUserId: "zed", hostDisplayName: "Zed" });
+    assertEquals((await store.getParticipant("m", "ada"))?.claim, "k.a");
+    assertEquals((await store.getParticipant("other", "zed"))?.claim, undefined);
+    const base = { meetingId: "m", userId: "bob", displayName: "Bob", role: "guest" as const };
+    const anonymous = await store.upsertParticipant({ ...base, status: "admitted" });
+    assertEquals(anonymous.claim, undefined, "a join without a session claims nothing");
+    const claimed = await store.upsertParticipant({ ...base, status: "admitted", claim: "k.b" });
+    assertEquals(claimed.claim, "k.b");
+    const other = await store.upsertParticipant({ ...base, status: "admitted", claim: "k.x" });
+    assertEquals(other.claim, "k.b", "a claim is never overwritten by accident");
+    const replaced = await store.upsertParticipant({
+      ...base,
+      status: "admitted",
+      claim: "j.b",
+      replaceClaim: true,
+    });
+    assertEquals(replaced.claim, "j.b");
+    assertEquals(await store.isBanned("m", "j.b"), false);
+    await store.banClaim("m", "j.b");
+    await store.banClaim("m", "j.b"); // twice is once
+    assertEquals(await store.isBanned("m", "j.b"), true);
+    assertEquals(await store.isBanned("other", "j.b"), false, "a ban holds in its meeting only");
+    await store.deleteMeeting("m");
+    await store.banClaim("m", "k.z"); // a deleted meeting takes no new bans, and says nothing
+    assertEquals(await store.isBanned("m", "k.z"), false);
+  },
+);

@@ -14,7 +14,12 @@ export interface Harness {
   /** Connects a client that the harness closes at the end. */
   join(user: string, room: string, query?: string): Promise<WireClient>;
   /** Connects and announces (heartbeat), waiting until `others` have seen the join. */
-  joinActive(user: string, room: string, others?: PacketClient[]): Promise<WireClient>;
+  joinActive(
+    user: string,
+    room: string,
+    others?: PacketClient[],
+    query?: string,
+  ): Promise<WireClient>;
 }
 
 let counter = 0;
@@ -41,8 +46,9 @@ export class ClientPool {
     user: string,
     room: string,
     others: PacketClient[] = [],
+    query = "",
   ): Promise<WireClient> {
-    const client = await this.join(baseUrl, user, room);
+    const client = await this.join(baseUrl, user, room, query);
     client.heartbeat();
     await Promise.all(others.map((o) => o.nextMeetingEvent(3, client.sessionId)));
     return client;
@@ -64,7 +70,8 @@ export async function withServer(
     await fn({
       server,
       join: (user, room, query) => pool.join(server.wsUrl, user, room, query),
-      joinActive: (user, room, others) => pool.joinActive(server.wsUrl, user, room, others),
+      joinActive: (user, room, others, query) =>
+        pool.joinActive(server.wsUrl, user, room, others, query),
     });
   } finally {
     await pool.closeAll();
