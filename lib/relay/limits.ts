@@ -32,12 +32,22 @@ export interface RelayLimits {
   transportHighWaterBytes: number;
   /** Video that waited longer than this in a receiver's queue is dropped instead of sent late. */
   maxQueueDelayMs: number;
-  /** How long a leave waits for a reconnect before it is announced. */
+  /**
+   * How long a leave waits for a reconnect before it is announced (also for the participants of
+   * an instance that died, who may resume on another).
+   */
   leaveGraceMs: number;
   /** How often each instance announces its participants of each room on the bus. */
   presenceHeartbeatMs: number;
   /** After this long without an announcement, an instance's participants are taken as gone. */
   presenceTimeoutMs: number;
+  /** How often each instance tells the others it is alive (`liveness.ts`). */
+  instanceHeartbeatMs: number;
+  /**
+   * After this long without an instance's heartbeat it is taken as dead: its participants get
+   * {@linkcode leaveGraceMs} to resume on another instance before their leave is announced.
+   */
+  instanceTimeoutMs: number;
   /** WebSocket ping interval (sent when the connection has been quiet that long). */
   pingIntervalMs: number;
   /** A session that sends nothing for this long is closed. */
@@ -82,6 +92,8 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   leaveGraceMs: 2000,
   presenceHeartbeatMs: 5000,
   presenceTimeoutMs: 15000,
+  instanceHeartbeatMs: 1000,
+  instanceTimeoutMs: 2500,
   pingIntervalMs: 5000,
   idleTimeoutMs: 30000,
   congestionDropThreshold: 5,

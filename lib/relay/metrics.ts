@@ -121,6 +121,8 @@ export interface RelayMetrics {
   filtered: Counter;
   downlinkCongestion: Counter;
   layerHints: Counter;
+  instancesLost: Counter;
+  sessionsMoved: Counter;
 }
 
 /** Creates the relay's counters in `registry`. */
@@ -160,6 +162,15 @@ export function createRelayMetrics(registry = new MetricsRegistry()): RelayMetri
     layerHints: registry.counter(
       "layer_hints_total",
       "LAYER_HINT packets sent to publishers",
+    ),
+    instancesLost: registry.counter(
+      "instances_lost_total",
+      "Other relay instances taken as gone: silent past the instance timeout, or said goodbye",
+      "how",
+    ),
+    sessionsMoved: registry.counter(
+      "sessions_moved_total",
+      "Sessions of another instance resumed here (their instance died, or their client moved)",
     ),
     unimplemented: registry.counter(
       "unimplemented_packets_total",

@@ -4,7 +4,14 @@
  *
  * Every instance announces joins and leaves as they happen, answers a `sync` request with its
  * roster, and repeats its roster every few seconds. An instance that falls silent for longer
- * than the presence timeout has crashed or lost the bus: its participants are taken as gone.
+ * than the presence timeout has crashed or lost the bus: its participants are taken as gone
+ * (`liveness.ts` notices a crash much sooner).
+ *
+ * A session can move: a client whose instance died (or whose connection broke) resumes on
+ * another instance, which takes the roster entry over and announces it with a `join` carrying
+ * the entry's move count plus one. A higher count supersedes whatever an instance said before
+ * (a roster sent by the old instance before it heard of the move, say), so every instance ends
+ * up with the same owner whatever order the messages arrive in.
  *
  * @module
  */
@@ -22,10 +29,16 @@ export interface Participant {
    * who publishes nothing). Absent means announced (instances of earlier versions).
    */
   announced?: boolean;
+  /**
+   * How many times the session moved to another instance (a resume there). The entry with the
+   * higher count is the newer one; absent means 0 (never moved, or an earlier version).
+   */
+  moves?: number;
 }
 
 /** A presence message between instances. */
 export type PresenceMessage =
+  /** `i` holds `p` now: a new participant, or one that moved there (`p.moves` above 0). */
   | { t: "join"; i: string; p: Participant }
   | { t: "leave"; i: string; s: bigint }
   | { t: "sync"; i: string }
@@ -33,6 +46,8 @@ export type PresenceMessage =
 
 const encoder = new TextEncoder();
 const MAX_ROSTER = 10_000;
+/** The most moves a message may claim (far more than a session ever makes). */
+const MAX_MOVES = 1_000_000;
 
 // [session id, user id, display name] and, for someone counted but not announced, a 0.
 type WireParticipant = [string, string, string] | [string, string, string, 0];
@@ -43,23 +58,51 @@ export function encodePresence(message: PresenceMessage): Uint8Array {
     p.announced === false
       ? [p.sessionId.toString(), p.userId, p.displayName, 0]
       : [p.sessionId.toString(), p.userId, p.displayName];
+  // Move counts travel beside the participants (`m`), where instances of earlier versions,
+  // which read only the fields they know, skip them.
   switch (message.t) {
-    case "join":
-      return encoder.encode(JSON.stringify({ t: "join", i: message.i, p: wire(message.p) }));
+    case "join": {
+      const moves = message.p.moves ?? 0;
+      return encoder.encode(
+        JSON.stringify({
+          t: "join",
+          i: message.i,
+          p: wire(message.p),
+          ...(moves ? { m: moves } : {}),
+        }),
+      );
+    }
     case "leave":
       return encoder.encode(JSON.stringify({ t: "leave", i: message.i, s: message.s.toString() }));
     case "sync":
       return encoder.encode(JSON.stringify(message));
-    case "roster":
+    case "roster": {
+      const moves: Record<string, number> = {};
+      let moved = false;
+      for (const p of message.p) {
+        if (p.moves) {
+          moves[p.sessionId.toString()] = p.moves;
+          moved = true;
+        }
+      }
       return encoder.encode(
         JSON.stringify({
           t: "roster",
           i: message.i,
           started: message.started,
           p: message.p.map(wire),
+          ...(moved ? { m: moves } : {}),
         }),
       );
+    }
   }
+}
+
+function parseMoves(value: unknown): number | undefined {
+  if (value === undefined) return 0;
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_MOVES
+    ? value as number
+    : undefined;
 }
 
 function parseSessionId(value: unknown): bigint | undefined {
@@ -88,7 +131,10 @@ export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
   switch (m.t) {
     case "join": {
       const p = parseParticipant(m.p, i);
-      return p && { t: "join", i, p };
+      const moves = parseMoves(m.m);
+      if (p === undefined || moves === undefined) return undefined;
+      if (moves > 0) p.moves = moves;
+      return { t: "join", i, p };
     }
     case "leave": {
       const s = parseSessionId(m.s);
@@ -100,10 +146,23 @@ export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
       if (!Array.isArray(m.p) || m.p.length > MAX_ROSTER || typeof m.started !== "number") {
         return undefined;
       }
+      const moves = m.m;
+      if (
+        moves !== undefined && (typeof moves !== "object" || moves === null || Array.isArray(moves))
+      ) {
+        return undefined;
+      }
       const p: Participant[] = [];
       for (const entry of m.p) {
         const parsed = parseParticipant(entry, i);
         if (parsed === undefined) return undefined;
+        const count = parseMoves(
+          (moves as Record<string, unknown> | undefined)?.[
+            parsed.sessionId.toString()
+          ],
+        );
+        if (count === undefined) return undefined;
+        if (count > 0) parsed.moves = count;
         p.push(parsed);
       }
       return { t: "roster", i, started: m.started, p };
@@ -118,8 +177,32 @@ export interface RosterChange {
   /** Newly announced participants (new ones, and counted ones that now publish). */
   joined: Participant[];
   left: Participant[];
+  /** Participants known before that are now held by the reporting instance (they moved). */
+  moved: Participant[];
   /** Whether the number of participants changed. */
   counted: boolean;
+}
+
+/**
+ * Whether `next` is newer news of a session than `known`: it moved more often, or as often and
+ * comes from the same instance. Two instances that took the same session over at once (one
+ * client, two connections) tie; the higher instance id wins, so every instance picks the same.
+ *
+ * @example
+ * ```ts
+ * import { supersedes } from "./presence.ts";
+ *
+ * const a = { sessionId: 1n, userId: "u", displayName: "U", instance: "a" };
+ * const b = { ...a, instance: "b", moves: 1 };
+ * if (!supersedes(b, a) || supersedes(a, b)) throw new Error("the move is newer");
+ * ```
+ */
+export function supersedes(next: Participant, known: Participant | undefined): boolean {
+  if (known === undefined) return true;
+  const a = next.moves ?? 0;
+  const b = known.moves ?? 0;
+  if (a !== b) return a > b;
+  return next.instance === known.instance || next.instance > known.instance;
 }
 
 /**
@@ -182,15 +265,20 @@ export class Roster {
     return p;
   }
 
-  /** Makes `instance`'s participants exactly `list`. */
+  /**
+   * Makes `instance`'s participants exactly `list`, except entries that another instance holds
+   * by a later move (the list is older news about them).
+   */
   reconcile(instance: string, list: Participant[], nowMs: number): RosterChange {
     this.heard(instance, nowMs);
-    const change: RosterChange = { joined: [], left: [], counted: false };
+    const change: RosterChange = { joined: [], left: [], moved: [], counted: false };
     const listed = new Set<bigint>();
     for (const p of list) {
       listed.add(p.sessionId);
       const known = this.#entries.get(p.sessionId);
+      if (!supersedes(p, known)) continue;
       const wasAnnounced = known !== undefined && known.announced !== false;
+      if (known !== undefined && known.instance !== p.instance) change.moved.push(p);
       if (this.add(p, nowMs)) change.counted = true;
       if (p.announced !== false && !wasAnnounced) change.joined.push(p);
     }

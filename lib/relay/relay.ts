@@ -1,7 +1,9 @@
 /**
  * The relay: the rooms of this instance, the sessions in them, and the timers that keep
  * presence and liveness honest. Transports create sessions through {@linkcode Relay.attach};
- * everything after that is transport-independent.
+ * everything after that is transport-independent. Other instances are watched through
+ * `liveness.ts`: when one dies, every room here gives its participants the leave grace to
+ * resume on a live instance.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { PacketType } from "../protocol/packets.ts";
 import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import type { Logger } from "../log.ts";
 import { type Bus, controlSubject, systemSubject } from "./bus.ts";
+import { Liveness } from "./liveness.ts";
 import { encodePresence, parsePresence, type Participant } from "./presence.ts";
 import { type ControlEvent, encodeControl } from "./control.ts";
 import type { Standing } from "./admission.ts";
@@ -74,6 +77,10 @@ function processCpuSeconds(): number {
 
 /** How long one cluster-wide roster answer serves further requests, in ms. */
 const ROSTER_QUERY_REUSE_MS = 1000;
+/** How long {@linkcode Relay.prepareResume} looks for a session in the cluster, in ms. */
+const RESUME_LOOKUP_MS = 250;
+/** How long a session found by {@linkcode Relay.prepareResume} waits for its attach, in ms. */
+const RESUME_LEAD_MS = 10_000;
 
 /** The server core. */
 export class Relay implements SessionHost {
@@ -87,6 +94,9 @@ export class Relay implements SessionHost {
   readonly #sessions = new Map<bigint, Session>();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #rosterQueries = new Map<string, { atMs: number; answer: Promise<Participant[]> }>();
+  /** Sessions of rooms not open here, found in the cluster for a resume about to attach. */
+  readonly #resumeLeads = new Map<bigint, { participant: Participant; atMs: number }>();
+  readonly #liveness: Liveness;
   #accepting = true;
 
   constructor(options: RelayOptions) {
@@ -146,6 +156,27 @@ export class Relay implements SessionHost {
         }
       }
     });
+    this.#liveness = new Liveness({
+      bus: this.bus,
+      instanceId: this.instanceId,
+      intervalMs: this.limits.instanceHeartbeatMs,
+      timeoutMs: this.limits.instanceTimeoutMs,
+      now: this.#now,
+      onDead: (instance, silentMs) => {
+        this.metrics.instancesLost.inc(silentMs === 0 ? "goodbye" : "silent");
+        this.#log.info("instance_lost", { instance, silentMs });
+        for (const room of this.#rooms.values()) room.instanceLost(instance);
+      },
+      onBack: (instance) => {
+        this.#log.info("instance_back", { instance });
+        for (const room of this.#rooms.values()) room.instanceBack(instance);
+      },
+    });
+    registry.gauge(
+      "cluster_instances",
+      "Relay instances alive on the bus, this one included",
+      () => this.#liveness.others + 1,
+    );
     this.#timers.push(setInterval(() => this.#presenceTick(), this.limits.presenceHeartbeatMs));
     this.#timers.push(
       setInterval(() => this.#idleTick(), Math.min(1000, this.limits.idleTimeoutMs)),
@@ -214,8 +245,64 @@ export class Relay implements SessionHost {
   }
 
   /**
+   * Gets ready to attach a connection that asks to resume a session, before its transport opens
+   * (call it between admission and the upgrade; it never fails). A session of another instance
+   * can only be taken over where its roster entry is known: when this instance has the room
+   * open that is at once (or within {@linkcode RESUME_LOOKUP_MS} of the room opening); when it
+   * has not, the cluster is asked (a presence `sync`) and the entry kept for the attach.
+   */
+  async prepareResume(
+    request: Pick<AttachRequest, "roomId" | "userId" | "resumeSessionId">,
+  ): Promise<void> {
+    const id = request.resumeSessionId;
+    // Alone, nobody else can hold the session.
+    if (id === undefined || this.#liveness.others === 0) return;
+    const room = this.#rooms.get(request.roomId);
+    if (room !== undefined) {
+      // Open here: its roster knows the session, or will once a fresh room's sync is answered.
+      const deadline = room.openedMs + RESUME_LOOKUP_MS;
+      while (!room.canResume(id, request.userId) && this.#now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return;
+    }
+    const found = await this.#findSession(request.roomId, id, RESUME_LOOKUP_MS);
+    if (found === undefined || found.userId !== request.userId) return;
+    const now = this.#now();
+    for (const [key, lead] of this.#resumeLeads) {
+      if (now - lead.atMs > RESUME_LEAD_MS) this.#resumeLeads.delete(key);
+    }
+    this.#resumeLeads.set(id, { participant: found, atMs: now });
+  }
+
+  // Asks the cluster who holds `sessionId` in `roomId`; resolves as soon as an instance lists it.
+  async #findSession(
+    roomId: string,
+    sessionId: bigint,
+    waitMs: number,
+  ): Promise<Participant | undefined> {
+    const subject = systemSubject(roomId);
+    const { promise, resolve } = Promise.withResolvers<Participant | undefined>();
+    const subscription = this.bus.subscribe(subject, (_subject, data) => {
+      const message = parsePresence(data);
+      if (message?.t !== "roster") return;
+      const p = message.p.find((p) => p.sessionId === sessionId);
+      if (p !== undefined) resolve(p);
+    });
+    const timer = setTimeout(() => resolve(undefined), waitMs);
+    try {
+      this.bus.publish(subject, encodePresence({ t: "sync", i: this.instanceId }));
+      return await promise;
+    } finally {
+      clearTimeout(timer);
+      subscription.unsubscribe();
+    }
+  }
+
+  /**
    * Makes a session for a new connection, sends it SESSION_ASSIGNED and the meeting state, and
-   * puts it in its room. The transport must be open.
+   * puts it in its room. The transport must be open. A resume keeps its session id when the
+   * session's leave is pending here, or when another instance holds it (`Room.canResume`).
    */
   attach(request: AttachRequest): Session {
     let room = this.#rooms.get(request.roomId);
@@ -232,7 +319,15 @@ export class Relay implements SessionHost {
       this.#rooms.set(request.roomId, room);
     }
     const resume = request.resumeSessionId;
-    const id = resume !== undefined && room.canResume(resume, request.userId)
+    if (resume !== undefined) {
+      const lead = this.#resumeLeads.get(resume);
+      this.#resumeLeads.delete(resume);
+      if (lead !== undefined && this.#now() - lead.atMs <= RESUME_LEAD_MS) {
+        room.learn(lead.participant);
+      }
+    }
+    const id = resume !== undefined && !this.#sessions.has(resume) &&
+        room.canResume(resume, request.userId)
       ? resume
       : newSessionId();
     const session = new Session({
@@ -338,6 +433,9 @@ export class Relay implements SessionHost {
       room.dispose();
     }
     this.#rooms.clear();
+    this.#resumeLeads.clear();
+    // After the leaves, so the others hear those first (one publisher's order is kept).
+    this.#liveness.stop(true);
   }
 
   #closeRoom(room: Room): void {

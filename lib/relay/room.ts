@@ -3,6 +3,12 @@
  * roster, and fan-out. Packets from a local session are stamped once, delivered to the other
  * local sessions, and published once on the bus for the other instances.
  *
+ * Sessions survive their connection for the leave grace: a client that comes back with
+ * `?resume=<session id>` keeps its id, here or on another instance, which then takes the roster
+ * entry over (a `join` with one more move) without a leave or join packet to anyone. The
+ * participants of an instance that died get the same grace before their leave is announced.
+ * docs/ARCHITECTURE.md, "Presence across instances", tells the whole story.
+ *
  * @module
  */
 import { encodeMeetingPacket } from "../protocol/codec.ts";
@@ -28,7 +34,7 @@ import type { RelayLimits } from "./limits.ts";
 import type { Logger } from "../log.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { classify, classifySealed, PacketClass } from "./packet_class.ts";
-import { encodePresence, parsePresence, type Participant, Roster } from "./presence.ts";
+import { encodePresence, parsePresence, type Participant, Roster, supersedes } from "./presence.ts";
 import type { InboundPacket, Session } from "./session.ts";
 import { type ControlEvent, parseControl } from "./control.ts";
 import { mediaKindOf, RoomMedia } from "./room_media.ts";
@@ -60,12 +66,16 @@ interface CongestionState {
 export class Room {
   readonly id: string;
   readonly roster: Roster;
+  /** When this instance opened the room (its roster fills from the others' answers after). */
+  readonly openedMs: number;
   readonly #ctx: RoomContext;
   readonly #local = new Map<bigint, Session>();
   readonly #pendingLeaves = new Map<
     bigint,
     { participant: Participant; timer: ReturnType<typeof setTimeout> }
   >();
+  /** Participants of instances that died, waiting out the leave grace (they may resume). */
+  readonly #orphans = new Map<bigint, ReturnType<typeof setTimeout>>();
   readonly #congestion = new Map<bigint, CongestionState>();
   readonly #subscription: BusSubscription;
   readonly #media: RoomMedia;
@@ -79,6 +89,7 @@ export class Room {
     this.#ctx = ctx;
     this.roster = new Roster(ctx.instanceId);
     this.#startedMs = ctx.now();
+    this.openedMs = this.#startedMs;
     this.#media = new RoomMedia({
       instanceId: ctx.instanceId,
       limits: ctx.limits,
@@ -159,12 +170,111 @@ export class Room {
       clearTimeout(pending.timer);
       this.#pendingLeaves.delete(session.id);
       session.active = true;
+      return;
+    }
+    const entry = this.roster.get(session.id);
+    if (entry !== undefined && entry.instance !== this.#ctx.instanceId) {
+      this.#takeOver(session, entry);
     }
   }
 
-  /** Whether `sessionId` left this instance recently and may be resumed by `userId`. */
+  /**
+   * Whether `userId` may resume `sessionId` here: its leave is pending on this instance, or its
+   * roster entry belongs to another instance (which died, or which the client left behind) and
+   * is `userId`'s. A session still connected to this instance is not resumed (as before).
+   */
   canResume(sessionId: bigint, userId: string): boolean {
-    return this.#pendingLeaves.get(sessionId)?.participant.userId === userId;
+    if (this.#pendingLeaves.get(sessionId)?.participant.userId === userId) return true;
+    if (this.#local.has(sessionId)) return false;
+    const entry = this.roster.get(sessionId);
+    return entry !== undefined && entry.instance !== this.#ctx.instanceId &&
+      entry.userId === userId;
+  }
+
+  /**
+   * Learns a participant found by asking the cluster (a resume on an instance that had not
+   * opened the room yet), unless something newer is known.
+   */
+  learn(participant: Participant): void {
+    if (supersedes(participant, this.roster.get(participant.sessionId))) {
+      this.roster.add(participant, this.#ctx.now());
+    }
+  }
+
+  // A session of another instance resumed here: the entry is ours now. Everyone already knows
+  // the participant, so nobody gets a packet; the other instances learn the move from a join
+  // with one more move, which outranks anything the old instance still says.
+  #takeOver(session: Session, entry: Participant): void {
+    const moved: Participant = {
+      ...entry,
+      instance: this.#ctx.instanceId,
+      moves: (entry.moves ?? 0) + 1,
+    };
+    this.roster.add(moved, this.#ctx.now());
+    this.#clearOrphan(session.id);
+    session.active = true;
+    this.#publishPresence({ t: "join", i: this.#ctx.instanceId, p: moved });
+    this.#ctx.metrics.sessionsMoved.inc();
+    this.#ctx.log.info("session_moved", {
+      session: session.id,
+      room: this.id,
+      from: entry.instance,
+      moves: moved.moves,
+    });
+  }
+
+  /**
+   * Another instance died: its participants have the leave grace to resume elsewhere; those
+   * who do not are announced as gone (each instance tells its own sessions).
+   */
+  instanceLost(instance: string): void {
+    this.#media.forgetInstance(instance);
+    for (const p of this.roster.values()) {
+      if (p.instance !== instance || this.#orphans.has(p.sessionId)) continue;
+      const id = p.sessionId;
+      this.#orphans.set(
+        id,
+        setTimeout(() => {
+          this.#orphans.delete(id);
+          if (this.roster.get(id)?.instance === instance) this.#leave(id, false);
+        }, this.#ctx.limits.leaveGraceMs),
+      );
+    }
+  }
+
+  /** An instance taken as dead was heard again (it had been cut off): its people stay. */
+  instanceBack(instance: string): void {
+    for (const p of this.roster.values()) {
+      if (p.instance === instance) this.#clearOrphan(p.sessionId);
+    }
+    this.requestSync();
+  }
+
+  #clearOrphan(sessionId: bigint): void {
+    const timer = this.#orphans.get(sessionId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#orphans.delete(sessionId);
+  }
+
+  // `entry` (already in the roster) is held by another instance now: whatever this instance
+  // still had of the session — a pending leave, an orphan's grace, a connection the client left
+  // behind — ends without a leave.
+  #movedAway(entry: Participant): void {
+    const id = entry.sessionId;
+    this.#clearOrphan(id);
+    const pending = this.#pendingLeaves.get(id);
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      this.#pendingLeaves.delete(id);
+    }
+    const stale = this.#local.get(id);
+    if (stale !== undefined) {
+      this.#ctx.log.info("session_moved_away", { session: id, room: this.id, to: entry.instance });
+      // The roster already names the new instance, so removeLocal() announces nothing.
+      stale.close(CloseCode.GOING_AWAY, "This session continues on another connection");
+    }
+    this.#checkEmpty();
   }
 
   /**
@@ -314,6 +424,8 @@ export class Room {
   dispose(): void {
     for (const pending of this.#pendingLeaves.values()) clearTimeout(pending.timer);
     this.#pendingLeaves.clear();
+    for (const timer of this.#orphans.values()) clearTimeout(timer);
+    this.#orphans.clear();
     clearTimeout(this.#countTimer);
     this.#media.dispose();
     this.#subscription.unsubscribe();
@@ -366,6 +478,7 @@ export class Room {
   }
 
   #leave(sessionId: bigint, publish: boolean): void {
+    this.#clearOrphan(sessionId);
     const participant = this.roster.remove(sessionId);
     this.#congestion.delete(sessionId);
     this.#media.forgetSource(sessionId);
@@ -458,21 +571,25 @@ export class Room {
     const now = this.#ctx.now();
     switch (message.t) {
       case "join": {
-        const pending = this.#pendingLeaves.get(message.p.sessionId);
-        if (pending !== undefined) {
-          // The session reconnected to another instance within the grace period.
-          clearTimeout(pending.timer);
-          this.#pendingLeaves.delete(message.p.sessionId);
-          this.roster.add(message.p, now);
-          this.#checkEmpty();
+        const p = message.p;
+        const known = this.roster.get(p.sessionId);
+        if (!supersedes(p, known)) {
+          // Older news than ours (the session moved on since). If it moved here, say so again.
+          this.roster.heard(message.i, now);
+          if (known?.instance === this.#ctx.instanceId) {
+            this.#publishPresence({ t: "join", i: this.#ctx.instanceId, p: known });
+          }
           return;
         }
-        const known = this.roster.get(message.p.sessionId);
         const wasAnnounced = known !== undefined && known.announced !== false;
-        this.roster.add(message.p, now);
-        if (message.p.announced !== false && !wasAnnounced) {
-          this.#broadcastLocal(this.#joinedPacket(message.p));
+        this.roster.add(p, now);
+        if (known !== undefined && known.instance !== p.instance) {
+          // The session moved to that instance (a resume there): nobody sees it leave or join.
+          this.#movedAway(p);
+          if (p.announced !== false && !wasAnnounced) this.#broadcastLocal(this.#joinedPacket(p));
+          return;
         }
+        if (p.announced !== false && !wasAnnounced) this.#broadcastLocal(this.#joinedPacket(p));
         if (known === undefined) this.#countChanged();
         return;
       }
@@ -488,6 +605,7 @@ export class Room {
       case "roster": {
         if (message.started < this.#startedMs) this.#startedMs = message.started;
         const change = this.roster.reconcile(message.i, message.p, now);
+        for (const p of change.moved) this.#movedAway(p);
         for (const p of change.joined) this.#broadcastLocal(this.#joinedPacket(p));
         for (const p of change.left) {
           this.#media.forgetSource(p.sessionId);

@@ -103,6 +103,14 @@ export class RoomMedia {
     this.#hints.forget(id);
   }
 
+  /**
+   * Another instance died: its receivers' wishes no longer count (the next hint tick lowers what
+   * publishers send; it would otherwise wait for the presence timeout).
+   */
+  forgetInstance(instance: string): void {
+    this.#hints.update(instance, new Map(), this.#host.now());
+  }
+
   /** A local receiver's VIEWPORT (ignored with selective forwarding off). */
   setViewport(receiver: bigint, sources: readonly bigint[]): void {
     if (!this.#host.limits.selectiveForwarding) return;

@@ -1,7 +1,9 @@
 /**
  * A loopback TCP proxy that tests put between a client and a server (PostgreSQL, say) to make the
  * server "go away" and "come back" without stopping the shared server, or to cut the connections
- * in flight as a network drop would.
+ * in flight as a network drop would. Given several targets it is a fail-over load balancer: each
+ * new connection goes to the first target that accepts it, so when one server dies its clients'
+ * reconnections reach the next (tests/instance_failure_test.ts).
  *
  * @module
  */
@@ -9,14 +11,18 @@
 /** Forwards loopback TCP connections to a target; can drop everything and come back. */
 export class TcpProxy {
   port = 0;
-  readonly #target: Deno.ConnectOptions;
+  readonly #targets: Deno.ConnectOptions[];
   #listener: Deno.TcpListener | undefined;
   #accepting: Promise<void> | undefined;
   readonly #conns = new Set<Deno.TcpConn>();
   readonly #pipes = new Set<Promise<void>>();
+  /** Connections forwarded so far, by target port. */
+  readonly forwarded = new Map<number, number>();
 
-  constructor(target: Deno.ConnectOptions) {
-    this.#target = target;
+  /** `target`, or several tried in order for each new connection (the first that accepts). */
+  constructor(target: Deno.ConnectOptions | Deno.ConnectOptions[]) {
+    this.#targets = Array.isArray(target) ? target : [target];
+    if (this.#targets.length === 0) throw new Error("TcpProxy needs a target");
   }
 
   /** Listens (again) on `port`, or on a free port the first time. */
@@ -57,10 +63,8 @@ export class TcpProxy {
 
   async #pipe(client: Deno.TcpConn): Promise<void> {
     this.#conns.add(client);
-    let upstream: Deno.TcpConn;
-    try {
-      upstream = await Deno.connect(this.#target);
-    } catch {
+    const upstream = await connectFirst(this.#targets, this.forwarded);
+    if (upstream === undefined) {
       this.#conns.delete(client);
       closeQuietly(client);
       return;
@@ -84,6 +88,23 @@ export function closeQuietly(conn: Deno.Conn): void {
   } catch {
     // Already closed.
   }
+}
+
+// The first target that accepts a connection (a dead server's port refuses at once).
+async function connectFirst(
+  targets: Deno.ConnectOptions[],
+  forwarded: Map<number, number>,
+): Promise<Deno.TcpConn | undefined> {
+  for (const target of targets) {
+    try {
+      const conn = await Deno.connect(target);
+      forwarded.set(target.port, (forwarded.get(target.port) ?? 0) + 1);
+      return conn;
+    } catch {
+      // Down: try the next.
+    }
+  }
+  return undefined;
 }
 
 async function copy(from: Deno.Conn, to: Deno.Conn): Promise<void> {
