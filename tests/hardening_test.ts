@@ -441,3 +441,25 @@ Deno.test("open mode binds a meeting's identities to the session that took them:
     assert(streamer.sessionId !== 0n);
   });
 });
+
+Deno.test("a claim lasts as long as its guest session: once that session has expired, another may take the name", async () => {
+  const secret = "hardening-test-secret-0123456789abcdef";
+  await withServer({ JWT_SECRET: secret }, async (h) => {
+    const { mintToken } = await import("../lib/auth/tokens.ts");
+    const key = new TextEncoder().encode(secret);
+    const room = uniqueRoom("expiry");
+    const token = (sessionId: string, ttlSeconds: number) =>
+      mintToken(key, { userId: "pi", ttlSeconds, sessionId });
+    const join = (t: string) => apiCall(h.server.httpUrl, t, "POST", `/meetings/${room}/join`);
+    assertEquals((await join(await token("first-session-0001", 60))).status, 201);
+    const early = await join(await token("second-session-0002", 60));
+    assertEquals([early.status, early.body.result.code], [403, "identity_taken"]);
+    // The same session with another token still holds it (here one that expires in a second).
+    assertEquals((await join(await token("first-session-0001", 1))).status, 200);
+    await delay(2100);
+    // Nobody can prove the expired session any more: the name is free, and now held by another.
+    assertEquals((await join(await token("second-session-0002", 60))).status, 200);
+    const late = await join(await token("first-session-0001", 60));
+    assertEquals([late.status, late.body.result.code], [403, "identity_taken"]);
+  });
+});

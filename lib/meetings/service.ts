@@ -391,14 +391,17 @@ export class MeetingService {
 
   /**
    * Refuses a caller whose identity in this meeting is held by another guest session (403
-   * `identity_taken`). True when the holder's claim is stale (made under an old token secret)
-   * and the caller's session should take it over.
+   * `identity_taken`). A claim is `<secret prefix><session id>.<expiry in Unix seconds>`: the
+   * same session holds it whatever its token's expiry; a claim whose session has expired, or
+   * that was made under another token secret, can no longer be proved by anyone and is free.
+   * True when the caller's claim should be stored (it takes the identity over, or renews it).
    */
   #assertHolds(caller: Caller, p: Participant | undefined): boolean {
     if (p?.claim === undefined || p.claim === caller.claim) return false;
-    if (this.#claimPrefix !== undefined && !p.claim.startsWith(this.#claimPrefix)) {
-      return caller.claim !== undefined;
-    }
+    if (caller.claim !== undefined && holderOf(caller.claim) === holderOf(p.claim)) return true;
+    const expired = Number(p.claim.slice(p.claim.lastIndexOf(".") + 1)) * 1000 < Date.now();
+    const foreign = this.#claimPrefix !== undefined && !p.claim.startsWith(this.#claimPrefix);
+    if (expired || foreign) return caller.claim !== undefined;
     // An operator's token is the operator's word: it needs no session.
     if (caller.claim === undefined && caller.anonymous !== true) return false;
     throw new MeetingError(403, "identity_taken", Refusal.IDENTITY_TAKEN);
@@ -415,6 +418,11 @@ export class MeetingService {
     }
     return meeting;
   }
+}
+
+/** The session part of a claim (without its expiry). */
+function holderOf(claim: string): string {
+  return claim.slice(0, claim.lastIndexOf("."));
 }
 
 function notFound(id: string): MeetingError {

@@ -59,8 +59,11 @@ export interface Identity {
 /** Builds the identity functions for a mode and secret. */
 export function createIdentity(options: IdentityOptions): Identity {
   const { mode, secret, service, log, guard } = options;
-  const claimOf = (sessionId: string | undefined) =>
-    sessionId === undefined ? undefined : options.claimPrefix + sessionId;
+  // A claim names the secret, the guest session and when it expires (see MeetingService).
+  const claimOf = (identity: { sessionId?: string; expiresAtSeconds: number }) =>
+    identity.sessionId === undefined
+      ? undefined
+      : `${options.claimPrefix}${identity.sessionId}.${identity.expiresAtSeconds}`;
 
   const refuse = (status: number, code: string, message: string): AdmissionResult => ({
     ok: false,
@@ -91,7 +94,7 @@ export function createIdentity(options: IdentityOptions): Identity {
         displayName: verified.identity.displayName,
         room: verified.identity.room,
         grantedRole: verified.identity.role,
-        claim: claimOf(verified.identity.sessionId),
+        claim: claimOf(verified.identity),
       };
     },
 
@@ -126,7 +129,7 @@ export function createIdentity(options: IdentityOptions): Identity {
           displayName: named.displayName,
           room: named.room,
           grantedRole: named.role,
-          claim: claimOf(named.sessionId),
+          claim: claimOf(named),
         };
         room = tokenRoom;
       } else {
