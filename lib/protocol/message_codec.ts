@@ -164,9 +164,11 @@ function isDefault(type: Scalar | MessageSpec, value: unknown): boolean {
       return value === 0n;
     case "uint32":
     case "enum":
+      return value === 0;
+    // -0 is not the default: a decoded -0 must encode, or it would come back as +0.
     case "double":
     case "float":
-      return value === 0;
+      return Object.is(value, 0);
     default:
       return false;
   }

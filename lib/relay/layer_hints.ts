@@ -202,7 +202,8 @@ export function parseLayerReport(bytes: Uint8Array): LayerReport | undefined {
     ) {
       return undefined;
     }
-    wanted.set(entry[0], entry[1]);
+    // JSON may say -0: that is layer 0 (kept as -0, it would not survive being encoded again).
+    wanted.set(entry[0], entry[1] === 0 ? 0 : entry[1]);
   }
   return { instance: m.i, wanted, publishers };
 }

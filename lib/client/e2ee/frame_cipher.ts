@@ -24,11 +24,29 @@ export interface FrameHeader {
 /** Bytes added to every payload (counter and tag). */
 export const OVERHEAD_BYTES = 8 + 16;
 
+const isByte = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xff;
+const isUint64 = (n: bigint) => n >= 0n && n < 1n << 64n;
+
+/**
+ * Whether every field of `header` fits the bytes {@linkcode additionalData} binds it in. One that
+ * does not would be truncated — layer 257 bound as layer 1 — so a relay could change it.
+ */
+function bindable(header: FrameHeader): boolean {
+  return isByte(header.mediaType) && isByte(header.layer ?? 0) && Number.isInteger(header.keyId) &&
+    header.keyId >= 0 && header.keyId <= 0xffffffff && isUint64(header.sequence) &&
+    isUint64(header.senderSession);
+}
+
 /**
  * The additional data for `header`: 22 bytes, and a 23rd with the layer when it is not the base
  * (so base-layer frames are bound exactly as before simulcast, and older clients still read them).
+ * Throws a RangeError for a field outside the range it is bound in (a media type or layer above
+ * 255, say).
  */
 export function additionalData(header: FrameHeader): Uint8Array<ArrayBuffer> {
+  if (!bindable(header)) {
+    throw new RangeError("A frame header field is out of the range its additional data binds");
+  }
   const layer = header.layer ?? 0;
   const out = new Uint8Array(layer === 0 ? 22 : 23);
   const view = new DataView(out.buffer);
@@ -60,13 +78,18 @@ export async function encryptFrame(
   return out;
 }
 
-/** Decrypts a payload from {@linkcode encryptFrame}; undefined when it does not authenticate. */
+/**
+ * Decrypts a payload from {@linkcode encryptFrame}; undefined when it does not authenticate (a
+ * header no frame could have been sealed under, too).
+ */
 export async function decryptFrame(
   key: SenderKey,
   header: FrameHeader,
   payload: Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (payload.length < OVERHEAD_BYTES || header.keyId !== key.keyId) return undefined;
+  if (payload.length < OVERHEAD_BYTES || header.keyId !== key.keyId || !bindable(header)) {
+    return undefined;
+  }
   const counter = new DataView(payload.buffer, payload.byteOffset, 8).getBigUint64(0);
   try {
     const plain = await crypto.subtle.decrypt(
