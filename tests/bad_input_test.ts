@@ -3,7 +3,7 @@
  * nobody else in the room notices.
  */
 import { assert, assertEquals, assertGreater } from "./support/assert.ts";
-import { eventually, type Harness, uniqueRoom, withServer } from "./support/harness.ts";
+import { delay, eventually, type Harness, uniqueRoom, withServer } from "./support/harness.ts";
 import {
   encodeChatPacket,
   encodeE2eePacket,
@@ -307,5 +307,30 @@ Deno.test("invalid ids and paths in the URL get a 400 with a reason, before any 
     // The server still serves.
     const client = await h.join("alice", uniqueRoom());
     assertGreater(Number(client.sessionId), 0);
+  });
+});
+
+Deno.test("a close reason that quotes a 64-character user id is cut to fit a close frame: the impostor is closed with 1008 and the server carries on", async () => {
+  await withServer({}, async (h) => {
+    const room = uniqueRoom("longreason");
+    const bystander = await h.joinActive("bystander", room);
+    const long = "u".repeat(64);
+    const impostor = await h.join(long, room);
+    // A MEDIA packet whose wrapper claims another 64-character user id (found by the fuzzer: the
+    // reason naming both ids was longer than 123 bytes, and closing with it threw in a timer).
+    const hex = "08031240".padEnd(2 * (4 + 64), "6d") + "1a0508021a0101";
+    impostor.sendRaw(new Uint8Array(hex.match(/../g)!.map((b) => parseInt(b, 16))));
+    const closed = await impostor.closed;
+    assertEquals(closed.code, 1008);
+    assert(new TextEncoder().encode(closed.reason).length <= 123, closed.reason);
+    assert(closed.reason.length > 0, "a reason is still given");
+    // The process is alive and the bystander's connection with it.
+    const later = await h.join("later", room);
+    assert(later.sessionId !== 0n);
+    const alive = await Promise.race([
+      bystander.closed.then(() => false),
+      delay(200).then(() => true),
+    ]);
+    assert(alive, "the bystander is still connected");
   });
 });

@@ -71,3 +71,24 @@ export const FINAL_CLOSE_CODES: Readonly<Record<number, string>> = {
   [CloseCode.FORBIDDEN]: Refusal.REMOVED,
   [CloseCode.MEETING_ENDED]: Refusal.ENDED,
 };
+
+/** Longest close reason a WebSocket close frame can carry, in UTF-8 bytes (RFC 6455 §5.5). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * `reason` cut to at most `maxBytes` of UTF-8 on a character boundary: close reasons may quote
+ * what a client sent (its user id), and a longer one makes the close itself throw.
+ */
+export function fitCloseReason(reason: string, maxBytes = MAX_CLOSE_REASON_BYTES): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).length <= maxBytes) return reason;
+  let out = "";
+  let size = 0;
+  for (const char of reason) {
+    const length = encoder.encode(char).length;
+    if (size + length > maxBytes - 3) break;
+    out += char;
+    size += length;
+  }
+  return `${out}...`;
+}

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CloseCode, Refusal } from "../protocol/close_codes.ts";
+import { CloseCode, fitCloseReason, Refusal } from "../protocol/close_codes.ts";
 import type { Logger } from "../log.ts";
 import type { Relay } from "./relay.ts";
 import type { AdmittedIdentity } from "./admission.ts";
@@ -103,7 +103,16 @@ function closeAfterQuiet(
     if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) return;
     const now = performance.now();
     if (now - lastMessageMs() >= CLOSE_QUIET_MS || now - started >= CLOSE_MAX_WAIT_MS) {
-      socket.close(code, reason);
+      // This runs in a timer: anything it throws would end the process.
+      try {
+        socket.close(code, fitCloseReason(reason));
+      } catch {
+        try {
+          socket.close(code);
+        } catch {
+          // Closed meanwhile.
+        }
+      }
     } else {
       setTimeout(attempt, CLOSE_QUIET_MS);
     }
