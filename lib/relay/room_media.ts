@@ -108,7 +108,7 @@ export class RoomMedia {
    * publishers send; it would otherwise wait for the presence timeout).
    */
   forgetInstance(instance: string): void {
-    this.#hints.update(instance, new Map(), this.#host.now());
+    if (this.#hints.knows(instance)) this.#hints.update(instance, new Map(), this.#host.now());
   }
 
   /** A local receiver's VIEWPORT (ignored with selective forwarding off). */
