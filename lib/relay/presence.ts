@@ -143,7 +143,13 @@ export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
     case "sync":
       return { t: "sync", i };
     case "roster": {
-      if (!Array.isArray(m.p) || m.p.length > MAX_ROSTER || typeof m.started !== "number") {
+      // `started` is a wall-clock time in ms: finite and not negative (a room builds a BigInt
+      // from it, which Infinity would make throw), and -0 read as 0 so it round-trips.
+      const started = m.started;
+      if (
+        !Array.isArray(m.p) || m.p.length > MAX_ROSTER || typeof started !== "number" ||
+        !Number.isFinite(started) || started < 0
+      ) {
         return undefined;
       }
       const moves = m.m;
@@ -165,7 +171,7 @@ export function parsePresence(bytes: Uint8Array): PresenceMessage | undefined {
         if (count > 0) parsed.moves = count;
         p.push(parsed);
       }
-      return { t: "roster", i, started: m.started, p };
+      return { t: "roster", i, started: started === 0 ? 0 : started, p };
     }
     default:
       return undefined;

@@ -89,10 +89,19 @@ Deno.test("parsePresence() ignores malformed and hostile messages", () => {
     '{"t":"leave","i":"a","s":"18446744073709551616"}',
     '{"t":"roster","i":"a","started":1,"p":[["1","u"]]}',
     '{"t":"roster","i":"a","p":[]}',
+    '{"t":"roster","i":"a","started":1e400,"p":[]}',
+    '{"t":"roster","i":"a","started":-1e400,"p":[]}',
+    '{"t":"roster","i":"a","started":-5,"p":[]}',
     '{"t":"sync","i":""}',
     '{"t":"explode","i":"a"}',
   ];
   for (const text of bad) assertEquals(parsePresence(enc.encode(text)), undefined, text);
+});
+
+Deno.test("a roster started at -0 reads as 0, so it encodes back the same", () => {
+  const m = parsePresence(enc.encode('{"t":"roster","i":"a","started":-0,"p":[]}'));
+  assert(m?.t === "roster" && Object.is(m.started, 0));
+  assertEquals(parsePresence(encodePresence(m)), m);
 });
 
 Deno.test("Roster.reconcile() adds the listed and removes the unlisted of that instance only", () => {
