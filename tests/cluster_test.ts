@@ -96,7 +96,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a crashed instance's participants vanish after the presence timeout",
+  name:
+    "a crashed instance's participants vanish once it is taken for dead and the leave grace has passed",
   ignore: natsUrl === undefined,
   async fn() {
     await withCluster(natsUrl!, FAST_PRESENCE, async (a, b, pool) => {
@@ -205,6 +206,45 @@ Deno.test({
       });
     } finally {
       await nats.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a session resumed on an instance that has not opened its meeting keeps its id; the old connection is closed with 4409 and nobody sees a leave",
+  ignore: natsUrl === undefined,
+  async fn() {
+    const env = { NATS_URL: natsUrl! };
+    const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+    const pool = new ClientPool();
+    try {
+      const room = uniqueRoom("move");
+      // Instances that have heard each other (they say they are alive each second).
+      await eventually(
+        async () => await b.metric("videocall_cluster_instances") >= 2,
+        5000,
+        "B to know A",
+      );
+      const yan = await pool.joinActive(a.wsUrl, "yan", room);
+      const xia = await pool.joinActive(a.wsUrl, "xia", room, [yan]);
+      // B has never seen this meeting; xia moves there with her session id.
+      const moved = await pool.join(b.wsUrl, "xia", room, `?resume=${xia.sessionId}`);
+      assertEquals(moved.sessionId, xia.sessionId);
+      const old = await xia.closed;
+      assertEquals(old.code, 4409);
+      moved.heartbeat();
+      await delay(500);
+      assertEquals(
+        yan.meetingEvents().filter((m) =>
+          m.eventType === MeetingEventType.PARTICIPANT_LEFT && m.sessionId === xia.sessionId
+        ).length,
+        0,
+        "nobody saw xia leave",
+      );
+    } finally {
+      await pool.closeAll();
+      await Promise.all([a.stop(), b.stop()]);
     }
   },
 });

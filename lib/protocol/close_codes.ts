@@ -35,6 +35,8 @@ export const CloseCode = {
   FORBIDDEN: 4403,
   /** The meeting has ended. */
   MEETING_ENDED: 4410,
+  /** The session was resumed on another connection (another instance); this one is stale. */
+  SESSION_MOVED: 4409,
 } as const;
 
 /** A {@linkcode CloseCode} value. */
@@ -56,6 +58,7 @@ export const Refusal = {
   E2EE_MEDIA: "This meeting requires end-to-end encryption; media must be encrypted",
   E2EE_CHAT: "This meeting requires end-to-end encryption; chat must be encrypted",
   REFUSED: "The server refused the connection",
+  MOVED: "This session continues on another connection",
   IDENTITY_TAKEN:
     "Someone else is using this name in this meeting; join under another name (or from the browser that took it)",
 } as const;
@@ -70,6 +73,7 @@ export const FINAL_CLOSE_CODES: Readonly<Record<number, string>> = {
   [CloseCode.BAD_REQUEST]: Refusal.REFUSED,
   [CloseCode.FORBIDDEN]: Refusal.REMOVED,
   [CloseCode.MEETING_ENDED]: Refusal.ENDED,
+  [CloseCode.SESSION_MOVED]: Refusal.MOVED,
 };
 
 /** Longest close reason a WebSocket close frame can carry, in UTF-8 bytes (RFC 6455 §5.5). */

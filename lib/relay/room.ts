@@ -272,7 +272,7 @@ export class Room {
     if (stale !== undefined) {
       this.#ctx.log.info("session_moved_away", { session: id, room: this.id, to: entry.instance });
       // The roster already names the new instance, so removeLocal() announces nothing.
-      stale.close(CloseCode.GOING_AWAY, "This session continues on another connection");
+      stale.close(CloseCode.SESSION_MOVED, Refusal.MOVED);
     }
     this.#checkEmpty();
   }

@@ -10,6 +10,7 @@ import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { PacketClient } from "../../tests/support/packet_client.ts";
 import { createLogger } from "../log.ts";
 import { MeetingEventType } from "../protocol/packets.ts";
+import { Refusal } from "../protocol/close_codes.ts";
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from "./limits.ts";
 import { MemoryBusHub } from "./memory_bus.ts";
 import type { MemoryBus } from "./memory_bus.ts";
@@ -165,7 +166,7 @@ Deno.test("a client that moves while its old connection lingers: the old one is 
     const moved = cluster.connect(b, "ada", "r", ada.sessionId);
     assertEquals(moved.sessionId, ada.sessionId);
     await until(() => ada.closedWith !== undefined, "the lingering connection to close");
-    assertEquals(ada.closedWith?.reason, "This session continues on another connection");
+    assertEquals([ada.closedWith?.code, ada.closedWith?.reason], [4409, Refusal.MOVED]);
     // Someone else cannot take it: the user id must match.
     const eve = cluster.connect(a, "eve", "r", ada.sessionId);
     assert(eve.sessionId !== ada.sessionId);

@@ -275,6 +275,7 @@ export class WebTransportServer {
       return refuse(code, admitted.code, admitted.message);
     }
     const identity = admittedIdentity(admitted, parsed.resumeSessionId);
+    await relay.prepareResume(identity);
     const connection = new WebTransportConnection(conn, wt, this, this.#limits);
     this.#connections.add(connection);
     connection.start(identity);

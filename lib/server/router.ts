@@ -160,10 +160,14 @@ export function createRouter(
     try {
       const admitted = await options.admit({ ...parsed.request, address });
       if (!admitted.ok) return reject(admitted.status, admitted.code, admitted.message);
+      const identity = admittedIdentity(admitted, parsed.resumeSessionId);
+      // A session resumed from another instance (it died, or the client moved) is looked up in
+      // the cluster first, so it keeps its id here too.
+      await relay.prepareResume(identity);
       const response = acceptWebSocket(
         request,
         relay,
-        admittedIdentity(admitted, parsed.resumeSessionId),
+        identity,
         log,
         () => options.guard.close(address),
       );
