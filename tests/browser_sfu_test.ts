@@ -39,25 +39,36 @@ function received(page: Page): Promise<Record<string, { kbps: number; layer: num
   );
 }
 
-/** Sends loud audio (level -10 dBov) from `client` for `ms`. */
-async function speak(client: WireClient, ms: number): Promise<void> {
-  for (let t = 0; t < ms; t += 20) {
-    client.sendMedia({
-      mediaType: MediaType.AUDIO,
-      data: OPUS_SILENCE,
-      frameType: "key",
-      timestamp: Date.now(),
-      duration: 20,
-      audioMetadata: {
-        audioFormat: "opus",
-        audioNumberOfChannels: 1,
-        audioNumberOfFrames: 960,
-        audioSampleRate: 48_000,
-        sequence: BigInt(t / 20),
-      },
-    }, { kind: MediaKind.AUDIO, audioLevel: 11 });
-    await delay(20);
-  }
+/**
+ * Sends loud audio (level -10 dBov) from `client` until the returned function is called (and
+ * awaited): a speaker keeps talking until the test has seen what it waits for, however slowly a
+ * loaded machine gets there.
+ */
+function speakUntilStopped(client: WireClient): () => Promise<void> {
+  let talking = true;
+  const done = (async () => {
+    for (let t = 0; talking; t += 20) {
+      client.sendMedia({
+        mediaType: MediaType.AUDIO,
+        data: OPUS_SILENCE,
+        frameType: "key",
+        timestamp: Date.now(),
+        duration: 20,
+        audioMetadata: {
+          audioFormat: "opus",
+          audioNumberOfChannels: 1,
+          audioNumberOfFrames: 960,
+          audioSampleRate: 48_000,
+          sequence: BigInt(t / 20),
+        },
+      }, { kind: MediaKind.AUDIO, audioLevel: 11 });
+      await delay(20);
+    }
+  })();
+  return async () => {
+    talking = false;
+    await done;
+  };
 }
 
 Deno.test({
@@ -133,22 +144,29 @@ Deno.test({
           const voiceA = await pool.joinActive(server.wsUrl, "voice-a", room);
           const voiceB = await pool.joinActive(server.wsUrl, "voice-b", room);
           await waitForPeople(p, 14, 10_000);
-          const speaking = speak(voiceA, 2500);
-          await waitFor(
-            p,
-            "voice-a featured",
-            async () => await featured() === String(voiceA.sessionId),
-            5000,
-          );
-          await speaking;
-          const next = speak(voiceB, 2500);
-          await waitFor(
-            p,
-            "voice-b featured",
-            async () => await featured() === String(voiceB.sessionId),
-            5000,
-          );
-          await next;
+          const stopA = speakUntilStopped(voiceA);
+          try {
+            await waitFor(
+              p,
+              "voice-a featured",
+              async () => await featured() === String(voiceA.sessionId),
+              15_000,
+            );
+          } finally {
+            await stopA();
+          }
+          // Voice A falls silent; B speaks and takes over once A's voice has timed out.
+          const stopB = speakUntilStopped(voiceB);
+          try {
+            await waitFor(
+              p,
+              "voice-b featured",
+              async () => await featured() === String(voiceB.sessionId),
+              15_000,
+            );
+          } finally {
+            await stopB();
+          }
         } finally {
           await page.close();
         }
