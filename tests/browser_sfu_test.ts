@@ -124,16 +124,25 @@ Deno.test({
           await p.click('[aria-label="Speaker view"]');
           const featured = () =>
             p.$eval(".feature .tile", (t) => (t as HTMLElement).dataset.session ?? "");
-          const first = await featured();
+          // Who is featured may change while the ranking settles (the streamers' tones are all
+          // speaking): the one featured when the top layer arrives is the one that counts.
+          let first = "";
+          let seen: Record<string, { kbps: number; layer: number }> = {};
           await waitFor(p, "the featured streamer at layer 1", async () => {
-            const got = await received(p);
-            return got[first]?.layer === 1 && got[first].kbps > 0;
-          }, 20_000);
+            first = await featured();
+            seen = await received(p);
+            return seen[first]?.layer === 1 && seen[first].kbps > 0;
+          }, 30_000).catch((e) => {
+            throw new Error(`${e}
+featured ${first}
+received ${JSON.stringify(seen)}`);
+          });
           // The strip's tiles in sight keep getting the low layer (a tile scrolled out of the
           // strip gets nothing; the meter looks 2 s back).
           let got: Record<string, { kbps: number; layer: number }> = {};
           await waitFor(p, "the strip's cameras at layer 0", async () => {
             got = await received(p);
+            first = await featured();
             const small = Object.keys(got).filter((s) => s !== first && got[s].kbps > 0);
             return small.length > 0 && small.every((s) => got[s].layer === 0);
           }, 10_000).catch((e) => {
