@@ -45,16 +45,21 @@ async function canvasDetail(page: Page, testId: string): Promise<number> {
   }, testId);
 }
 
+/** Canvas samples taken by {@linkcode assertShowsFakeCamera}, about 120 ms apart. */
+const SAMPLES = 20;
+
 /**
  * Asserts that the remote camera tile shows Chromium's fake camera, moving. That camera paints
  * two greens only — a background and a bright disk whose sector sweeps round several times a
  * second — so counting colours proves little (a sparse sample finds two or three). Instead:
  * nearly every pixel is green-dominant (a blank, black or garbled canvas is not), and the bright
- * disk's share of the picture changes between samples (a frozen frame does not).
+ * disk's share of the picture changes between samples (a frozen frame does not). The samples
+ * span about 2.5 s: a receiver switching simulcast layers waits for the new layer's key frame,
+ * which on a loaded machine can hold the picture for a second.
  */
 async function assertShowsFakeCamera(page: Page, who: string): Promise<void> {
   const shares: { green: number; bright: number }[] = [];
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < SAMPLES; i++) {
     shares.push(
       await page.evaluate(() => {
         const canvas = document.querySelector<HTMLCanvasElement>(
@@ -73,14 +78,14 @@ async function assertShowsFakeCamera(page: Page, who: string): Promise<void> {
         return { green: green / pixels, bright: bright / pixels };
       }),
     );
-    await page.waitForTimeout(90);
+    await page.waitForTimeout(120);
   }
   const brights = shares.map((s) => s.bright);
   const tile = await page.$eval('[data-testid="tile-camera"]', (el) => ({
     html: el.outerHTML.slice(0, 300),
     canvas: [el.querySelector("canvas")?.width, el.querySelector("canvas")?.height],
   }));
-  const detail = `${who}'s remote tile over 8 samples: ${JSON.stringify(shares)}; tile ${
+  const detail = `${who}'s remote tile over ${SAMPLES} samples: ${JSON.stringify(shares)}; tile ${
     JSON.stringify(tile)
   }; probe ${JSON.stringify(await probeStats(page))}`;
   assert(shares.every((s) => s.green > 0.95), `not the fake camera's picture; ${detail}`);
