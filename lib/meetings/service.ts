@@ -156,7 +156,7 @@ export class MeetingService {
     if (meeting.state === "ended") {
       throw new MeetingError(410, "meeting_ended", Refusal.ENDED);
     }
-    if (caller.claim !== undefined && await this.#store.isBanned(id, caller.claim)) {
+    if (caller.claim !== undefined && await this.#store.isBanned(id, holderOf(caller.claim))) {
       throw new MeetingError(403, "removed", Refusal.REMOVED);
     }
     const existing = await this.#store.getParticipant(id, caller.userId);
@@ -305,7 +305,8 @@ export class MeetingService {
       throw new MeetingError(404, "not_participant", `"${userId}" is not in this meeting`);
     }
     // Their session may not come back under another name either.
-    if (p.claim !== undefined) await this.#store.banClaim(id, p.claim);
+    // Banned is the session, whatever its tokens' expiries.
+    if (p.claim !== undefined) await this.#store.banClaim(id, holderOf(p.claim));
     this.#events.publish({ type: "removed", meetingId: id, userId });
     return p;
   }
