@@ -1,16 +1,13 @@
 /**
  * Attacks on a real server process, each refused while honest users carry on: bodies larger than
  * any request needs (declared or chunked), connection floods from one address, meeting-creation
- * floods, requests from pages of other sites, and a database that goes away under `/readyz`.
+ * floods, and requests from pages of other sites (`/readyz` with the database away is in
+ * meetings_test.ts, beside the API's own outage test).
  * Attackers speak raw HTTP over TCP where a polite client library would not send what they send.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { ClientPool, delay, eventually, uniqueRoom, withServer } from "./support/harness.ts";
-import { startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
-import { TcpProxy, viaPort } from "./support/tcp_proxy.ts";
-import { testDatabase } from "./support/database.ts";
-import { sharedDatabaseUrl } from "./support/store_fixtures.ts";
 
 const MB = 1024 * 1024;
 
@@ -302,46 +299,6 @@ Deno.test("pages of other sites cannot open media connections or call the API wi
     assert(page.headers.get("content-security-policy")?.includes("frame-ancestors 'none'"));
     assertEquals(page.headers.get("strict-transport-security"), "max-age=31536000");
   });
-});
-
-Deno.test({
-  name: "/readyz says 503 with the reason while the database is away, and ready once it is back",
-  ignore: await sharedDatabaseUrl() === undefined,
-  async fn() {
-    const db = await testDatabase();
-    const target = new URL(db.env.DATABASE_URL);
-    const proxy = new TcpProxy({ hostname: target.hostname, port: Number(target.port || 5432) });
-    proxy.start();
-    const server = await startServerProcess({
-      ...db.env,
-      DATABASE_URL: viaPort(db.env.DATABASE_URL, proxy.port),
-    });
-    try {
-      const ready = async () => {
-        const r = await fetch(`${server.httpUrl}/readyz`);
-        return { status: r.status, text: await r.text() };
-      };
-      await eventually(async () => (await ready()).status === 200, 10_000, "ready at first");
-      await proxy.stop();
-      await eventually(
-        async () => {
-          const r = await ready();
-          return r.status === 503 && r.text.startsWith("database unavailable");
-        },
-        15_000,
-        "503 while the database is away",
-      );
-      const health = await fetch(`${server.httpUrl}/healthz`);
-      assertEquals(health.status, 200, "alive, only not ready");
-      await health.body?.cancel();
-      proxy.start();
-      await eventually(async () => (await ready()).status === 200, 15_000, "ready again");
-    } finally {
-      await server.stop();
-      await proxy.stop();
-      await db.cleanup();
-    }
-  },
 });
 
 // Connections from a load generator in the same test file must not starve each other.

@@ -412,7 +412,8 @@ Deno.test("room-scoped tokens act on their meeting only; an operator's host toke
 });
 
 Deno.test({
-  name: "the API answers 503 while the database is away and recovers when it returns",
+  name:
+    "the API and /readyz answer 503 while the database is away, the process stays healthy, and both recover when it returns",
   ignore: await sharedDatabaseUrl() === undefined,
   async fn() {
     const { TcpProxy, viaPort } = await import("./support/tcp_proxy.ts");
@@ -429,10 +430,23 @@ Deno.test({
       const room = uniqueRoom();
       const host = await ApiClient.guest(server, "hana");
       assertEquals((await host.call("POST", "/meetings", { meeting_id: room })).status, 201);
+      const ready = async () => {
+        const r = await fetch(`${server.httpUrl}/readyz`);
+        return { status: r.status, text: await r.text() };
+      };
+      assertEquals(await ready(), { status: 200, text: "ready\n" });
       await proxy.stop();
       const down = await host.call("GET", `/meetings/${room}`);
       assertEquals([down.status, down.body.result.code], [503, "database_unavailable"]);
-      // The server itself carries on.
+      // Not ready (a load balancer sends new people elsewhere), with the reason; alive all along.
+      await eventually(
+        async () => {
+          const r = await ready();
+          return r.status === 503 && r.text.startsWith("database unavailable");
+        },
+        15_000,
+        "/readyz to say 503 while the database is away",
+      );
       const health = await fetch(`${server.httpUrl}/healthz`);
       assertEquals([health.status, await health.text()], [200, "ok\n"]);
       proxy.start();
@@ -441,6 +455,7 @@ Deno.test({
         10_000,
         "recovery",
       );
+      await eventually(async () => (await ready()).status === 200, 15_000, "ready again");
     } finally {
       await server.stop();
       await proxy.stop();

@@ -11,7 +11,6 @@ import { fail, ok } from "../meetings/api.ts";
 import { type Caller, MeetingError, type MeetingService } from "../meetings/service.ts";
 import { validateId } from "../protocol/ids.ts";
 import { readJsonObject } from "./request_body.ts";
-import type { ConnectionGuard } from "./connection_guard.ts";
 import type { AdmissionResult, Admit } from "../relay/admission.ts";
 import { StoreConflictError, StoreUnavailableError } from "../store/store.ts";
 
@@ -27,8 +26,11 @@ export interface IdentityOptions {
   secret: Uint8Array;
   service: MeetingService;
   log: Logger;
-  /** Bounds on meetings created per client address. */
-  guard?: ConnectionGuard;
+  /**
+   * Called before a join creates a meeting, with the client's address; throws a
+   * `MeetingError` to refuse (the server bounds meetings created per address).
+   */
+  mayCreate?: (address: string) => void;
   /** What this server's identity claims start with ({@linkcode claimPrefix} of the secret). */
   claimPrefix: string;
 }
@@ -58,7 +60,7 @@ export interface Identity {
 
 /** Builds the identity functions for a mode and secret. */
 export function createIdentity(options: IdentityOptions): Identity {
-  const { mode, secret, service, log, guard } = options;
+  const { mode, secret, service, log, mayCreate } = options;
   // A claim names the secret, the guest session and when it expires (see MeetingService).
   const claimOf = (identity: { sessionId?: string; expiresAtSeconds: number }) =>
     identity.sessionId === undefined
@@ -150,10 +152,9 @@ export function createIdentity(options: IdentityOptions): Identity {
       try {
         const address = request.address;
         const joined = await service.join(caller, room, undefined, {
-          mayCreate: guard === undefined || address === undefined ? undefined : () => {
-            const allowed = guard.createMeeting(address, performance.now());
-            if (!allowed.ok) throw new MeetingError(allowed.status, allowed.code, allowed.message);
-          },
+          mayCreate: mayCreate === undefined || address === undefined
+            ? undefined
+            : () => mayCreate(address),
         });
         return {
           ok: true,

@@ -84,6 +84,11 @@ export async function startServer(
     "Client addresses with connection bookkeeping",
     () => guard.trackedAddresses,
   );
+  // One bound on meetings created per address, for media joins and API calls alike.
+  const mayCreate = (address: string) => {
+    const allowed = guard.createMeeting(address, performance.now());
+    if (!allowed.ok) throw new MeetingError(allowed.status, allowed.code, allowed.message);
+  };
   const store = openStore(config, logger);
   const secret = config.jwtSecret !== undefined
     ? new TextEncoder().encode(config.jwtSecret)
@@ -100,7 +105,7 @@ export async function startServer(
     secret,
     service,
     log: logger,
-    guard,
+    mayCreate,
     claimPrefix: claims,
   });
   if (config.auth === "open" && config.jwtSecret === undefined) {
@@ -113,10 +118,7 @@ export async function startServer(
     authenticate: identity.authenticate,
     hashPassword: (password) => hashPassword(password),
     liveRoster: (meetingId) => relay.liveRoster(meetingId),
-    mayCreate: (address) => {
-      const allowed = guard.createMeeting(address, performance.now());
-      if (!allowed.ok) throw new MeetingError(allowed.status, allowed.code, allowed.message);
-    },
+    mayCreate,
   });
   const webTransport = await startWebTransport(config, relay, identity.admit, guard, logger);
   const clientAddress = (request: Request, info: Deno.ServeHandlerInfo) =>
