@@ -21,6 +21,8 @@ export interface Sender {
   readonly userId: string;
   /** Sends one serialized PacketWrapper; `bytes` is reused after the call returns. */
   send(bytes: Uint8Array): void;
+  /** Sends an audio packet the way the transport carries audio (default: `send`). */
+  sendAudio?(bytes: Uint8Array): void;
 }
 
 /** Packets per second of one participant at multiplier 1. */
@@ -110,7 +112,9 @@ export class LoadGenerator {
           result.video++;
         }
         for (; sentAudio[i] < dueAudio; sentAudio[i]++) {
-          s.sender.send(s.audio.stamp(performance.now(), s.audioSequence++));
+          const audio = s.audio.stamp(performance.now(), s.audioSequence++);
+          if (s.sender.sendAudio) s.sender.sendAudio(audio);
+          else s.sender.send(audio);
           result.audio++;
         }
       }

@@ -42,34 +42,40 @@ export interface Options {
   queueDepth?: string;
 }
 
-const WT_STEPS = "0.015625,0.03125,0.0625,0.09375,0.125,0.1875,0.25,0.375,0.5,0.75,1";
+const WS_STEPS = "0.25,0.5,0.625,0.75,0.875,1,1.25,1.5,2,3";
+const WT1_STEPS = "0.015625,0.03125,0.0625,0.09375,0.125,0.1875,0.25,0.375,0.5,0.75,1";
 
 /**
- * Load ladders by transport. WebTransport (one QUIC stream per packet and receiver) holds about a
- * tenth of what WebSocket holds on the same machine, so its ladder starts lower and climbs in
- * finer steps; a mixed room is held back by its WebTransport half and shares that ladder.
+ * Load ladders by transport. WebTransport with one QUIC stream per packet and receiver (`wt1`,
+ * videocall-rs's framing) holds about a tenth of what WebSocket holds on the same machine, so its
+ * ladder starts lower and climbs in finer steps; a mixed room is held back by its WebTransport
+ * half. Grouped WebTransport climbs WebSocket's ladder.
  */
 const DEFAULT_STEPS: Record<TransportMix, string> = {
-  ws: "0.25,0.5,0.625,0.75,0.875,1,1.25,1.5,2,3",
-  wt: WT_STEPS,
-  mixed: WT_STEPS,
+  ws: WS_STEPS,
+  wss: WS_STEPS,
+  wt: WS_STEPS,
+  wt1: WT1_STEPS,
+  mixed: WS_STEPS,
 };
 
 /**
- * The default matrix: every transport mix on one server, WebSocket and WebTransport on the NATS
- * pair (a mixed NATS room adds little the other targets do not show, and would push the whole
- * run past four minutes; `--transport all` includes it).
+ * The default matrix: on one server every transport a client may use — WebSocket, WebSocket over
+ * TLS, grouped WebTransport and videocall-rs's one-packet-per-stream WebTransport (the baseline
+ * grouped framing replaced) — and WebSocket and grouped WebTransport on the NATS pair. `--transport
+ * all` adds mixed rooms and the rest of the NATS pair.
  */
 const DEFAULT_MATRIX: TargetSpec[] = [
   { mode: "single", mix: "ws" },
+  { mode: "single", mix: "wss" },
   { mode: "single", mix: "wt" },
-  { mode: "single", mix: "mixed" },
+  { mode: "single", mix: "wt1" },
   { mode: "nats", mix: "ws" },
   { mode: "nats", mix: "wt" },
 ];
 
 const USAGE = "Usage: deno task bench:relay [--mode single|nats|both] " +
-  "[--transport ws|wt|mixed|all (or a list: ws,wt)] [--rooms N] [--participants N] " +
+  "[--transport ws|wss|wt|wt1|mixed|all (or a list: ws,wt)] [--rooms N] [--participants N] " +
   "[--step-s S] [--steps 0.5,1,2] [--budget-s S] [--p99-ms MS] [--queue-depth N] " +
   "[--nats-url URL] [--no-ceiling]";
 
@@ -100,7 +106,7 @@ function parseMixes(raw: string | undefined): TransportMix[] | undefined {
   for (const part of raw.split(",")) {
     const name = part.trim();
     if (!(TRANSPORT_MIXES as readonly string[]).includes(name)) {
-      usage(`--transport must be ws, wt, mixed, all or a list of them, got "${name}"`);
+      usage(`--transport must be ws, wss, wt, wt1, mixed, all or a list of them, got "${name}"`);
     }
     wanted.add(name);
   }

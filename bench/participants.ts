@@ -13,14 +13,19 @@ import { type WebTransportInfo, webTransportInfo, WtClient } from "../tests/supp
 import type { Sender } from "./load.ts";
 import { withTimeout } from "./with_timeout.ts";
 
-/** How a participant reaches the relay. */
+/** How a participant reaches the relay: by WebSocket or by WebTransport. */
 export type TransportKind = "ws" | "wt";
 
-/** Which transports a target's participants use; `mixed` = half of each room on each. */
-export type TransportMix = TransportKind | "mixed";
+/**
+ * Which transports a target's participants use: `ws` WebSocket, `wss` WebSocket over TLS (the
+ * fair comparison for WebTransport, which always encrypts), `wt` WebTransport with grouped
+ * framing (what our clients use), `wt1` WebTransport with one packet per stream (what
+ * videocall-rs clients use), `mixed` half of each room on `ws` and half on `wt`.
+ */
+export type TransportMix = "ws" | "wss" | "wt" | "wt1" | "mixed";
 
 /** Every transport mix, in report order. */
-export const TRANSPORT_MIXES: readonly TransportMix[] = ["ws", "wt", "mixed"];
+export const TRANSPORT_MIXES: readonly TransportMix[] = ["ws", "wss", "wt", "wt1", "mixed"];
 
 /**
  * Receives every media packet delivered to a participant (a serialized MediaPacket), with the
@@ -44,8 +49,8 @@ const CLOSE_TIMEOUT_MS = 3_000;
  * ```
  */
 export function transportOf(mix: TransportMix, index: number, perRoom: number): TransportKind {
-  if (mix !== "mixed") return mix;
-  return index < Math.ceil(perRoom / 2) ? "ws" : "wt";
+  if (mix === "mixed") return index < Math.ceil(perRoom / 2) ? "ws" : "wt";
+  return mix === "ws" || mix === "wss" ? "ws" : "wt";
 }
 
 /** A wire-format participant and what it has learned of its room. */
@@ -72,6 +77,19 @@ export class RelayParticipant implements Sender {
     // WtClient frames the packet only once its stream is open (a microtask later), by when the
     // generator has stamped the template again: hand it a copy. `ws` copies while masking.
     this.client.sendRaw(this.kind === "wt" ? bytes.slice() : bytes);
+  }
+
+  /**
+   * Audio goes as a sequenced datagram with grouped WebTransport framing, as our clients send it;
+   * otherwise like everything else.
+   */
+  sendAudio(bytes: Uint8Array): void {
+    if (this.client instanceof WtClient && this.client.framing === "groups") {
+      this.sent++;
+      this.client.sendSequenced(bytes);
+      return;
+    }
+    this.send(bytes);
   }
 
   /** Closes the connection, abandoning a close that hangs (the server stop ends it anyway). */
@@ -108,15 +126,19 @@ export class ParticipantFactory {
     this.#sink = sink;
   }
 
-  /** Connects `userId` to `room` on `server` over `kind` and waits for its session. */
+  /**
+   * Connects `userId` to `room` on `server` over `kind` (WebSocket over TLS when the server
+   * serves HTTPS; WebTransport in `framing`) and waits for its session.
+   */
   async connect(
     server: ServerProcess,
     kind: TransportKind,
     userId: string,
     room: string,
+    framing: "groups" | "single" = "groups",
   ): Promise<RelayParticipant> {
     if (kind === "ws") {
-      const client = await WireClient.connect(server.wsUrl, userId, room);
+      const client = await WireClient.connect(server.wsUrl, userId, room, "", server.ca);
       return new RelayParticipant(client, kind, this.#sink);
     }
     let info = this.#info.get(server);
@@ -125,7 +147,7 @@ export class ParticipantFactory {
     if (!details.available) {
       throw new Error(`Server ${server.pid} offers no WebTransport: ${JSON.stringify(details)}`);
     }
-    const client = await WtClient.connect(details, userId, room);
+    const client = await WtClient.connect(details, userId, room, "", { framing });
     return new RelayParticipant(client, kind, this.#sink);
   }
 }

@@ -65,6 +65,7 @@ import {
 import {
   emergencyStop,
   type MediaSink,
+  removeTlsFiles,
   startNatsCeiling,
   startRelayTarget,
   type Target,
@@ -259,7 +260,9 @@ const MODE_DESCRIPTIONS: Record<Mode, string> = {
 
 const MIX_DESCRIPTIONS: Record<TransportMix, string> = {
   ws: "WebSocket participants",
-  wt: "WebTransport participants",
+  wss: "WebSocket participants over TLS",
+  wt: "WebTransport participants, grouped framing",
+  wt1: "WebTransport participants, one packet per stream (videocall-rs's framing)",
   mixed: "half of each room on WebSocket, half on WebTransport",
 };
 
@@ -339,6 +342,7 @@ async function main(): Promise<void> {
   const results: TargetResult[] = [];
   for (const plan of todo) results.push(await measure(plan, options));
   clearTimeout(watchdog);
+  await removeTlsFiles();
 
   const ceiling = results.find((r) => r.name === "ceiling");
   console.log(`\n${summaryLine(results, options.p99LimitMs)}`);

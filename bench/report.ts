@@ -182,7 +182,9 @@ const DISTURBED_CPU_PERCENT = 25;
 
 const TRANSPORT_NAMES: Record<string, string> = {
   ws: "WebSocket",
+  wss: "WebSocket over TLS",
   wt: "WebTransport",
+  wt1: "WebTransport, a stream per packet",
   mixed: "mixed (½ WS, ½ WT)",
 };
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { generateCertificate } from "../lib/relay/certificate.ts";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type ServerProcess, startServerProcess } from "../tests/support/server_process.ts";
 import type { Sender } from "./load.ts";
@@ -90,11 +91,12 @@ export async function emergencyStop(): Promise<void> {
   ]);
   liveServers.clear();
   liveConnections.clear();
+  await removeTlsFiles();
 }
 
 /** Sums `videocall_drops_total` series by reason from a server's `/metrics`. */
 async function readDrops(server: ServerProcess, into: Record<string, number>): Promise<void> {
-  const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+  const text = await (await server.fetch("/metrics")).text();
   for (const line of text.split("\n")) {
     const match = /^videocall_drops_total(?:\{reason="([^"]*)"\})? ([0-9.e+]+)$/.exec(line);
     if (match) into[match[1] ?? ""] = (into[match[1] ?? ""] ?? 0) + Number(match[2]);
@@ -156,12 +158,14 @@ export async function startRelayTarget(options: {
   try {
     // LOG_LEVEL stays at info: startServerProcess waits for the "listening" line, an info line.
     // WebTransport listens on loopback only, like HTTP (HOST=127.0.0.1 in startServerProcess).
-    const env = {
+    const env: Record<string, string> = {
       ...options.env,
       LOG_LEVEL: "info",
       WT_HOST: "127.0.0.1",
       NATS_URL: instances > 1 ? options.natsUrl : "",
     };
+    // WSS: the servers serve HTTPS with a throwaway certificate the participants trust.
+    if (mix === "wss") Object.assign(env, await tlsFiles());
     for (let i = 0; i < instances; i++) {
       const server = await startServerProcess(env);
       servers.push(server);
@@ -176,6 +180,7 @@ export async function startRelayTarget(options: {
             transportOf(mix, i, population.perRoom),
             `r${room}-p${i}`,
             roomId,
+            mix === "wt1" ? "single" : "groups",
           )),
       );
       const members: RelayParticipant[] = [];
@@ -311,4 +316,30 @@ export async function startNatsCeiling(options: {
     serverWarnings: () => ({}),
     close,
   };
+}
+
+let tls: Promise<Record<string, string>> | undefined;
+
+/**
+ * HTTPS=on with a certificate and key made for this run (ECDSA P-256 for 127.0.0.1), written to a
+ * temporary directory that {@linkcode emergencyStop} and the end of the process remove.
+ */
+function tlsFiles(): Promise<Record<string, string>> {
+  tls ??= (async () => {
+    const cert = await generateCertificate({});
+    const dir = await Deno.makeTempDir({ prefix: "bench-tls-" });
+    tlsDirs.push(dir);
+    await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
+    await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);
+    return { HTTPS: "on", CERT_PATH: `${dir}/cert.pem`, KEY_PATH: `${dir}/key.pem` };
+  })();
+  return tls;
+}
+
+const tlsDirs: string[] = [];
+
+/** Removes the certificates made for WSS targets. */
+export async function removeTlsFiles(): Promise<void> {
+  for (const dir of tlsDirs.splice(0)) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  tls = undefined;
 }

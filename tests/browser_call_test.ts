@@ -131,6 +131,16 @@ Deno.test({
           "Ada Lovelace",
         );
         await assertMediaFlows(ada, bob);
+        // Both pages used grouped framing both ways: video in groups, audio as datagrams.
+        const metric = (name: string, labels?: string) => server.metric(name, labels);
+        assertEquals(
+          await metric("videocall_webtransport_sessions_total", 'framing="groups"'),
+          2,
+        );
+        assertGreater(await metric("videocall_webtransport_groups_total"), 2);
+        assertGreater(await metric("videocall_webtransport_groups_in_total"), 2);
+        assertGreater(await metric("videocall_webtransport_datagrams_in_total"), 10);
+        assertGreater(await metric("videocall_webtransport_datagrams_out_total"), 10);
 
         await Deno.mkdir(ARTIFACTS, { recursive: true });
         await bob.page.screenshot({ path: new URL("call-two-people.png", ARTIFACTS).pathname });

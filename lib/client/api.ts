@@ -114,7 +114,16 @@ function readRosterPage(value: unknown): RosterPage {
 
 /** Where to connect by WebTransport, or why not. */
 export type WebTransportInfo =
-  | { available: true; url: string; certificateHashes: string[] }
+  | {
+    available: true;
+    url: string;
+    certificateHashes: string[];
+    /**
+     * Framings the server offers besides one packet per stream: `"groups"` (grouped streams and
+     * sequenced datagrams). Empty from servers that predate it.
+     */
+    framings: string[];
+  }
   | { available: false; reason: string };
 
 /** What a host or co-host may do to a meeting or one of its participants. */
@@ -158,6 +167,10 @@ function readWebTransportInfo(value: unknown): WebTransportInfo {
       certificateHashes: readArray(info.certificateHashes, "certificateHashes", (h) => {
         if (typeof h !== "string") throw new ShapeError("Expected a certificate hash string");
         return h;
+      }),
+      framings: info.framings === undefined ? [] : readArray(info.framings, "framings", (f) => {
+        if (typeof f !== "string") throw new ShapeError("Expected a framing name");
+        return f;
       }),
     };
   }

@@ -50,7 +50,8 @@ import { Roster } from "./roster.ts";
 import type { ActiveSpeakers, RoomEvents } from "./room_events.ts";
 import { type LayerPreference, MAX_LAYER, Selection } from "./selection.ts";
 import type { JoinInfo, RoomOptions } from "./room_options.ts";
-import type { CloseInfo, Connection } from "./transport.ts";
+import type { CloseInfo, Connection, Lane } from "./transport.ts";
+import { upstreamTrack } from "../protocol/wt_groups.ts";
 
 const decoder = new TextDecoder();
 
@@ -185,6 +186,7 @@ export class Room extends Emitter<RoomEvents> {
         origin: this.api.origin,
         transport: options.transport,
         trustAdvertisedCertificate: options.trustAdvertisedCertificate,
+        grouped: options.groupedFraming,
         webSocket: options.webSocket,
       },
       maxReconnectAttempts: options.maxReconnectAttempts,
@@ -403,6 +405,7 @@ export class Room extends Emitter<RoomEvents> {
     data: Uint8Array,
     unreliable = false,
     clear: ClearFields = {},
+    lane?: Lane,
   ): boolean {
     const connection = this.#connection;
     if (connection === undefined || this.sessionId === 0n) return false;
@@ -414,7 +417,7 @@ export class Room extends Emitter<RoomEvents> {
       ...clear,
     });
     if (unreliable) connection.sendUnreliable(bytes);
-    else connection.send(bytes);
+    else connection.send(bytes, lane);
     this.counters.packetsOut++;
     this.counters.bytesOut += bytes.length;
     return true;
@@ -445,12 +448,21 @@ export class Room extends Emitter<RoomEvents> {
         ? Math.min(127, Math.round(level)) + 1
         : undefined,
     };
+    // Video on its track's grouped stream, a key frame starting a new group; audio and
+    // heartbeats as datagrams where the transport has them (a late one is worth nothing).
+    const video = media.mediaType === MediaType.VIDEO || media.mediaType === MediaType.SCREEN;
+    const lane: Lane | undefined = video
+      ? { track: upstreamTrack(clear.mediaKind!, layer), startsGroup: media.frameType === "key" }
+      : undefined;
+    const unreliable = media.mediaType === MediaType.AUDIO ||
+      media.mediaType === MediaType.HEARTBEAT;
     const wrap = (m: OutgoingMedia) =>
       this.#send(
         PacketType.MEDIA,
         encodeMediaPacket({ ...m, userId: this.#userIdBytes }),
-        false,
+        unreliable,
         clear,
+        lane,
       );
     if (!this.encryption.seals(media)) return wrap(media);
     const sealing = this.encryption.sealMedia(media, this.sessionId, layer);

@@ -33,6 +33,12 @@ export interface RoomOptions {
    * browser does with a self-signed development server); false verifies certificates normally.
    */
   trustAdvertisedCertificate?: boolean;
+  /**
+   * Over WebTransport, use grouped framing (video on a stream per group of pictures, audio and
+   * heartbeats as datagrams) when the server offers it (default true); false sends and receives
+   * one packet per stream, as videocall-rs clients do.
+   */
+  groupedFraming?: boolean;
   /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY, e.g. npm `ws`). */
   webSocket?: (url: string) => WebSocket;
 }

@@ -30,6 +30,8 @@ export interface MeetingOptions {
   /** An operator's token (`?token=`); without one, an open server gives a guest session. */
   token?: string;
   transport?: TransportChoice;
+  /** Grouped WebTransport framing when the server offers it (default true). */
+  groupedFraming?: boolean;
   codec?: "vp9" | "vp8";
   /** Camera capture height (default 720). */
   videoHeight?: number;
@@ -166,6 +168,7 @@ export class MeetingClient {
       displayName: this.options.displayName,
       token: this.options.token,
       transport: this.options.transport,
+      groupedFraming: this.options.groupedFraming,
       e2ee: s.e2ee.value,
       createE2eeRequired: this.options.e2ee === "required",
     });

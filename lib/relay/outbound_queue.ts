@@ -34,6 +34,8 @@ export type PushResult = "queued" | "dropped" | "overflow";
 /** A queued packet. */
 export interface QueuedPacket {
   bytes: Uint8Array;
+  /** The simulcast layer of a video packet (0 otherwise), for transports that group by it. */
+  layer: number;
   cls: PacketClass;
   sender: bigint;
 }
@@ -114,13 +116,13 @@ export class OutboundQueue {
    * when only control packets are left and the bounds are still exceeded: the receiver cannot
    * keep up and should be disconnected.
    */
-  push(bytes: Uint8Array, cls: PacketClass, sender: bigint, nowMs = 0): PushResult {
+  push(bytes: Uint8Array, cls: PacketClass, sender: bigint, nowMs = 0, layer = 0): PushResult {
     if (this.isStale(cls, sender)) {
       this.#onDrop(sender, cls, "stale_delta");
       return "dropped";
     }
     this.noteSent(cls, sender);
-    this.#entries.push({ bytes, cls, sender, dropped: false, atMs: nowMs });
+    this.#entries.push({ bytes, cls, sender, layer, dropped: false, atMs: nowMs });
     this.#count++;
     this.#bytes += bytes.length;
     let result: PushResult = "queued";

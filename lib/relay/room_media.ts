@@ -190,7 +190,7 @@ export class RoomMedia {
     if (target !== 0n) {
       const session = local.get(target);
       if (session !== undefined && session.id !== sender && !session.waiting) {
-        session.deliver(packet, cls, sender);
+        session.deliver(packet, cls, sender, info.layer);
       }
       return;
     }
@@ -208,7 +208,7 @@ export class RoomMedia {
         const session = local.get(id);
         if (session === undefined || id === sender || session.waiting) continue;
         if (this.forwarding.wants(id, sender, kind, info.layer, now)) {
-          session.deliver(packet, cls, sender);
+          session.deliver(packet, cls, sender, info.layer);
         } else {
           host.metrics.filtered.inc("layer");
         }

@@ -43,8 +43,11 @@ export interface Transport {
   readonly kind: string;
   /** Bytes handed to the transport and not yet sent. */
   bufferedBytes(): number;
-  /** Sends one serialized PacketWrapper from `sender` (0 for the server). */
-  send(packet: Uint8Array, cls: PacketClass, sender: bigint): void;
+  /**
+   * Sends one serialized PacketWrapper from `sender` (0 for the server); `layer` is a video
+   * packet's simulcast layer (0 otherwise).
+   */
+  send(packet: Uint8Array, cls: PacketClass, sender: bigint, layer: number): void;
   /** Closes the connection with a code and a reason the client can show. */
   close(code: number, reason: string): void;
 }
@@ -412,9 +415,10 @@ export class Session {
 
   /**
    * Queues a serialized PacketWrapper for the client. `sender` is the session it came from
-   * (0 for the server), so drops can be charged to it.
+   * (0 for the server), so drops can be charged to it; `layer` is a video packet's simulcast
+   * layer.
    */
-  deliver(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
+  deliver(packet: Uint8Array, cls: PacketClass, sender: bigint, layer = 0): void {
     if (this.#closed) return;
     if (
       this.#queue.length === 0 &&
@@ -425,10 +429,10 @@ export class Session {
         return;
       }
       this.#queue.noteSent(cls, sender);
-      this.#write(packet, cls, sender);
+      this.#write(packet, cls, sender, layer);
       return;
     }
-    const result = this.#queue.push(packet, cls, sender, this.#now());
+    const result = this.#queue.push(packet, cls, sender, this.#now(), layer);
     if (result === "overflow") {
       return this.reject(
         CloseCode.RECEIVER_TOO_SLOW,
@@ -479,8 +483,8 @@ export class Session {
     this.close(code, reason);
   }
 
-  #write(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
-    this.transport.send(packet, cls, sender);
+  #write(packet: Uint8Array, cls: PacketClass, sender: bigint, layer: number): void {
+    this.transport.send(packet, cls, sender, layer);
     const className = PACKET_CLASS_NAMES[cls];
     this.#metrics.packetsOut.inc(className);
     this.#metrics.bytesOut.inc(className, packet.length);
@@ -501,7 +505,7 @@ export class Session {
     ) {
       const next = this.#queue.shift(this.#now());
       if (next === undefined) break;
-      this.#write(next.bytes, next.cls, next.sender);
+      this.#write(next.bytes, next.cls, next.sender, next.layer);
     }
     if (this.#queue.length > 0) this.#scheduleFlush();
   }

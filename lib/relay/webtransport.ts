@@ -3,14 +3,19 @@
  * `Deno.upgradeWebTransport`, and each session turned into a relay {@linkcode Session} exactly
  * like a WebSocket.
  *
- * Packet mapping (compatible with videocall-rs clients):
- * - client → server: each unidirectional stream read to its end is one packet; each datagram is
- *   one packet (`ping` is a keep-alive); a bidirectional stream carries length-prefixed packets
- *   (`lib/protocol/framing.ts`), for Deno clients, which cannot finish a stream.
- * - server → client: media on its own unidirectional stream with a `sendOrder` by class (audio
- *   before video, key frames before deltas); heartbeats and RTT echoes as datagrams when they fit;
- *   control, meeting and key packets always on streams. A key frame abandons (resets) the
- *   sender's delta-frame streams still in flight: they are stale.
+ * Packet mapping (docs/PROTOCOL.md, "WebTransport"):
+ * - client → server: each unidirectional stream is read by `wt_stream_parser.ts` — one packet to
+ *   its end (videocall-rs's convention) or a grouped stream of length-prefixed packets; a
+ *   bidirectional stream carries length-prefixed packets (Deno clients, which cannot finish a
+ *   stream); each datagram is one packet, sequenced or not (`ping` is a keep-alive). A newer
+ *   grouped stream of a track cancels the older one: it is stale.
+ * - server → client, for a session that asked for grouped framing (`?framing=groups`): video on
+ *   one stream per track and group of pictures, small packets as sequenced datagrams, the rest on
+ *   one control stream (`wt_sender.ts`). For any other session, as videocall-rs expects: media on
+ *   its own unidirectional stream with a `sendOrder` by class (audio before video, key frames
+ *   before deltas); heartbeats and RTT echoes as datagrams when they fit; control, meeting and
+ *   key packets always on streams. A key frame abandons (resets) the sender's delta-frame streams
+ *   still in flight: they are stale.
  *
  * Workarounds for Deno 2.9.6 (docs/PROTOCOL.md, "WebTransport on Deno"), all in this file, to be removed when Deno fixes them:
  * 1. Never read `QuicIncoming`'s address getters before `accept()`: they consume the incoming.
@@ -25,17 +30,26 @@
  * @module
  */
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
-import { FrameReader, FrameTooLargeError } from "../protocol/framing.ts";
+import { FrameTooLargeError } from "../protocol/framing.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
+import {
+  CONTROL_TRACK,
+  DatagramLoss,
+  FRAMING_PARAM,
+  GROUPED_FRAMING,
+  isGrouped,
+  readDatagram,
+} from "../protocol/wt_groups.ts";
 import { type Admit, type AdmittedIdentity, admittedIdentity, parseLobbyUrl } from "./admission.ts";
 import type { Logger } from "../log.ts";
 import { PacketClass } from "./packet_class.ts";
-import { encodeQuicVarint, readQuicVarint } from "./quic_varint.ts";
+import { encodeQuicVarint } from "./quic_varint.ts";
 import type { Relay } from "./relay.ts";
 import type { Session, Transport } from "./session.ts";
 import { TokenBucket } from "./token_bucket.ts";
 import type { ConnectionGuard } from "../server/connection_guard.ts";
-import { concatBytes } from "../protocol/bytes.ts";
+import { GroupedSender } from "./wt_sender.ts";
+import { WtStreamParser } from "./wt_stream_parser.ts";
 
 /** Where the certificate comes from, and the hashes browsers should pin. */
 export interface CertificateSource {
@@ -89,9 +103,10 @@ export interface WebTransportServerOptions {
   limits?: Partial<WebTransportLimits>;
 }
 
-// WebTransport stream types (draft-ietf-webtrans-http3).
+// WebTransport's unidirectional stream type (draft-ietf-webtrans-http3).
 const WT_UNI_STREAM = 0x54n;
-const WT_BIDI_STREAM = 0x41n;
+// How often the path's datagram size is read again, in ms.
+const DATAGRAM_SIZE_REFRESH_MS = 1000;
 const PING = new TextEncoder().encode("ping");
 // Longest a server-side close waits for streams in flight.
 const CLOSE_FLUSH_MS = 500;
@@ -114,6 +129,8 @@ export class WebTransportServer {
   #closed = false;
   incomingStreams = 0;
   outgoingStreams = 0;
+  /** Counters of grouped framing, shared by the sessions. */
+  readonly grouped;
 
   private constructor(endpoint: Deno.QuicEndpoint, options: WebTransportServerOptions) {
     this.#endpoint = endpoint;
@@ -121,6 +138,33 @@ export class WebTransportServer {
     this.#limits = { ...DEFAULT_WEBTRANSPORT_LIMITS, ...options.limits };
     this.port = endpoint.addr.port;
     const registry = options.relay.metrics.registry;
+    this.grouped = {
+      sessions: registry.counter(
+        "webtransport_sessions_total",
+        "WebTransport sessions opened, by framing (groups or single)",
+        "framing",
+      ),
+      groups: registry.counter(
+        "webtransport_groups_total",
+        "Grouped streams opened towards clients (one per track and group of pictures)",
+      ),
+      groupsIn: registry.counter(
+        "webtransport_groups_in_total",
+        "Grouped streams opened by clients",
+      ),
+      datagramsIn: registry.counter(
+        "webtransport_datagrams_in_total",
+        "Sequenced datagrams received from clients",
+      ),
+      datagramsLost: registry.counter(
+        "webtransport_datagrams_lost_total",
+        "Sequenced datagrams from clients that never arrived (gaps in their numbers)",
+      ),
+      datagramsOut: registry.counter(
+        "webtransport_datagrams_out_total",
+        "Sequenced datagrams sent to clients",
+      ),
+    };
     registry.gauge(
       "webtransport_sessions",
       "Open WebTransport sessions",
@@ -255,6 +299,14 @@ export class WebTransportServer {
     };
     const parsed = parseLobbyUrl(url);
     if (!parsed.ok) return refuse(CloseCode.BAD_REQUEST, parsed.code, parsed.message);
+    const framing = url.searchParams.get(FRAMING_PARAM);
+    if (framing !== null && framing !== GROUPED_FRAMING) {
+      return refuse(
+        CloseCode.BAD_REQUEST,
+        "bad_framing",
+        `Unknown framing "${framing.slice(0, 40)}"; this server offers "${GROUPED_FRAMING}"`,
+      );
+    }
     if (!relay.accepting) {
       closeSession(wt, conn, CloseCode.GOING_AWAY, Refusal.SHUTTING_DOWN);
       return;
@@ -276,7 +328,9 @@ export class WebTransportServer {
     }
     const identity = admittedIdentity(admitted, parsed.resumeSessionId);
     await relay.prepareResume(identity);
-    const connection = new WebTransportConnection(conn, wt, this, this.#limits);
+    const grouped = framing === GROUPED_FRAMING;
+    this.grouped.sessions.inc(grouped ? "groups" : "single");
+    const connection = new WebTransportConnection(conn, wt, this, this.#limits, grouped);
     this.#connections.add(connection);
     connection.start(identity);
     // A browser may end the WebTransport session (a CLOSE_WEBTRANSPORT_SESSION capsule) and keep
@@ -332,13 +386,19 @@ class WebTransportConnection implements Transport {
   readonly #server: WebTransportServer;
   readonly #limits: WebTransportLimits;
   readonly #datagrams: TokenBucket;
+  readonly #datagramLoss = new DatagramLoss();
   #session: Session | undefined;
   #uniHeader = concat(encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(0));
   #datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  #maxDatagram = { bytes: 0, readAtMs: Number.NEGATIVE_INFINITY };
+  // Grouped framing towards the client, when it asked for it.
+  readonly #grouped: GroupedSender | undefined;
   #inflightBytes = 0;
   #inflightStreams = 0;
   // Delta-frame streams in flight per sender and stream (camera / screen), for abandoning.
   readonly #deltas = new Map<string, Set<WritableStreamDefaultWriter<Uint8Array>>>();
+  // The client's newest grouped stream per track, cancelled when a newer one starts.
+  readonly #inboundGroups = new Map<number, ReadableStreamDefaultReader<Uint8Array>>();
   #closed = false;
 
   constructor(
@@ -346,6 +406,7 @@ class WebTransportConnection implements Transport {
     wt: WebTransport,
     server: WebTransportServer,
     limits: WebTransportLimits,
+    grouped: boolean,
   ) {
     this.#conn = conn;
     this.#wt = wt;
@@ -356,6 +417,19 @@ class WebTransportConnection implements Transport {
       limits.maxDatagramsPerSecond,
       performance.now(),
     );
+    if (grouped) {
+      const drops = server.relay.metrics.drops;
+      this.#grouped = new GroupedSender({
+        openStream: (sendOrder) => this.#openStream(sendOrder),
+        sendDatagram: (bytes) => {
+          const writer = this.#datagramWriter;
+          if (writer === undefined) return Promise.reject(new Error("no datagrams"));
+          server.grouped.datagramsOut.inc();
+          return writer.write(bytes);
+        },
+        maxDatagramBytes: () => this.#maxDatagramBytes(),
+      }, (reason, count) => drops.inc(reason, count));
+    }
   }
 
   start(identity: AdmittedIdentity): void {
@@ -371,13 +445,20 @@ class WebTransportConnection implements Transport {
   }
 
   bufferedBytes(): number {
+    if (this.#grouped) return this.#grouped.bufferedBytes;
     return this.#inflightStreams >= this.#limits.maxOutgoingStreams
       ? Number.MAX_SAFE_INTEGER
       : this.#inflightBytes;
   }
 
-  send(packet: Uint8Array, cls: PacketClass, sender: bigint): void {
+  send(packet: Uint8Array, cls: PacketClass, sender: bigint, layer: number): void {
     if (this.#closed) return;
+    if (this.#grouped) {
+      const opened = this.#grouped.groupsOpened;
+      this.#grouped.send(packet, cls, sender, layer, performance.now());
+      if (this.#grouped.groupsOpened !== opened) this.#server.grouped.groups.inc();
+      return;
+    }
     if (
       cls === PacketClass.INFO && packet.length <= MAX_DATAGRAM_BYTES &&
       this.#datagramWriter
@@ -397,7 +478,8 @@ class WebTransportConnection implements Transport {
     // Let streams already on their way (MEETING_ENDED before a 4410, say) leave first.
     const deadline = performance.now() + CLOSE_FLUSH_MS;
     const attempt = () => {
-      if (this.#inflightStreams > 0 && performance.now() < deadline) {
+      const busy = this.#grouped ? this.#grouped.bufferedBytes > 0 : this.#inflightStreams > 0;
+      if (busy && performance.now() < deadline) {
         setTimeout(attempt, 10);
         return;
       }
@@ -419,6 +501,34 @@ class WebTransportConnection implements Transport {
       }, 200);
     }
     this.#session?.transportClosed(code, reason);
+  }
+
+  // The largest sequenced datagram the path takes: the connection's own limit less the
+  // WebTransport session prefix, never above what Deno's WebTransport object accepts.
+  #maxDatagramBytes(): number {
+    if (this.#datagramWriter === undefined) return 0;
+    const now = performance.now();
+    if (now - this.#maxDatagram.readAtMs >= DATAGRAM_SIZE_REFRESH_MS) {
+      let bytes = 0;
+      try {
+        bytes = Math.min(this.#wt.datagrams.maxDatagramSize, this.#conn.maxDatagramSize - 8);
+      } catch {
+        bytes = 0;
+      }
+      this.#maxDatagram = { bytes: Math.max(0, bytes), readAtMs: now };
+    }
+    return this.#maxDatagram.bytes;
+  }
+
+  // A unidirectional stream with WebTransport's header written, once the peer gives credit.
+  async #openStream(sendOrder: number): Promise<WritableStreamDefaultWriter<Uint8Array>> {
+    const stream = await this.#conn.createUnidirectionalStream({
+      sendOrder,
+      waitUntilAvailable: true,
+    });
+    const writer = stream.getWriter();
+    writer.write(this.#uniHeader).catch(() => {});
+    return writer;
   }
 
   #streamKey(cls: PacketClass, sender: bigint): string {
@@ -502,21 +612,18 @@ class WebTransportConnection implements Transport {
     }
   }
 
-  // Reads one client stream: its WebTransport header, then one packet (uni) or framed packets
-  // (bidi). HTTP/3's own streams (control, QPACK) are read and discarded.
+  // Reads one client stream (wt_stream_parser.ts says what it may carry). A single-packet stream
+  // must end within the stream timeout; a grouped or framed one may live long, but a packet begun
+  // on it must complete within that time. HTTP/3's own streams are read and ignored.
   async #readStream(stream: ReadableStream<Uint8Array>, bidirectional: boolean): Promise<void> {
     const session = this.#session;
     if (session === undefined) return;
     const reader = stream.getReader();
-    const maxBytes = this.#server.relay.limits.maxPacketBytes;
-    let header: Uint8Array = new Uint8Array(0);
-    let isWebTransport: boolean | undefined;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const frames = bidirectional ? new FrameReader(maxBytes) : undefined;
+    const parser = new WtStreamParser(bidirectional, this.#server.relay.limits.maxPacketBytes);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const counted = () => {
-      this.#server.incomingStreams++;
+    let counted = false;
+    let track: number | undefined;
+    const arm = () => {
       timer = setTimeout(() => {
         session.reject(
           CloseCode.STREAM_TIMEOUT,
@@ -526,58 +633,67 @@ class WebTransportConnection implements Transport {
         reader.cancel().catch(() => {});
       }, this.#limits.streamTimeoutMs);
     };
+    const disarm = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    };
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        let chunk: Uint8Array = value;
-        if (isWebTransport === undefined) {
-          header = concat(header, chunk);
-          const type = readQuicVarint(header, 0);
-          if (type === undefined) continue;
-          const wanted = bidirectional ? WT_BIDI_STREAM : WT_UNI_STREAM;
-          if (type.value !== wanted) {
-            isWebTransport = false; // HTTP/3's own stream: keep reading, ignore the bytes.
-            continue;
+        const packets = parser.push(value);
+        if (!counted && parser.kind !== "pending" && parser.kind !== "http3") {
+          counted = true;
+          this.#server.incomingStreams++;
+          if (parser.sessionId !== undefined) {
+            this.#uniHeader = concat(
+              encodeQuicVarint(WT_UNI_STREAM),
+              encodeQuicVarint(parser.sessionId),
+            );
           }
-          const id = readQuicVarint(header, type.next);
-          if (id === undefined) continue;
-          isWebTransport = true;
-          this.#uniHeader = concat(encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(id.value));
-          if (!bidirectional) counted();
-          chunk = header.subarray(id.next);
+          if (parser.kind === "grouped") {
+            this.#server.grouped.groupsIn.inc();
+            track = this.#takeTrack(parser.track!, reader);
+          }
         }
-        if (!isWebTransport) continue;
-        if (frames) {
-          for (const packet of frames.push(chunk)) session.receive(packet);
-          continue;
+        for (const packet of packets) session.receive(packet);
+        // Single-packet streams run on the clock from their first byte; the others only while
+        // a packet is incomplete.
+        if (parser.kind === "single") {
+          if (timer === undefined) arm();
+        } else if (counted) {
+          if (parser.pendingBytes > 0 && timer === undefined) arm();
+          else if (parser.pendingBytes === 0) disarm();
         }
-        size += chunk.length;
-        if (size > maxBytes) {
-          session.reject(
-            CloseCode.PACKET_TOO_BIG,
-            "packet_too_big",
-            `Stream of more than ${maxBytes} bytes exceeds the packet limit`,
-          );
-          await reader.cancel().catch(() => {});
-          return;
-        }
-        chunks.push(chunk);
       }
-      if (isWebTransport && !bidirectional) {
-        session.receive(chunks.length === 1 ? chunks[0] : concatBytes(chunks, size));
-      }
+      const packet = parser.end();
+      if (packet !== undefined) session.receive(packet);
     } catch (error) {
       if (error instanceof FrameTooLargeError) {
         session.reject(CloseCode.PACKET_TOO_BIG, "packet_too_big", error.message);
         await reader.cancel().catch(() => {});
       }
+      // Otherwise the stream was reset or cancelled (a newer group of its track): nothing to say.
     } finally {
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        this.#server.incomingStreams--;
+      disarm();
+      if (counted) this.#server.incomingStreams--;
+      if (track !== undefined && this.#inboundGroups.get(track) === reader) {
+        this.#inboundGroups.delete(track);
       }
     }
+  }
+
+  // A grouped stream of `track` began: the previous one of that track is stale (its group of
+  // pictures was replaced), so stop reading it. The control track is never replaced.
+  #takeTrack(track: number, reader: ReadableStreamDefaultReader<Uint8Array>): number {
+    if (track === CONTROL_TRACK) return track;
+    const previous = this.#inboundGroups.get(track);
+    this.#inboundGroups.set(track, reader);
+    if (previous !== undefined) {
+      this.#server.relay.metrics.drops.inc("stale_group");
+      previous.cancel().catch(() => {});
+    }
+    return track;
   }
 
   async #readDatagrams(): Promise<void> {
@@ -589,12 +705,27 @@ class WebTransportConnection implements Transport {
     } catch {
       return;
     }
+    const metrics = this.#server.grouped;
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done || this.#closed) return;
         if (!this.#datagrams.take(performance.now())) {
           this.#server.relay.metrics.drops.inc("datagram_rate_limited");
+          continue;
+        }
+        if (isGrouped(value)) {
+          const datagram = readDatagram(value);
+          if (datagram === undefined) {
+            session.reject(CloseCode.MALFORMED_PACKET, "malformed", "A datagram is too short");
+            return;
+          }
+          const lostBefore = this.#datagramLoss.lost;
+          this.#datagramLoss.note(datagram.seq);
+          metrics.datagramsIn.inc();
+          const lost = this.#datagramLoss.lost - lostBefore;
+          if (lost > 0) metrics.datagramsLost.inc("", lost);
+          session.receive(datagram.packet);
           continue;
         }
         if (value.length === PING.length && value.every((b, i) => b === PING[i])) {

@@ -24,6 +24,8 @@ export interface ServerConfig {
   wtHost: string;
   /** PEM files to serve instead of a self-signed certificate (both or neither). */
   certPath: string;
+  /** Serve HTTPS/WSS on `port` with the certificate at `certPath`/`keyPath`. */
+  https: boolean;
   keyPath: string;
   /** Validity of self-signed certificates. */
   certValidityMs: number;
@@ -80,6 +82,9 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   if ((v.certPath === "") !== (v.keyPath === "")) {
     errors.push("CERT_PATH and KEY_PATH must be set together");
   }
+  if (v.https === "on" && v.certPath === "") {
+    errors.push("HTTPS=on needs CERT_PATH and KEY_PATH");
+  }
   if (v.auth === "required" && v.jwtSecret === "") {
     errors.push("AUTH=required needs JWT_SECRET (at least 32 bytes)");
   }
@@ -95,6 +100,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       wtHost: v.wtHost,
       certPath: v.certPath,
       keyPath: v.keyPath,
+      https: v.https === "on",
       certValidityMs: v.certValidityMs,
       wtStreamTimeoutMs: v.wtStreamTimeoutMs,
       maxDatagramsPerSecond: v.maxDatagramsPerSecond,

@@ -24,7 +24,13 @@ import { type OriginPolicy, withSecurityHeaders } from "./web_security.ts";
 
 /** What `GET /api/v1/webtransport` answers. */
 export type WebTransportInfo =
-  | { available: true; url: string; certificateHashes: string[] }
+  | {
+    available: true;
+    url: string;
+    certificateHashes: string[];
+    /** Framings offered besides one packet per stream (docs/PROTOCOL.md). */
+    framings: string[];
+  }
   | { available: false; reason: string };
 
 /** What the router needs. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { GROUPED_FRAMING } from "../protocol/wt_groups.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Bus } from "../relay/bus.ts";
 import { MemoryBus } from "../relay/memory_bus.ts";
@@ -133,19 +134,29 @@ export async function startServer(
     guard,
     origins: new OriginPolicy(config),
     clientAddress,
-    https: config.publicUrl.startsWith("https:"),
+    https: config.https || config.publicUrl.startsWith("https:"),
     notReady: databaseReadiness(store),
     api: (request, url, info) => {
       if (url.pathname === "/api/v1/session") {
-        return identity.guestSession(request, config.publicUrl.startsWith("https:"));
+        return identity.guestSession(
+          request,
+          config.https || config.publicUrl.startsWith("https:"),
+        );
       }
       return meetingApi(request, url, clientAddress(request, info));
     },
   });
   const listening = Promise.withResolvers<number>();
+  const tls = config.https
+    ? {
+      cert: await Deno.readTextFile(config.certPath),
+      key: await Deno.readTextFile(config.keyPath),
+    }
+    : {};
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
+    ...tls,
     onListen: ({ port }) => listening.resolve(port),
   }, handler);
   const port = await listening.promise;
@@ -257,6 +268,7 @@ async function startWebTransport(
       available: true,
       url: `https://${hostname}:${running.port}`,
       certificateHashes: certificates.hashesBase64(),
+      framings: [GROUPED_FRAMING],
     }),
     stop() {
       certificates.stop();

@@ -278,6 +278,13 @@ export const SETTINGS = {
     "empty",
   ),
   keyPath: text("KEY_PATH", "key-path", "", "private key PEM for `CERT_PATH`", "empty"),
+  https: choice(
+    "HTTPS",
+    "https",
+    ["on", "off"] as const,
+    "off",
+    "`on`: serve pages, the API and WebSocket as HTTPS/WSS on `PORT` with `CERT_PATH`/`KEY_PATH` (read at start)",
+  ),
   certValidityMs: integer(
     "CERT_VALIDITY_MS",
     "cert-validity-ms",

@@ -40,10 +40,28 @@ import { encodeQuicVarint, readQuicVarint } from "../../lib/relay/quic_varint.ts
 import { type InboundPacket, MAX_SIMULCAST_LAYER, Session } from "../../lib/relay/session.ts";
 import { validateId } from "../../lib/protocol/ids.ts";
 import { assertEquals } from "../support/assert.ts";
-import { expect, expectProportionate, type FuzzTarget, type Rng } from "../support/fuzz.ts";
+import {
+  expect,
+  expectProportionate,
+  expectThrownType,
+  type FuzzTarget,
+  hash32,
+  type Rng,
+} from "../support/fuzz.ts";
 import { CODECS } from "./codec_targets.ts";
 import { mutateProtobuf } from "./protobuf_mutator.ts";
-import { concat, mutateJson, randomBytes, randomId, randomText, randomUint32 } from "./values.ts";
+import {
+  chunksOf,
+  concat,
+  mutateJson,
+  randomBytes,
+  randomId,
+  randomText,
+  randomUint32,
+} from "./values.ts";
+import { WtStreamParser } from "../../lib/relay/wt_stream_parser.ts";
+import { encodeFrame, FrameTooLargeError } from "../../lib/protocol/framing.ts";
+import { encodeDatagram, encodeGroupHeader, readDatagram } from "../../lib/protocol/wt_groups.ts";
 
 const encoder = new TextEncoder();
 
@@ -507,7 +525,84 @@ export const sessionTarget: FuzzTarget = {
 };
 
 /** Every relay target. */
+// Reads a client stream as the server does, in the given chunks.
+function parseStream(input: Uint8Array, bidirectional: boolean, max: number, whole: boolean) {
+  const parser = new WtStreamParser(bidirectional, max);
+  const packets: number[][] = [];
+  let error: string | undefined;
+  try {
+    for (const chunk of whole ? [input.slice()] : chunksOf(input)) {
+      for (const p of parser.push(chunk)) packets.push([...p]);
+    }
+    const last = parser.end();
+    if (last !== undefined) packets.push([...last]);
+  } catch (thrown) {
+    expectThrownType(thrown, [FrameTooLargeError], "WtStreamParser.push");
+    error = (thrown as Error).name;
+  }
+  return { parser, packets, error };
+}
+
+/**
+ * A WebTransport client stream as the server reads it (`wt_stream_parser.ts`): whatever the
+ * bytes and however they are cut, it never throws anything but a too-large error, cutting never
+ * changes what it reads, no packet passes the limit, and a grouped stream's packets framed again
+ * read back the same. Sequenced datagrams (`readDatagram`) never throw, and round-trip.
+ */
+export const wtStreamTarget: FuzzTarget = {
+  name: "webtransport.stream",
+  seeds: (rng) =>
+    Array.from({ length: 24 }, () => {
+      const header = rng.chance(0.5) ? [0x40, 0x54, 0x00] : [0x40, 0x41, rng.below(64)];
+      const body = rng.chance(0.5)
+        ? concat([
+          encodeGroupHeader(rng.below(1000)),
+          ...Array.from({ length: rng.below(4) }, () => encodeFrame(randomBytes(rng, 200))),
+        ])
+        : rng.chance(0.5)
+        ? encodeDatagram(rng.below(65536), randomBytes(rng, 50))
+        : randomBytes(rng, 300);
+      return concat([new Uint8Array(header), body]);
+    }),
+  check(input) {
+    const bidirectional = hash32(input) % 2 === 1;
+    const max = [16, 256, 4096][hash32(input) % 3];
+    const chunked = parseStream(input, bidirectional, max, false);
+    const whole = parseStream(input, bidirectional, max, true);
+    expect(chunked.error === whole.error, "chunking changed whether the stream is refused");
+    // A refused stream ends its session; which of its packets got through first may differ.
+    if (chunked.error === undefined) {
+      assertEquals(chunked.packets, whole.packets, "chunking changed the packets");
+    }
+    assertEquals(chunked.parser.kind, whole.parser.kind, "chunking changed the stream's kind");
+    for (const p of chunked.packets) {
+      expect(p.length <= max, `a packet of ${p.length} bytes passed a ${max} limit`);
+    }
+    if (chunked.parser.kind === "grouped" && chunked.error === undefined) {
+      const again = parseStream(
+        concat([
+          new Uint8Array([0x40, 0x54, 0x00]),
+          encodeGroupHeader(chunked.parser.track!),
+          ...chunked.packets.map((p) => encodeFrame(new Uint8Array(p))),
+        ]),
+        false,
+        max,
+        true,
+      );
+      assertEquals(again.packets, chunked.packets, "grouped stream round trip");
+    }
+    const datagram = readDatagram(input);
+    if (datagram !== undefined) {
+      const back = readDatagram(encodeDatagram(datagram.seq, datagram.packet));
+      expect(back?.seq === datagram.seq, "datagram number round trip");
+      assertEquals([...back!.packet], [...datagram.packet], "datagram round trip");
+    }
+    return chunked.parser.kind !== "pending" && chunked.parser.kind !== "http3";
+  },
+};
+
 export const relayTargets: FuzzTarget[] = [
+  wtStreamTarget,
   busFrameTarget,
   layerReportTarget,
   presenceTarget,

@@ -82,7 +82,15 @@ export abstract class PacketClient {
     media: Partial<MediaPacket> & { mediaType: number },
     clear: { layer?: number; kind?: number; audioLevel?: number } = {},
   ): void {
-    this.sendRaw(
+    this.sendRaw(this.mediaBytes(media, clear));
+  }
+
+  /** The serialized PacketWrapper {@linkcode PacketClient.sendMedia} would send. */
+  mediaBytes(
+    media: Partial<MediaPacket> & { mediaType: number },
+    clear: { layer?: number; kind?: number; audioLevel?: number } = {},
+  ): Uint8Array {
+    return (
       encodeWrapperFast({
         packetType: PacketType.MEDIA,
         userId: encoder.encode(this.userId),
@@ -98,7 +106,7 @@ export abstract class PacketClient {
         simulcastLayerId: clear.layer,
         mediaKind: clear.kind,
         audioLevel: clear.audioLevel,
-      }),
+      })
     );
   }
 

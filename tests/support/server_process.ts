@@ -16,8 +16,12 @@ export interface ServerProcess {
   port: number;
   /** `http://127.0.0.1:<port>` */
   httpUrl: string;
-  /** `ws://127.0.0.1:<port>` */
+  /** `ws://127.0.0.1:<port>` (`wss://` with `HTTPS=on`) */
   wsUrl: string;
+  /** The certificate to trust, with `HTTPS=on` (its CERT_PATH). */
+  ca?: string;
+  /** Fetches a path of the server (trusting `ca`). */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The UDP port of WebTransport, if it runs. */
   wtPort: number | undefined;
   pid: number;
@@ -119,13 +123,18 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   } finally {
     clearTimeout(timer);
   }
-  const httpUrl = `http://127.0.0.1:${port}`;
+  // With HTTPS=on the server presents CERT_PATH's certificate: trust it for our own requests.
+  const https = env.HTTPS === "on";
+  const ca = https ? await Deno.readTextFile(env.CERT_PATH) : undefined;
+  const httpClient = ca === undefined ? undefined : Deno.createHttpClient({ caCerts: [ca] });
+  const httpUrl = `${https ? "https" : "http"}://127.0.0.1:${port}`;
   let exited: Promise<number> | undefined;
   const wait = () => {
     exited ??= (async () => {
       const status = await child.status;
       await reading;
       await database?.cleanup();
+      httpClient?.close();
       return status.code;
     })();
     return exited;
@@ -133,12 +142,14 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   return {
     port,
     httpUrl,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    wsUrl: `${https ? "wss" : "ws"}://127.0.0.1:${port}`,
     wtPort,
+    ca,
     pid: child.pid,
     logs,
+    fetch: (path, init) => fetch(`${httpUrl}${path}`, { ...init, client: httpClient }),
     async metric(name, labels) {
-      const text = await (await fetch(`${httpUrl}/metrics`)).text();
+      const text = await (await fetch(`${httpUrl}/metrics`, { client: httpClient })).text();
       const key = labels === undefined ? name : `${name}{${labels}}`;
       const lines = text.split("\n");
       for (const line of lines) {

@@ -31,11 +31,12 @@ export class WireClient extends PacketClient {
     userId: string,
     room: string,
     query = "",
+    ca?: string,
   ): Promise<WireClient> {
     const url = `${baseUrl}/lobby/${encodeURIComponent(userId)}/${
       encodeURIComponent(room)
     }${query}`;
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false, ca });
     const client = new WireClient(ws, userId);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());

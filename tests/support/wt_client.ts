@@ -2,11 +2,24 @@
  * A WebTransport client that speaks the videocall wire format, on Deno's own `WebTransport`.
  * Deno's client cannot finish a stream (docs/PROTOCOL.md, "WebTransport on Deno"), so it sends every packet on one
  * bidirectional stream, length-prefixed (`lib/protocol/framing.ts`); it receives the server's
- * unidirectional streams and datagrams as any client does.
+ * unidirectional streams and datagrams as any client does. With `framing: "groups"` it asks for
+ * grouped framing (docs/PROTOCOL.md, "Grouped streams and datagrams") and reads grouped streams
+ * and sequenced datagrams, counting the datagrams lost.
  *
  * @module
  */
-import { encodeFrame } from "../../lib/protocol/framing.ts";
+import { encodeFrame, FrameReader } from "../../lib/protocol/framing.ts";
+import {
+  DatagramLoss,
+  DatagramSequence,
+  encodeDatagram,
+  encodeGroupHeader,
+  FRAMING_PARAM,
+  GROUPED_FRAMING,
+  isGrouped,
+  readDatagram,
+  readGroupHeader,
+} from "../../lib/protocol/wt_groups.ts";
 import { type CloseInfo, PacketClient } from "./packet_client.ts";
 import { concatBytes } from "../../lib/protocol/bytes.ts";
 
@@ -35,6 +48,16 @@ export class WtClient extends PacketClient {
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #tasks: Promise<void>[] = [];
+  /** Sequenced datagrams received and lost (grouped framing). */
+  readonly datagramLoss = new DatagramLoss();
+  readonly #sequence = new DatagramSequence();
+  /** Grouped streams received, and those cut short by a newer group of their track. */
+  groupsReceived = 0;
+  groupsCut = 0;
+  readonly #newest = new Map<number, ReadableStreamDefaultReader<Uint8Array>>();
+
+  /** The framing this client asked for. */
+  framing: "groups" | "single" = "single";
 
   private constructor(transport: WebTransport, userId: string) {
     super(userId);
@@ -54,8 +77,11 @@ export class WtClient extends PacketClient {
     userId: string,
     room: string,
     query = "",
-    options: { waitForSession?: boolean } = {},
+    options: { waitForSession?: boolean; framing?: "groups" | "single" } = {},
   ): Promise<WtClient> {
+    if (options.framing === "groups") {
+      query += `${query.includes("?") ? "&" : "?"}${FRAMING_PARAM}=${GROUPED_FRAMING}`;
+    }
     const url = `${info.url}/lobby/${encodeURIComponent(userId)}/${
       encodeURIComponent(room)
     }${query}`;
@@ -67,6 +93,7 @@ export class WtClient extends PacketClient {
     });
     await transport.ready;
     const client = new WtClient(transport, userId);
+    client.framing = options.framing ?? "single";
     client.#tasks.push(client.#readStreams(), client.#readDatagrams());
     if (options.waitForSession !== false) await client.awaitSession();
     return client;
@@ -86,6 +113,11 @@ export class WtClient extends PacketClient {
     this.#datagramWriter.write(bytes).catch(() => {});
   }
 
+  /** Sends one packet as a sequenced datagram (grouped framing). */
+  sendSequenced(bytes: Uint8Array): void {
+    this.sendDatagram(encodeDatagram(this.#sequence.next(), bytes));
+  }
+
   /**
    * Sends bytes on a new unidirectional stream, as videocall-rs clients do. Deno's client never
    * sends FIN (docs/PROTOCOL.md, "WebTransport on Deno"), so the server only sees the stream end when it times out: use this
@@ -96,6 +128,23 @@ export class WtClient extends PacketClient {
     const writer = stream.getWriter();
     await writer.write(bytes);
     await writer.close().catch(() => {});
+  }
+
+  /**
+   * Opens a grouped stream of `track` (docs/PROTOCOL.md, "Grouped streams and datagrams") and
+   * returns what writes packets on it, length-prefixed, or raw bytes. Deno's client never ends
+   * it; the server reads packets as they complete.
+   */
+  async openGroup(
+    track: number,
+  ): Promise<{ send(packet: Uint8Array): Promise<void>; raw(bytes: Uint8Array): Promise<void> }> {
+    const stream = await this.transport.createUnidirectionalStream();
+    const writer = stream.getWriter();
+    await writer.write(encodeGroupHeader(track));
+    return {
+      send: (packet) => writer.write(encodeFrame(packet)),
+      raw: (bytes) => writer.write(bytes),
+    };
   }
 
   /** Closes the session and waits for the close. */
@@ -133,18 +182,49 @@ export class WtClient extends PacketClient {
     }
   }
 
+  // A single packet read to the stream's end, or a grouped stream's packets as they complete.
   async #readOne(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stream.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;
+    let frames: FrameReader | undefined;
+    let track: number | undefined;
     try {
-      for await (const chunk of stream) {
-        chunks.push(chunk);
-        size += chunk.length;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (frames) {
+          for (const packet of frames.push(value)) this.handlePacket(packet, "group");
+          continue;
+        }
+        chunks.push(value);
+        size += value.length;
+        const head = chunks.length === 1 ? value : concatBytes(chunks, size);
+        if (!isGrouped(head)) continue;
+        const header = readGroupHeader(head);
+        if (header === undefined) continue;
+        chunks.length = 0;
+        this.groupsReceived++;
+        track = header.track;
+        if (track !== 0) {
+          const older = this.#newest.get(track);
+          if (older !== undefined) {
+            this.groupsCut++;
+            older.cancel().catch(() => {});
+          }
+          this.#newest.set(track, reader);
+        }
+        frames = new FrameReader(16 * 1024 * 1024);
+        for (const packet of frames.push(head.subarray(header.next))) {
+          this.handlePacket(packet, "group");
+        }
       }
     } catch {
-      return; // Reset by the server (an abandoned delta frame).
+      return; // Reset by the server (an abandoned frame or group), or cut by a newer group.
+    } finally {
+      if (track !== undefined && this.#newest.get(track) === reader) this.#newest.delete(track);
     }
-    this.handlePacket(concatBytes(chunks, size), "stream");
+    if (frames === undefined) this.handlePacket(concatBytes(chunks, size), "stream");
   }
 
   async #readDatagrams(): Promise<void> {
@@ -153,7 +233,13 @@ export class WtClient extends PacketClient {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        this.handlePacket(value, "datagram");
+        const sequenced = readDatagram(value);
+        if (sequenced === undefined) {
+          this.handlePacket(value, "datagram");
+          continue;
+        }
+        this.datagramLoss.note(sequenced.seq);
+        this.handlePacket(sequenced.packet, "datagram");
       }
     } catch {
       // Closed.

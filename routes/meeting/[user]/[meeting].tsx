@@ -27,6 +27,8 @@ export const handler = define.handlers({
       displayName: name,
       token: q.get("token") ?? undefined,
       transport: transport === "websocket" || transport === "webtransport" ? transport : "auto",
+      // `single`: one packet per WebTransport stream, as videocall-rs does (for comparisons).
+      groupedFraming: q.get("framing") !== "single",
       codec: codec === "vp8" ? "vp8" : "vp9",
       videoHeight: Number.isInteger(height) && height >= 180 && height <= 1080 ? height : 720,
       // Camera layers; 0 or anything else: as many as this machine's cores afford.
