@@ -17,7 +17,9 @@
  *   call's latency as a ratio of it.
  *
  * Flags: `--seconds N` (measured window per transport, default 10), `--height H` (camera
- * height, default 480), `--transport webtransport|websocket|both` (default both),
+ * height, default 480), `--transport webtransport|webtransport-single|websocket|both` (default
+ * both: all three; `webtransport-single` opens the pages with `?framing=single`, one packet per
+ * QUIC stream as videocall-rs sends, the baseline that grouped framing replaced),
  * `--e2ee off|on|both` (default both: the WebSocket call runs again end-to-end encrypted, and
  * the per-frame cost of AES-GCM is measured in this process), `--codec vp9|vp8`, `--joins N`
  * (how many times the second person joins, default 3; the join figure is their median).
@@ -53,7 +55,7 @@ const seconds = Number(flags.seconds);
 const joins = Math.max(1, Number(flags.joins));
 const height = Number(flags.height);
 const transports = flags.transport === "both"
-  ? ["webtransport", "websocket"]
+  ? ["webtransport", "webtransport-single", "websocket"]
   : [flags.transport as string];
 
 function percentile(values: number[], p: number): number {
@@ -63,9 +65,10 @@ function percentile(values: number[], p: number): number {
 }
 
 let e2eeParam = "";
+let framingParam = "";
 
 function query(user: string): string {
-  return `name=${user}&height=${height}&codec=${flags.codec}${e2eeParam}`;
+  return `name=${user}&height=${height}&codec=${flags.codec}${e2eeParam}${framingParam}`;
 }
 
 async function open(browser: Browser, server: ServerProcess, user: string, room: string) {
@@ -107,7 +110,9 @@ interface CallResult {
   serverCpu: number;
 }
 
-async function runCall(browser: Browser, transport: string): Promise<CallResult> {
+async function runCall(browser: Browser, run: string): Promise<CallResult> {
+  const transport = run.startsWith("webtransport") ? "webtransport" : run;
+  framingParam = run === "webtransport-single" ? "&framing=single" : "";
   const server = await startServerProcess(transport === "websocket" ? { WT_PORT: "off" } : {});
   let a: MeetingPage | undefined;
   let b: MeetingPage | undefined;
@@ -129,7 +134,10 @@ async function runCall(browser: Browser, transport: string): Promise<CallResult>
         await new Promise((r) => setTimeout(r, 500));
       }
       const decodersBefore = (await probeStats(a.page)).decoders.length;
-      b = await open(browser, server, "bob", room);
+      // A new browser profile each time, so a new guest session: under the same user id it
+      // would be refused (a meeting's ids belong to the session that took them first,
+      // docs/SECURITY.md), so each join is another person.
+      b = await open(browser, server, `bob${i + 1}`, room);
       const clickedAt = await pressJoin(b.page);
       const mine = await withTimeout(firstFrame(b.page, "bob's first frame"), 25_000, "bob");
       const total = mine.firstFrameAt - clickedAt;

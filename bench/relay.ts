@@ -53,6 +53,7 @@ import { Meters, minus } from "./meters.ts";
 import { type Mode, type Options, parseOptions, stepsFor } from "./options.ts";
 import { CpuMeter, findNatsServerPid, readRssBytes } from "./proc_stats.ts";
 import {
+  DATAGRAM_LOSS_ALLOWED,
   markdownSummary,
   ratioToCeiling,
   receiverLines,
@@ -122,6 +123,10 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
   const expectedByReceiver = minus(target.expectedByReceiver?.(), expectedBefore);
   const expected = (sent.video + sent.audio) * (target.roomSize - 1);
   await meter.drain(expected, DRAIN_TIMEOUT_MS);
+  // Audio on datagrams may be lost by design; it is judged apart from what must arrive.
+  const audioExpected = sent.audio * (target.roomSize - 1);
+  const reliableExpected = target.audioOnDatagrams ? expected - audioExpected : expected;
+  const reliableReceived = target.audioOnDatagrams ? meter.video : meter.received;
   const drops = dropDelta(await target.drops(), dropsBefore);
   const rss = await Promise.all(target.servers.map((s) => readRssBytes(s.pid)));
   const seconds = sent.elapsedMs / 1000;
@@ -143,7 +148,12 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
     p50Ms: meter.latency.percentile(0.5),
     p99Ms: meter.latency.percentile(0.99),
     maxMs: meter.latency.maxMs,
-    loss: expected === 0 ? 0 : Math.max(0, expected - meter.received) / expected,
+    loss: reliableExpected === 0
+      ? 0
+      : Math.max(0, reliableExpected - reliableReceived) / reliableExpected,
+    datagramLoss: !target.audioOnDatagrams || audioExpected === 0
+      ? 0
+      : Math.max(0, audioExpected - meter.audio) / audioExpected,
     drops,
     dropsTotal: Object.values(drops).reduce((a, n) => a + n, 0),
     serverCpuPercent,
@@ -163,6 +173,7 @@ async function runStep(ctx: StepContext, multiplier: number): Promise<StepResult
   const lost = target.lostConnections();
   if (lost > 0) step.failure = `${lost} connections lost`;
   else if (step.loss > 0 || step.dropsTotal > 0) step.failure = "loss";
+  else if (step.datagramLoss > DATAGRAM_LOSS_ALLOWED) step.failure = "datagram loss";
   else if (step.p99Ms >= options.p99LimitMs) step.failure = `p99 >= ${options.p99LimitMs} ms`;
   else if (sentPerSecond < offered * MIN_SENT_SHARE) step.failure = "generator behind";
   step.held = step.failure === undefined;

@@ -36,6 +36,8 @@ export interface Target {
   readonly participants: Sender[];
   /** Size of each room (every packet should reach `roomSize - 1` receivers). */
   readonly roomSize: number;
+  /** Whether every receiver gets audio as datagrams (grouped WebTransport), which may be lost. */
+  readonly audioOnDatagrams?: boolean;
   /** Our server processes (none for the ceiling). */
   readonly servers: Watched[];
   /**
@@ -211,6 +213,7 @@ export async function startRelayTarget(options: {
   return {
     participants,
     roomSize: population.perRoom,
+    audioOnDatagrams: mix === "wt",
     servers: servers.map((s, i) => ({ label: `server${i + 1}`, pid: s.pid })),
     expectedByReceiver: () => expectedDeliveries(rooms),
     async drops() {

@@ -73,13 +73,22 @@ export function isGrouped(bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes[0] === GROUPED_MARK;
 }
 
-/** A packet as a sequenced datagram. */
-export function encodeDatagram(seq: number, packet: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(DATAGRAM_HEADER_BYTES + packet.length);
-  out[0] = GROUPED_MARK;
-  out[1] = (seq >> 8) & 0xff;
-  out[2] = seq & 0xff;
-  out.set(packet, DATAGRAM_HEADER_BYTES);
+/**
+ * A packet as a sequenced datagram, after `prefix` (a server writing datagrams on the QUIC
+ * connection itself puts WebTransport's session prefix there).
+ */
+export function encodeDatagram(
+  seq: number,
+  packet: Uint8Array,
+  prefix?: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  const at = prefix?.length ?? 0;
+  const out = new Uint8Array(at + DATAGRAM_HEADER_BYTES + packet.length);
+  if (prefix) out.set(prefix);
+  out[at] = GROUPED_MARK;
+  out[at + 1] = (seq >> 8) & 0xff;
+  out[at + 2] = seq & 0xff;
+  out.set(packet, at + DATAGRAM_HEADER_BYTES);
   return out;
 }
 

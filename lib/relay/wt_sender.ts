@@ -27,9 +27,11 @@ import { PacketClass } from "./packet_class.ts";
 /** What the sender needs of the connection. */
 export interface GroupedStreamHost {
   openStream: StreamOpener;
-  /** Sends one datagram (whole, as given). */
+  /** Bytes every datagram starts with (WebTransport's session prefix). */
+  datagramPrefix(): Uint8Array;
+  /** Sends one datagram (whole, its prefix included). */
   sendDatagram(bytes: Uint8Array): Promise<void>;
-  /** The largest datagram payload the path carries now, in bytes (0: no datagrams). */
+  /** The largest datagram the path carries now, prefix excluded, in bytes (0: no datagrams). */
   maxDatagramBytes(): number;
 }
 
@@ -80,9 +82,8 @@ export class GroupedSender {
     if (cls === PacketClass.AUDIO || cls === PacketClass.INFO) {
       if (packet.length + DATAGRAM_HEADER_BYTES <= this.#host.maxDatagramBytes()) {
         this.datagramsSent++;
-        this.#host.sendDatagram(encodeDatagram(this.#sequence.next(), packet)).catch(() => {
-          this.#onDrop("datagram_failed", 1);
-        });
+        const datagram = encodeDatagram(this.#sequence.next(), packet, this.#host.datagramPrefix());
+        this.#host.sendDatagram(datagram).catch(() => this.#onDrop("datagram_failed", 1));
         return;
       }
       this.#groups.write(CONTROL_TRACK, SEND_ORDER.control, packet, nowMs);
