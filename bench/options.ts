@@ -40,6 +40,11 @@ export interface Options {
   p99LimitMs: number;
   natsUrl: string;
   queueDepth?: string;
+  /**
+   * A load every relay target runs once before its climb, so their server CPU per delivery can be
+   * compared at the same load (undefined: none).
+   */
+  compareAt?: number;
 }
 
 const WS_STEPS = "0.25,0.5,0.625,0.75,0.875,1,1.25,1.5,2,3";
@@ -77,7 +82,7 @@ const DEFAULT_MATRIX: TargetSpec[] = [
 const USAGE = "Usage: deno task bench:relay [--mode single|nats|both] " +
   "[--transport ws|wss|wt|wt1|mixed|all (or a list: ws,wt)] [--rooms N] [--participants N] " +
   "[--step-s S] [--steps 0.5,1,2] [--budget-s S] [--p99-ms MS] [--queue-depth N] " +
-  "[--nats-url URL] [--no-ceiling]";
+  "[--nats-url URL] [--no-ceiling] [--compare-at LOAD (0: off)]";
 
 function usage(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -146,6 +151,7 @@ export function parseOptions(args: string[]): Options {
         "queue-depth": { type: "string" },
         "nats-url": { type: "string" },
         "no-ceiling": { type: "boolean", default: false },
+        "compare-at": { type: "string", default: "0.125" },
       },
     });
   } catch (error) {
@@ -171,5 +177,7 @@ export function parseOptions(args: string[]): Options {
     queueDepth: v["queue-depth"] === undefined
       ? undefined
       : String(positive("queue-depth", v["queue-depth"], true)),
+    // `--compare-at 0` turns the same-load step off.
+    compareAt: v["compare-at"] === "0" ? undefined : positive("compare-at", v["compare-at"], false),
   };
 }

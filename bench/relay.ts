@@ -1,49 +1,59 @@
 /**
- * Relay throughput and latency benchmark, over WebSocket, WebTransport, or both in one room.
+ * Relay throughput and latency benchmark, over WebSocket (plain or TLS), WebTransport (grouped
+ * framing or a stream per packet), or both in one room.
  *
  * Synthetic participants (10 rooms × 10 by default) each send 2 KB video packets and 100-byte
  * audio packets at 30 and 50 per second times a load multiplier. Every packet carries its send
  * time; receivers, in this same process, measure send→receive latency and count what arrives
- * against what should (each packet should reach every other participant of its room). The load
- * steps up (4 s per step) until p99 latency passes the limit (50 ms) or a delivery is lost, twice
- * in a row at the same step, or the time budget (34 s per target) is spent.
+ * against what should (each packet should reach every other participant of its room). First every
+ * target runs one step at the same load (`--compare-at`, default 0.125x), so that the servers' CPU
+ * per delivery can be set side by side; then the load steps up (4 s per step) until p99 latency
+ * passes the limit (50 ms) or a delivery is lost, twice in a row at the same step, or the time
+ * budget (34 s per target) is spent. Audio that rides datagrams (grouped WebTransport, as the
+ * browser sends it) may lose up to 1 % and is reported apart (`dgram loss %`).
  *
- * Participants reach the relay over WebSocket (`ws`, the npm `ws` client), WebTransport (`wt`,
- * Deno's own client: packets length-prefixed on one bidirectional stream up, one QUIC stream per
- * packet down), or `mixed` (the first half of each room on WebSocket, the rest on WebTransport;
- * each receiving half is also reported on its own). WebTransport holds a tenth of what WebSocket
- * holds here, so its ladder starts at 1/64 of the base rate instead of 1/4.
+ * Participants reach the relay over WebSocket (`ws`, the npm `ws` client), WebSocket over TLS
+ * (`wss`: the servers serve HTTPS with a certificate made for the run — the fair comparison, since
+ * WebTransport always encrypts), WebTransport with grouped framing (`wt`, Deno's own client: up on
+ * one framed bidirectional stream with audio as datagrams, down in groups and datagrams, as our
+ * clients do), WebTransport with one QUIC stream per packet down (`wt1`, videocall-rs's framing,
+ * the baseline grouped framing replaced; its ladder starts at 1/64 of the base rate), or `mixed`
+ * (the first half of each room on `ws`, the rest on `wt`; each receiving half is also reported on
+ * its own).
  *
- * The default run measures six targets one after the other, in about 2.5 minutes on a quiet
- * 2-core machine (the budgets bound it to about 4):
+ * The default run measures seven targets one after the other, in about 4.5 minutes on a quiet
+ * 2-core machine:
  *
- * - `single/ws`, `single/wt`, `single/mixed`: one server on its in-process bus;
+ * - `single/ws`, `single/wss`, `single/wt`, `single/wt1`: one server on its in-process bus;
  * - `nats/ws`, `nats/wt`: two servers on NATS, each room's participants split across them;
  * - `ceiling`: the same participants and packets straight through NATS, one connection each, no
  *   relay at all; our figures are reported as a ratio of this one.
  *
- * `--mode` and `--transport` narrow or widen that matrix (`--transport all` adds `nats/mixed`).
- * Run it with NATS at `NATS_URL` (default `nats://127.0.0.1:4222`):
+ * `--mode` and `--transport` narrow or widen that matrix (`--transport all` adds the mixed rooms
+ * and the rest of the NATS pair). Run it with NATS at `NATS_URL` (default
+ * `nats://127.0.0.1:4222`):
  *
  * ```sh
  * deno task bench:relay
- * deno task bench:relay --mode single --transport wt --rooms 5 --participants 8 --step-s 2
+ * deno task bench:relay --mode single --transport wss,wt --rooms 5 --participants 8 --step-s 2
  * deno task bench:relay --transport ws,mixed --steps 0.5,1,2 --budget-s 20 --no-ceiling
  * ```
  *
  * It prints a table per target (sent and delivered packets per second, p50/p99 latency, loss,
- * server drops, CPU and memory of the servers and their CPU time per delivery, CPU of
- * nats-server, of the benchmark itself, of the whole machine and of everything else on it, and
+ * datagram loss, server drops, CPU and memory of the servers and their CPU time per delivery, CPU
+ * of nats-server, of the benchmark itself, of the whole machine and of everything else on it, and
  * how late the benchmark's event loop ran), a `SUMMARY` line with the highest load each target
- * held and our ratio to the ceiling, the same side by side as a Markdown table (for the README),
- * and as its last line the whole result as one JSON object (`deno task bench:relay | tail -n 1`
- * gives just that).
+ * held and our ratio to the ceiling, a `SAME LOAD` line with every server's CPU per delivery at
+ * the comparison load and its ratio to `wss`, the best steps side by side as a Markdown table (for
+ * the README), and as its last line the whole result as one JSON object (`deno task bench:relay |
+ * tail -n 1` gives just that).
  *
  * Everything shares one machine: when `host cpu%` nears 100 × cores, the figures describe the
  * machine more than the relay, and a high `other cpu%` means something else (a test run, say)
  * disturbed the step. The benchmark's own `bench cpu%` and `lag ms` show when it was the
- * bottleneck. With WebTransport it is: Deno's client spends two to three times the CPU per
- * received stream that the server spends sending it, and runs out of its one core first.
+ * bottleneck. With WebTransport it is: Deno's client spends more CPU per received packet than the
+ * server spends sending it (QUIC's per-packet work on both ends, docs/PROTOCOL.md), so its climb
+ * ends where the benchmark runs out of CPU, not where the server does.
  *
  * @module
  */
@@ -53,6 +63,7 @@ import { Meters, minus } from "./meters.ts";
 import { type Mode, type Options, parseOptions, stepsFor } from "./options.ts";
 import { CpuMeter, findNatsServerPid, readRssBytes } from "./proc_stats.ts";
 import {
+  comparisonLine,
   DATAGRAM_LOSS_ALLOWED,
   markdownSummary,
   ratioToCeiling,
@@ -200,8 +211,13 @@ async function stepLoad(
   const ctx: StepContext = { target, meters, generator, cpu, natsPid, options };
 
   meters.begin(performance.now());
-  await generator.run(steps[0], WARMUP_MS);
+  await generator.run(options.compareAt ?? steps[0], WARMUP_MS);
   await meters.all.drain(Number.POSITIVE_INFINITY, 200);
+  if (options.compareAt !== undefined) {
+    const step = await runStep(ctx, options.compareAt);
+    result.compare = step;
+    console.log(`${tableRow(step)}  (same-load comparison step)`);
+  }
 
   const started = performance.now();
   for (const multiplier of steps) {
@@ -357,6 +373,8 @@ async function main(): Promise<void> {
 
   const ceiling = results.find((r) => r.name === "ceiling");
   console.log(`\n${summaryLine(results, options.p99LimitMs)}`);
+  const comparison = comparisonLine(results);
+  if (comparison !== undefined) console.log(`\n${comparison}`);
   console.log(`\n${markdownSummary(results, options.p99LimitMs)}`);
   console.log(`\n(measured in ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   console.log(JSON.stringify({

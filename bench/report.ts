@@ -100,6 +100,8 @@ export interface TargetResult {
   steps: StepResult[];
   /** The step with the highest delivered rate among those that held. */
   best?: StepResult;
+  /** A step at the same load for every target (`--compare-at`), run before the climb. */
+  compare?: StepResult;
   /** Why stepping stopped. */
   stoppedBy: string;
   /** Set when the target could not be measured at all. */
@@ -184,6 +186,27 @@ export function summaryLine(results: TargetResult[], p99LimitMs: number): string
     return describeBest(r) + (ratio === undefined ? "" : `, ${ratio.toFixed(2)}x of ceiling`);
   });
   return `SUMMARY (max held with p99 < ${p99LimitMs} ms and no loss) ${parts.join(" | ")}`;
+}
+
+/**
+ * Server CPU per delivery of every relay target at the same load, with each target's ratio to the
+ * baseline (`wss` of the same mode: WebTransport always encrypts, so TLS is the fair comparison).
+ */
+export function comparisonLine(results: TargetResult[]): string | undefined {
+  const measured = results.filter((r) => r.compare?.serverUsPerDelivery !== undefined);
+  if (measured.length === 0) return undefined;
+  const load = measured[0].compare!.multiplier;
+  const parts = measured.map((r) => {
+    const us = r.compare!.serverUsPerDelivery!;
+    const base = results.find((b) => b.mode === r.mode && b.transport === "wss")?.compare
+      ?.serverUsPerDelivery;
+    const ratio = base === undefined || r.transport === "wss"
+      ? ""
+      : ` (${(us / base).toFixed(2)}x wss)`;
+    const note = r.compare!.held ? "" : `, did not hold: ${r.compare!.failure}`;
+    return `${r.name} ${us.toFixed(1)} µs${ratio}${note}`;
+  });
+  return `SAME LOAD (${load}x, server CPU per delivery) ${parts.join(" | ")}`;
 }
 
 /** Share of datagram-borne audio a step may lose and still hold. */
@@ -281,8 +304,8 @@ export function markdownSummary(results: TargetResult[], p99LimitMs: number): st
   const footer = [
     "",
     `Held = p99 send→receive latency under ${p99LimitMs} ms, no loss, no server drops; audio ` +
-      `that rides datagrams (grouped WebTransport) may lose up to ` +
-      `${(DATAGRAM_LOSS_ALLOWED * 100).toFixed(0)} %, as Opus conceals that much.`,
+    `that rides datagrams (grouped WebTransport) may lose up to ` +
+    `${(DATAGRAM_LOSS_ALLOWED * 100).toFixed(0)} %, as Opus conceals that much.`,
     ...notes.map((n) => `${n}.`),
   ];
   if (disturbed > 0) {
