@@ -48,20 +48,22 @@ export interface Options {
 }
 
 const WS_STEPS = "0.25,0.5,0.625,0.75,0.875,1,1.25,1.5,2,3";
+const WT_STEPS = "0.125,0.1875,0.25,0.375,0.5,0.75,1,1.5,2";
 const WT1_STEPS = "0.015625,0.03125,0.0625,0.09375,0.125,0.1875,0.25,0.375,0.5,0.75,1";
 
 /**
  * Load ladders by transport. WebTransport with one QUIC stream per packet and receiver (`wt1`,
- * videocall-rs's framing) holds about a tenth of what WebSocket holds on the same machine, so its
- * ladder starts lower and climbs in finer steps; a mixed room is held back by its WebTransport
- * half. Grouped WebTransport climbs WebSocket's ladder.
+ * videocall-rs's framing) holds about a tenth of what WebSocket holds here, so its ladder starts
+ * at 1/64 and climbs in fine steps; grouped WebTransport (and a mixed room, held back by its
+ * WebTransport half) starts at 1/8: on this machine the benchmark's own Deno WebTransport clients
+ * run out of CPU around 1/4.
  */
 const DEFAULT_STEPS: Record<TransportMix, string> = {
   ws: WS_STEPS,
   wss: WS_STEPS,
-  wt: WS_STEPS,
+  wt: WT_STEPS,
   wt1: WT1_STEPS,
-  mixed: WS_STEPS,
+  mixed: WT_STEPS,
 };
 
 /**
