@@ -9,6 +9,7 @@ import { createLogger } from "./lib/log.ts";
 import { loadConfig } from "./lib/server/config.ts";
 import { settingsHelp } from "./lib/server/settings.ts";
 import { startServer } from "./lib/server/server.ts";
+import { dataDirProblem } from "./lib/server/data_dir.ts";
 
 if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(settingsHelp());
@@ -17,6 +18,11 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
 const result = loadConfig(Deno.args, Deno.env.toObject());
 if (!result.ok) {
   console.error(`Invalid configuration: ${result.error}`);
+  Deno.exit(2);
+}
+const problem = await dataDirProblem(result.config);
+if (problem !== undefined) {
+  console.error(problem);
   Deno.exit(2);
 }
 const log = createLogger(result.config.logLevel);

@@ -424,18 +424,18 @@ export const SETTINGS = {
     "DATABASE_SCHEMA",
     "database-schema",
     "",
-    "schema to use in that database",
+    "schema to use in that database, made if missing (needs the CREATE privilege then)",
     "default",
     (value) =>
-      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)
+      /^[a-z_][a-z0-9_]{0,62}$/.test(value)
         ? undefined
-        : "DATABASE_SCHEMA may only contain letters, digits and _",
+        : "DATABASE_SCHEMA may only contain lower-case letters, digits and _",
   ),
   dataDir: text(
     "DATA_DIR",
     "data-dir",
     "./data",
-    "where the embedded Postgres keeps its files (the `start` task may write only `./data`)",
+    "where the embedded Postgres keeps its files; checked at start (the `start` task may write only `./data`)",
     "`./data`",
   ),
   logLevel: choice(

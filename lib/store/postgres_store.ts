@@ -22,8 +22,9 @@ import { StoreInvalidError } from "./store.ts";
 /** Options of {@linkcode PostgresStore.connect}. */
 export interface PostgresStoreOptions {
   /**
-   * The schema to keep the tables in (it must exist); it becomes the connections' whole
-   * `search_path`. Tests give each run its own. Letters, digits and `_` only.
+   * The schema to keep the tables in, made if it does not exist (the database user then needs
+   * the CREATE privilege); it becomes the connections' whole `search_path`. Tests give each run
+   * its own. Lower-case letters, digits and `_` only.
    * @default {the server's search_path, usually "public"}
    */
   schema?: string;
@@ -100,6 +101,17 @@ export class PostgresStore extends SqlStore {
     });
     const db = database(sql);
     try {
+      // The schema is made if missing (the name is checked above, so it may be spliced in).
+      // Instances starting together may race to make it; the loser finds it made.
+      if (options.schema !== undefined) {
+        await db.exec(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`).catch(async (error) => {
+          const exists = await db.query(
+            "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+            [options.schema],
+          );
+          if (exists.length === 0) throw error;
+        });
+      }
       await migrate(db);
     } catch (error) {
       await sql.end({ timeout: POSTGRES_CLOSE_TIMEOUT_S });
