@@ -30,10 +30,17 @@ const app = await createApp({
   root: new URL(".", import.meta.url),
   log: (event, fields) => log.info(event, fields),
 });
-const server = await startServer(result.config, log, { pages: (request) => app.handler(request) });
-const stop = async () => {
+const server = await startServer(result.config, log, {
+  pages: (request) => app.handler(request),
+  onStopped: () => Deno.exit(0),
+});
+// Ctrl-C stops at once; SIGTERM (an orchestrator's stop) first hands the sessions to the other
+// instances, when there are any (docs/ARCHITECTURE.md, "Drain").
+Deno.addSignalListener("SIGINT", async () => {
   await server.shutdown();
   Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+});
+Deno.addSignalListener("SIGTERM", async () => {
+  await server.drainAndStop();
+  Deno.exit(0);
+});

@@ -26,9 +26,10 @@ import { framesDecoded } from "./support/page_probe.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { ffmpegTestsIgnored, spawnStreamer, testPatternArgs } from "./support/streamer.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
+import { keepTalking } from "./support/talking.ts";
 import { Room } from "../lib/client/mod.ts";
 import { decodeMeetingPacket } from "../lib/protocol/codec.ts";
-import { MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
+import { MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 
 const natsUrl = await sharedNatsUrl();
 const ignore = natsUrl === undefined || browserTestsIgnored() || ffmpegTestsIgnored();
@@ -106,7 +107,7 @@ Deno.test({
     let adaReconnectedAt: number | undefined;
     ada.on("reconnected", () => adaReconnectedAt ??= Date.now());
     const streamer = spawnStreamer([...testPatternArgs(viaBalancer, "cam", room), "--quiet"]);
-    let talking: ReturnType<typeof setInterval> | undefined;
+    let stopTalking = () => {};
     let pia: MeetingPage | undefined;
     try {
       await withBrowser(async (browser) => {
@@ -120,17 +121,7 @@ Deno.test({
           al.heartbeat();
           pia = await joinMeeting(browser, viaBalancer, "pia", "Pia", room, "&transport=websocket");
           // Ada talks: a small audio packet every 50 ms, as long as she is connected.
-          let n = 0;
-          talking = setInterval(() => {
-            if (!ada.connected) return;
-            ada.publish({
-              mediaType: MediaType.AUDIO,
-              data: new Uint8Array([n++ & 255]),
-              frameType: "key",
-              timestamp: Date.now(),
-              duration: 20,
-            });
-          }, 50);
+          stopTalking = keepTalking(ada);
           const moving = ["ada", "cam", "pia"];
           const ids = new Map<string, bigint>();
           await eventually(
@@ -237,7 +228,7 @@ Deno.test({
         }
       });
     } finally {
-      clearInterval(talking);
+      stopTalking();
       await streamer.stop();
       await ada.leave();
       await bea.leave();

@@ -19,6 +19,11 @@ export const CloseCode = {
   PACKET_TOO_BIG: 1009,
   /** The server failed; not the client's fault. */
   INTERNAL_ERROR: 1011,
+  /**
+   * The server is draining (a restart, a scale-down): reconnect at once with `resume` — the load
+   * balancer sends you to another instance, and nobody sees you leave.
+   */
+  SERVICE_RESTART: 1012,
   /** Too many connections (from one address, or on this server); try again later. */
   TRY_AGAIN_LATER: 1013,
   /** More packets per second than allowed. */
@@ -55,6 +60,7 @@ export const Refusal = {
   LOCKED: "The meeting is locked; ask a host to let you in",
   WRONG_PASSWORD: "The meeting password is wrong",
   SHUTTING_DOWN: "Server is shutting down",
+  DRAINING: "This server is restarting; moving you to another",
   E2EE_MEDIA: "This meeting requires end-to-end encryption; media must be encrypted",
   E2EE_CHAT: "This meeting requires end-to-end encryption; chat must be encrypted",
   REFUSED: "The server refused the connection",

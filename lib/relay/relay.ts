@@ -98,6 +98,7 @@ export class Relay implements SessionHost {
   readonly #resumeLeads = new Map<bigint, { participant: Participant; atMs: number }>();
   readonly #liveness: Liveness;
   #accepting = true;
+  #draining = false;
 
   constructor(options: RelayOptions) {
     this.instanceId = options.instanceId ?? crypto.randomUUID().slice(0, 8);
@@ -418,6 +419,44 @@ export class Relay implements SessionHost {
       reason,
     });
     this.#rooms.get(session.roomId)?.removeLocal(session, code);
+  }
+
+  /** Whether a drain is under way. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Other live instances of the cluster (none alone, or on the in-process bus). */
+  get otherInstances(): number {
+    return this.#liveness.others;
+  }
+
+  /**
+   * Hands every session to the rest of the cluster: stops accepting, closes each local session
+   * with 1012 (the client reconnects with `resume`, and the load balancer, which sees `/readyz`
+   * failing, sends it to another instance) while presence goes on, so that a session resumed
+   * elsewhere within the leave grace leaves nobody. Resolves once no session and no pending leave
+   * is left here, or after `timeoutMs`; then {@linkcode Relay.shutdown} announces whoever did not
+   * come back.
+   */
+  async drain(timeoutMs: number, reason: string = Refusal.DRAINING): Promise<void> {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    this.#draining = true;
+    const sessions = this.#sessions.size;
+    this.#log.info("drain_started", { sessions, others: this.#liveness.others, timeoutMs });
+    for (const room of this.#rooms.values()) room.closeLocal(CloseCode.SERVICE_RESTART, reason);
+    const deadline = this.#now() + timeoutMs;
+    const settled = () =>
+      this.#sessions.size === 0 && [...this.#rooms.values()].every((room) => room.idle);
+    while (!settled() && this.#now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    this.#log.info("drain_finished", {
+      sessions,
+      left: this.#sessions.size,
+      settled: settled(),
+    });
   }
 
   /**

@@ -410,6 +410,14 @@ export class Room {
     }
   }
 
+  /**
+   * Closes every local session with `code` but keeps their leaves pending for the grace period,
+   * as for a dropped connection: a session that resumes elsewhere in time leaves nobody (drain).
+   */
+  closeLocal(code: number, reason: string): void {
+    for (const session of [...this.#local.values()]) session.close(code, reason);
+  }
+
   /** Closes every local session (shutdown) and announces the leaves at once. */
   closeAll(code: number, reason: string): void {
     for (const session of [...this.#local.values()]) session.close(code, reason);

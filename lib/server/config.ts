@@ -39,6 +39,10 @@ export interface ServerConfig {
   auth: "open" | "required";
   /** The token secret; undefined in open mode without one (a random one is made). */
   jwtSecret: string | undefined;
+  /** Bearer token of the admin API; undefined: no admin API. */
+  adminToken: string | undefined;
+  /** How long a drain waits for sessions to move elsewhere. */
+  drainTimeoutMs: number;
   /** Empty for the embedded PGlite store. */
   databaseUrl: string;
   databaseSchema: string | undefined;
@@ -107,6 +111,8 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       wtIdleTimeoutMs: v.wtIdleTimeoutMs,
       auth: v.auth,
       jwtSecret: v.jwtSecret === "" ? undefined : v.jwtSecret,
+      adminToken: v.adminToken === "" ? undefined : v.adminToken,
+      drainTimeoutMs: v.drainTimeoutMs,
       databaseUrl: v.databaseUrl,
       databaseSchema: v.databaseSchema === "" ? undefined : v.databaseSchema,
       dataDir: v.dataDir,

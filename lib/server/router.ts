@@ -138,7 +138,7 @@ export function createRouter(
   async function readiness(): Promise<Response> {
     const no = (reason: string) =>
       new Response(`${reason}\n`, { status: 503, headers: { "cache-control": "no-store" } });
-    if (!relay.accepting) return no("shutting down");
+    if (!relay.accepting) return no(relay.draining ? "draining" : "shutting down");
     if (!relay.bus.isConnected()) return no("bus disconnected");
     const reason = await options.notReady?.();
     if (reason !== undefined) return no(reason);
@@ -159,7 +159,11 @@ export function createRouter(
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return reject(426, "upgrade_required", "This endpoint speaks WebSocket only");
     }
-    if (!relay.accepting) return reject(503, "shutting_down", "The server is shutting down");
+    if (!relay.accepting) {
+      return relay.draining
+        ? reject(503, "draining", "This server is draining; connect again to reach another")
+        : reject(503, "shutting_down", "The server is shutting down");
+    }
     const allowed = options.guard.open(address, performance.now());
     if (!allowed.ok) return reject(allowed.status, allowed.code, allowed.message);
     let upgraded = false;

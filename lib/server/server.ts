@@ -28,6 +28,7 @@ import { claimPrefix, createIdentity } from "./identity.ts";
 import { lazyStore } from "./lazy_store.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import { OriginPolicy } from "./web_security.ts";
+import { adminRoute } from "./admin.ts";
 import { MeetingError } from "../meetings/service.ts";
 
 /** The project's version, from deno.json. */
@@ -44,12 +45,19 @@ export interface RunningServer {
   log: Logger;
   /** Stops accepting, tells clients, closes within `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
+  /**
+   * Hands the sessions to other instances (when any is alive) within `DRAIN_TIMEOUT_MS`, then
+   * shuts down; `extras.onStopped` runs after it.
+   */
+  drainAndStop(): Promise<void>;
 }
 
 /** What the server serves besides the relay and the API. */
 export interface ServerExtras {
   /** The web pages and their assets (requests outside `/api/` that nothing else claims). */
   pages?: (request: Request) => Promise<Response>;
+  /** Called once a drain asked for through the admin API has stopped the server. */
+  onStopped?: () => void;
 }
 
 /** Connects the bus, builds the relay and starts serving HTTP. */
@@ -137,6 +145,22 @@ export async function startServer(
     https: config.https || config.publicUrl.startsWith("https:"),
     notReady: databaseReadiness(store),
     api: (request, url, info) => {
+      const admin = adminRoute(
+        {
+          token: config.adminToken,
+          state: () => ({
+            sessions: relay.sessionCount,
+            others: relay.otherInstances,
+            draining: relay.draining,
+          }),
+          drain: () => {
+            running.drainAndStop().then(() => extras.onStopped?.());
+          },
+        },
+        request,
+        url,
+      );
+      if (admin !== undefined) return admin;
       if (url.pathname === "/api/v1/session") {
         return identity.guestSession(
           request,
@@ -168,7 +192,8 @@ export async function startServer(
     version: VERSION,
   });
   let stopping: Promise<void> | undefined;
-  return {
+  let draining: Promise<void> | undefined;
+  const running: RunningServer = {
     port,
     wtPort: webTransport.server?.port,
     relay,
@@ -195,7 +220,16 @@ export async function startServer(
       })();
       return stopping;
     },
+    drainAndStop() {
+      draining ??= (async () => {
+        if (relay.otherInstances > 0) await relay.drain(config.drainTimeoutMs);
+        else logger.info("drain_skipped", { reason: "no other instance alive to take sessions" });
+        await running.shutdown();
+      })();
+      return draining;
+    },
   };
+  return running;
 }
 
 interface WebTransportRuntime {

@@ -409,6 +409,25 @@ export const SETTINGS = {
         ? "JWT_SECRET must be at least 32 bytes long"
         : undefined,
   ),
+  adminToken: text(
+    "ADMIN_TOKEN",
+    undefined,
+    "",
+    "bearer token of the admin API (`POST /api/v1/admin/drain`), 32+ bytes; empty = no admin API",
+    "empty",
+    (value) =>
+      new TextEncoder().encode(value).length < 32
+        ? "ADMIN_TOKEN must be at least 32 bytes long"
+        : undefined,
+  ),
+  drainTimeoutMs: integer(
+    "DRAIN_TIMEOUT_MS",
+    "drain-timeout-ms",
+    30_000,
+    0,
+    3_600_000,
+    "on SIGTERM (with other instances alive) or the admin drain: how long sessions get to move to another instance before the rest are closed",
+  ),
   databaseUrl: text(
     "DATABASE_URL",
     "database-url",

@@ -20,6 +20,8 @@ export interface ServerProcess {
   wsUrl: string;
   /** The certificate to trust, with `HTTPS=on` (its CERT_PATH). */
   ca?: string;
+  /** Resolves with the exit code once the process has exited (by itself or stopped). */
+  exited(): Promise<number>;
   /** Fetches a path of the server (trusting `ca`). */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The UDP port of WebTransport, if it runs. */
@@ -52,6 +54,9 @@ const TEST_DEFAULTS: Record<string, string> = {
   MAX_CONNECTIONS_PER_ADDRESS: "1000000",
   CONNECTIONS_PER_ADDRESS_PER_MINUTE: "1000000",
   NEW_MEETINGS_PER_ADDRESS_PER_HOUR: "1000000",
+  // Tests stop their servers with SIGTERM while other tests' servers share NATS: no drain wait
+  // unless a test asks for one (tests/drain_test.ts).
+  DRAIN_TIMEOUT_MS: "0",
 };
 
 /**
@@ -148,6 +153,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     pid: child.pid,
     logs,
     fetch: (path, init) => fetch(`${httpUrl}${path}`, { ...init, client: httpClient }),
+    exited: wait,
     async metric(name, labels) {
       const text = await (await fetch(`${httpUrl}/metrics`, { client: httpClient })).text();
       const key = labels === undefined ? name : `${name}{${labels}}`;

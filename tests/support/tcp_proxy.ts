@@ -11,7 +11,7 @@
 /** Forwards loopback TCP connections to a target; can drop everything and come back. */
 export class TcpProxy {
   port = 0;
-  readonly #targets: Deno.ConnectOptions[];
+  #targets: Deno.ConnectOptions[];
   #listener: Deno.TcpListener | undefined;
   #accepting: Promise<void> | undefined;
   readonly #conns = new Set<Deno.TcpConn>();
@@ -23,6 +23,15 @@ export class TcpProxy {
   constructor(target: Deno.ConnectOptions | Deno.ConnectOptions[]) {
     this.#targets = Array.isArray(target) ? target : [target];
     if (this.#targets.length === 0) throw new Error("TcpProxy needs a target");
+  }
+
+  /**
+   * New connections go to these targets from now on (connections in flight stay where they
+   * are): a balancer that took a server out when its readiness check failed.
+   */
+  setTargets(targets: Deno.ConnectOptions[]): void {
+    if (targets.length === 0) throw new Error("TcpProxy needs a target");
+    this.#targets = targets;
   }
 
   /** Listens (again) on `port`, or on a free port the first time. */
