@@ -26,6 +26,8 @@ export interface ServerConfig {
   certPath: string;
   /** Serve HTTPS/WSS on `port` with the certificate at `certPath`/`keyPath`. */
   https: boolean;
+  /** With `https`: a plain-HTTP port that redirects to HTTPS. */
+  httpRedirectPort: number | undefined;
   keyPath: string;
   /** Validity of self-signed certificates. */
   certValidityMs: number;
@@ -89,6 +91,9 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
   if (v.https === "on" && v.certPath === "") {
     errors.push("HTTPS=on needs CERT_PATH and KEY_PATH");
   }
+  if (v.httpRedirectPort !== "off" && v.https !== "on") {
+    errors.push("HTTP_REDIRECT_PORT redirects to HTTPS: it needs HTTPS=on");
+  }
   if (v.auth === "required" && v.jwtSecret === "") {
     errors.push("AUTH=required needs JWT_SECRET (at least 32 bytes)");
   }
@@ -105,6 +110,7 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       certPath: v.certPath,
       keyPath: v.keyPath,
       https: v.https === "on",
+      httpRedirectPort: v.httpRedirectPort === "off" ? undefined : Number(v.httpRedirectPort),
       certValidityMs: v.certValidityMs,
       wtStreamTimeoutMs: v.wtStreamTimeoutMs,
       maxDatagramsPerSecond: v.maxDatagramsPerSecond,

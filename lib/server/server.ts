@@ -29,6 +29,7 @@ import { lazyStore } from "./lazy_store.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import { OriginPolicy } from "./web_security.ts";
 import { adminRoute } from "./admin.ts";
+import { listen } from "./listener.ts";
 import { MeetingError } from "../meetings/service.ts";
 
 /** The project's version, from deno.json. */
@@ -170,22 +171,11 @@ export async function startServer(
       return meetingApi(request, url, clientAddress(request, info));
     },
   });
-  const listening = Promise.withResolvers<number>();
-  const tls = config.https
-    ? {
-      cert: await Deno.readTextFile(config.certPath),
-      key: await Deno.readTextFile(config.keyPath),
-    }
-    : {};
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    ...tls,
-    onListen: ({ port }) => listening.resolve(port),
-  }, handler);
-  const port = await listening.promise;
+  const listeners = await listen(config, handler, logger);
+  const port = listeners.port;
   logger.info("listening", {
     port,
+    redirectPort: listeners.redirectPort,
     wtPort: webTransport.server?.port,
     host: config.host,
     instance: relay.instanceId,
@@ -209,11 +199,7 @@ export async function startServer(
         while (openWebSocketCount() > 0 && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
-        const timeout = new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, graceMs);
-          server.finished.then(() => clearTimeout(timer));
-        });
-        await Promise.race([server.shutdown(), timeout]);
+        await listeners.shutdown(graceMs);
         await bus.close();
         await store.close();
         logger.info("stopped");

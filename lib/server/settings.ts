@@ -283,7 +283,7 @@ export const SETTINGS = {
     "https",
     ["on", "off"] as const,
     "off",
-    "`on`: serve pages, the API and WebSocket as HTTPS/WSS on `PORT` with `CERT_PATH`/`KEY_PATH` (read at start)",
+    "`on`: serve pages, the API and WebSocket as HTTPS/WSS on `PORT` with `CERT_PATH`/`KEY_PATH` (reloaded when they change)",
   ),
   certValidityMs: integer(
     "CERT_VALIDITY_MS",
@@ -408,6 +408,17 @@ export const SETTINGS = {
       new TextEncoder().encode(value).length < 32
         ? "JWT_SECRET must be at least 32 bytes long"
         : undefined,
+  ),
+  httpRedirectPort: text(
+    "HTTP_REDIRECT_PORT",
+    "http-redirect-port",
+    "off",
+    "with `HTTPS=on`: a plain-HTTP port whose every request is redirected (308) to HTTPS; `off` = none",
+    "off",
+    (value) =>
+      value === "off" || /^[0-9]{1,5}$/.test(value) && Number(value) <= 65535
+        ? undefined
+        : "HTTP_REDIRECT_PORT must be a port number or off",
   ),
   adminToken: text(
     "ADMIN_TOKEN",
