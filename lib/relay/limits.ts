@@ -64,6 +64,15 @@ export interface RelayLimits {
   largeMeetingParticipants: number;
   /** How many loudest speakers the relay tracks, tells clients about, and forwards when large. */
   activeSpeakers: number;
+  /** Participants a meeting may have across the cluster (0: no limit); more are refused. */
+  maxMeetingParticipants: number;
+  /**
+   * Kilobits per second a participant may send in all, and in video (camera and screen): beyond
+   * them (after a burst of two seconds' worth) packets are dropped and counted
+   * (`bandwidth_limited`, `video_bandwidth_limited`). 0: no limit.
+   */
+  maxKbpsPerParticipant: number;
+  maxVideoKbpsPerParticipant: number;
   /** VIEWPORT and LAYER_PREFERENCE packets a session may send per second (burst: twice). */
   controlPacketsPerSecond: number;
   /** Most sessions a VIEWPORT or LAYER_PREFERENCE may list. */
@@ -79,6 +88,9 @@ export interface RelayLimits {
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
   maxPacketsPerSecond: 500,
+  maxMeetingParticipants: 0,
+  maxKbpsPerParticipant: 25_000,
+  maxVideoKbpsPerParticipant: 20_000,
   packetBurst: 1000,
   keyframeRequestsPerSecond: 2,
   chatMessagesPerSecond: 5,

@@ -344,6 +344,21 @@ export class Relay implements SessionHost {
     });
     session.waiting = request.waiting === true;
     session.e2eeRequired = request.e2eeRequired === true;
+    // A full meeting takes nobody new (a resumed session already counts); the roster counts the
+    // whole cluster's participants.
+    const max = this.limits.maxMeetingParticipants;
+    if (max > 0 && id !== resume && room.roster.size >= max) {
+      this.metrics.rejected.inc("meeting_full");
+      this.#log.info("connection_rejected", { room: request.roomId, code: "meeting_full" });
+      queueMicrotask(() =>
+        session.close(
+          CloseCode.FORBIDDEN,
+          `This meeting is full (${max} people); try again when someone leaves`,
+        )
+      );
+      if (room.idle) this.#closeRoom(room);
+      return session;
+    }
     this.#sessions.set(id, session);
     const assigned = encodeStampedPacket(
       0,

@@ -146,6 +146,8 @@ export class Session {
   readonly #host: SessionHost;
   readonly #now: () => number;
   readonly #bucket: TokenBucket;
+  readonly #bytes: TokenBucket | undefined;
+  readonly #videoBytes: TokenBucket | undefined;
   readonly #keyframeBucket: TokenBucket;
   readonly #chatBucket: TokenBucket;
   readonly #e2eeBucket: TokenBucket;
@@ -171,6 +173,11 @@ export class Session {
     const now = this.#now();
     this.lastInboundMs = now;
     this.#bucket = new TokenBucket(init.limits.maxPacketsPerSecond, init.limits.packetBurst, now);
+    // Bytes per second from kilobits per second; a burst of two seconds' worth.
+    const bytesBucket = (kbps: number) =>
+      kbps > 0 ? new TokenBucket(kbps * 125, kbps * 250, now) : undefined;
+    this.#bytes = bytesBucket(init.limits.maxKbpsPerParticipant);
+    this.#videoBytes = bytesBucket(init.limits.maxVideoKbpsPerParticipant);
     this.#keyframeBucket = new TokenBucket(
       init.limits.keyframeRequestsPerSecond,
       init.limits.keyframeRequestsPerSecond,
@@ -271,6 +278,17 @@ export class Session {
       const checked = this.#media(wrapper.value);
       if (checked === undefined) return;
       ({ media, info } = checked);
+      // Over the participant's bandwidth: the packet is dropped, not the participant.
+      const video = info.kind === MediaKind.VIDEO || info.kind === MediaKind.SCREEN ||
+        info.mediaType === MediaType.VIDEO || info.mediaType === MediaType.SCREEN;
+      if (video && this.#videoBytes && !this.#videoBytes.take(this.lastInboundMs, bytes.length)) {
+        this.#metrics.drops.inc("video_bandwidth_limited");
+        return;
+      }
+      if (this.#bytes && !this.#bytes.take(this.lastInboundMs, bytes.length)) {
+        this.#metrics.drops.inc("bandwidth_limited");
+        return;
+      }
     }
     if (packetType === PacketType.E2EE) {
       const problem = e2eeProblem(data);

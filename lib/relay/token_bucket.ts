@@ -30,15 +30,18 @@ export class TokenBucket {
     this.#lastMs = nowMs;
   }
 
-  /** Takes one token at time `nowMs`; returns false when the bucket is empty. */
-  take(nowMs: number): boolean {
+  /**
+   * Takes `count` tokens (default one) at time `nowMs`; returns false, taking none, when fewer
+   * are left.
+   */
+  take(nowMs: number, count = 1): boolean {
     const elapsed = nowMs - this.#lastMs;
     if (elapsed > 0) {
       this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#ratePerMs);
       this.#lastMs = nowMs;
     }
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < count) return false;
+    this.#tokens -= count;
     return true;
   }
 }

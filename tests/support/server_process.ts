@@ -54,6 +54,9 @@ const TEST_DEFAULTS: Record<string, string> = {
   MAX_CONNECTIONS_PER_ADDRESS: "1000000",
   CONNECTIONS_PER_ADDRESS_PER_MINUTE: "1000000",
   NEW_MEETINGS_PER_ADDRESS_PER_HOUR: "1000000",
+  // Floods and large-packet tests measure other things; tests/limits_test.ts sets these.
+  MAX_KBPS_PER_PARTICIPANT: "0",
+  MAX_VIDEO_KBPS_PER_PARTICIPANT: "0",
   // Tests stop their servers with SIGTERM while other tests' servers share NATS: no drain wait
   // unless a test asks for one (tests/drain_test.ts).
   DRAIN_TIMEOUT_MS: "0",
