@@ -37,21 +37,65 @@ const encoder = new TextEncoder();
 /** How long a dead instance is remembered (to notice it coming back), in ms. */
 const REMEMBER_DEAD_MS = 10 * 60_000;
 
-/** A liveness message between instances. */
-export type LivenessMessage = { t: "alive" | "bye"; i: string };
+/**
+ * What an instance says of itself with each "alive", for the server pool (`GET
+ * /api/v1/servers`): where people reach it, how busy it is, and whether it takes newcomers.
+ */
+export interface InstanceCard {
+  /** Its public URL (`PUBLIC_URL`), or empty when it has none. */
+  url: string;
+  /** Media sessions open on it now. */
+  sessions: number;
+  /** Media connections it takes at most (`MAX_CONNECTIONS`). */
+  capacity: number;
+  /** Whether it takes new sessions (false while draining or shutting down). */
+  accepting: boolean;
+  /** Whether it serves WebTransport. */
+  webTransport: boolean;
+}
+
+/** A liveness message between instances; "alive" may carry the sender's card. */
+export type LivenessMessage = { t: "alive" | "bye"; i: string; card?: InstanceCard };
 
 /** Serializes a liveness message. */
 export function encodeLiveness(message: LivenessMessage): Uint8Array {
-  return encoder.encode(JSON.stringify(message));
+  const { t, i, card } = message;
+  return encoder.encode(JSON.stringify(
+    card === undefined ? { t, i } : {
+      t,
+      i,
+      u: card.url,
+      s: card.sessions,
+      c: card.capacity,
+      a: card.accepting,
+      w: card.webTransport,
+    },
+  ));
 }
 
-/** Parses a liveness message; undefined for anything malformed. */
+const count = (v: unknown) =>
+  typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 1e9 ? v : undefined;
+
+/**
+ * Parses a liveness message; undefined for anything malformed. A card with a bad field is left
+ * out (the message still says the instance is alive).
+ */
 export function parseLiveness(bytes: Uint8Array): LivenessMessage | undefined {
   const m = parseJsonObject(bytes);
   if (m === undefined) return undefined;
   if (m.t !== "alive" && m.t !== "bye") return undefined;
   if (typeof m.i !== "string" || m.i.length === 0 || m.i.length > 64) return undefined;
-  return { t: m.t, i: m.i };
+  const message: LivenessMessage = { t: m.t, i: m.i };
+  const sessions = count(m.s);
+  const capacity = count(m.c);
+  if (
+    m.t === "alive" && typeof m.u === "string" && m.u.length <= 200 &&
+    (m.u === "" || /^https?:\/\/[^\s]+$/.test(m.u)) && sessions !== undefined &&
+    capacity !== undefined && typeof m.a === "boolean" && typeof m.w === "boolean"
+  ) {
+    message.card = { url: m.u, sessions, capacity, accepting: m.a, webTransport: m.w };
+  }
+  return message;
 }
 
 /** An instance found dead, and how long it had been silent. */
@@ -64,6 +108,7 @@ export interface DeadInstance {
 export class InstanceTracker {
   readonly #lastHeard = new Map<string, number>();
   readonly #dead = new Map<string, number>();
+  readonly #cards = new Map<string, InstanceCard>();
 
   /** Instances taken as alive. */
   get size(): number {
@@ -71,15 +116,23 @@ export class InstanceTracker {
   }
 
   /**
-   * Notes `instance` alive at `nowMs`; true when it had been declared dead (it is back).
+   * Notes `instance` alive at `nowMs` (with its card, when it sent one); true when it had been
+   * declared dead (it is back).
    */
-  heard(instance: string, nowMs: number): boolean {
+  heard(instance: string, nowMs: number, card?: InstanceCard): boolean {
     this.#lastHeard.set(instance, nowMs);
+    if (card !== undefined) this.#cards.set(instance, card);
     return this.#dead.delete(instance);
+  }
+
+  /** The cards of the instances alive now. */
+  cards(): [string, InstanceCard][] {
+    return [...this.#cards].filter(([instance]) => this.#lastHeard.has(instance));
   }
 
   /** `instance` said goodbye; true when it was taken as alive until now. */
   left(instance: string, nowMs: number): boolean {
+    this.#cards.delete(instance);
     if (!this.#lastHeard.delete(instance)) return false;
     this.#dead.set(instance, nowMs);
     return true;
@@ -91,6 +144,7 @@ export class InstanceTracker {
     for (const [instance, last] of this.#lastHeard) {
       if (nowMs - last > timeoutMs) {
         this.#lastHeard.delete(instance);
+        this.#cards.delete(instance);
         this.#dead.set(instance, nowMs);
         dead.push({ instance, silentMs: nowMs - last });
       }
@@ -120,6 +174,8 @@ export interface LivenessOptions {
   onDead(instance: string, silentMs: number): void;
   /** An instance declared dead was heard again. */
   onBack(instance: string): void;
+  /** This instance's card, sent with every "alive" (none: no card). */
+  card?: () => InstanceCard;
 }
 
 /** This instance's heartbeat on the bus, and its watch over the others'. */
@@ -153,6 +209,11 @@ export class Liveness {
     return this.#tracker.size;
   }
 
+  /** The cards of the other instances alive now, by instance id. */
+  cards(): [string, InstanceCard][] {
+    return this.#tracker.cards();
+  }
+
   /** Stops; says goodbye first when `goodbye` (a clean shutdown). */
   stop(goodbye = true): void {
     if (this.#stopped) return;
@@ -163,7 +224,8 @@ export class Liveness {
   }
 
   #say(t: LivenessMessage["t"]): void {
-    this.#o.bus.publish(INSTANCES_SUBJECT, encodeLiveness({ t, i: this.#o.instanceId }));
+    const card = t === "alive" ? this.#o.card?.() : undefined;
+    this.#o.bus.publish(INSTANCES_SUBJECT, encodeLiveness({ t, i: this.#o.instanceId, card }));
   }
 
   #onMessage(data: Uint8Array): void {
@@ -172,7 +234,7 @@ export class Liveness {
     const now = this.#o.now();
     if (message.t === "bye") {
       if (this.#tracker.left(message.i, now)) this.#o.onDead(message.i, 0);
-    } else if (this.#tracker.heard(message.i, now)) {
+    } else if (this.#tracker.heard(message.i, now, message.card)) {
       this.#o.onBack(message.i);
     }
   }

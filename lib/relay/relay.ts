@@ -14,7 +14,7 @@ import { PacketType } from "../protocol/packets.ts";
 import { encodeIdentity, encodeStampedPacket } from "../protocol/wire.ts";
 import type { Logger } from "../log.ts";
 import { type Bus, controlSubject, systemSubject } from "./bus.ts";
-import { Liveness } from "./liveness.ts";
+import { type InstanceCard, Liveness } from "./liveness.ts";
 import { encodePresence, parsePresence, type Participant } from "./presence.ts";
 import { type ControlEvent, encodeControl } from "./control.ts";
 import type { Standing } from "./admission.ts";
@@ -34,6 +34,18 @@ export interface RelayOptions {
   /** A unique id for this instance; random when omitted. */
   instanceId?: string;
   now?: () => number;
+  /**
+   * What this instance tells the cluster of itself besides its sessions and whether it accepts
+   * (the server pool); read at every heartbeat.
+   */
+  describe?: () => Pick<InstanceCard, "url" | "capacity" | "webTransport">;
+}
+
+/** One instance of the server pool, as `GET /api/v1/servers` lists it. */
+export interface PoolEntry extends InstanceCard {
+  instance: string;
+  /** Whether this is the instance answering. */
+  self: boolean;
 }
 
 /** Who is connecting, and over what. */
@@ -99,6 +111,7 @@ export class Relay implements SessionHost {
   readonly #liveness: Liveness;
   #accepting = true;
   #draining = false;
+  readonly #describe: RelayOptions["describe"];
 
   constructor(options: RelayOptions) {
     this.instanceId = options.instanceId ?? crypto.randomUUID().slice(0, 8);
@@ -106,6 +119,7 @@ export class Relay implements SessionHost {
     this.metrics = options.metrics;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#describe = options.describe;
     const busLimit = options.bus.maxPayloadBytes - STAMP_OVERHEAD_BYTES;
     this.limits = {
       ...options.limits,
@@ -172,6 +186,7 @@ export class Relay implements SessionHost {
         this.#log.info("instance_back", { instance });
         for (const room of this.#rooms.values()) room.instanceBack(instance);
       },
+      card: options.describe === undefined ? undefined : () => this.#card(),
     });
     registry.gauge(
       "cluster_instances",
@@ -434,6 +449,33 @@ export class Relay implements SessionHost {
       reason,
     });
     this.#rooms.get(session.roomId)?.removeLocal(session, code);
+  }
+
+  /**
+   * The server pool: this instance and the others alive (those that sent a card), the least
+   * loaded first (sessions over capacity), those not accepting last.
+   */
+  pool(): PoolEntry[] {
+    const entries: PoolEntry[] = [];
+    if (this.#describe !== undefined) {
+      entries.push({ instance: this.instanceId, self: true, ...this.#card() });
+    }
+    for (const [instance, card] of this.#liveness.cards()) {
+      entries.push({ instance, self: false, ...card });
+    }
+    const load = (e: PoolEntry) => e.capacity === 0 ? 1 : e.sessions / e.capacity;
+    return entries.sort((a, b) =>
+      Number(b.accepting) - Number(a.accepting) || load(a) - load(b) ||
+      a.instance.localeCompare(b.instance)
+    );
+  }
+
+  #card(): InstanceCard {
+    return {
+      ...this.#describe!(),
+      sessions: this.#sessions.size,
+      accepting: this.#accepting,
+    };
   }
 
   /** Whether a drain is under way. */

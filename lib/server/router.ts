@@ -96,7 +96,10 @@ export function createRouter(
       });
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
-      if (["/healthz", "/readyz", "/version", "/metrics", "/api/v1/webtransport"].includes(path)) {
+      if (
+        ["/healthz", "/readyz", "/version", "/metrics", "/api/v1/webtransport", "/api/v1/servers"]
+          .includes(path)
+      ) {
         return errorResponse(
           405,
           "method_not_allowed",
@@ -121,6 +124,11 @@ export function createRouter(
         return new Response(relay.metrics.registry.render(), {
           headers: { "content-type": "text/plain; version=0.0.4" },
         });
+      case "/api/v1/servers":
+        // The server pool: every live instance, its public URL, load and transports.
+        return Response.json({ servers: relay.pool() }, {
+          headers: { "cache-control": "no-store" },
+        });
       case "/api/v1/webtransport":
         return Response.json(options.webTransport(url.hostname), {
           headers: { "cache-control": "no-store" },
@@ -134,6 +142,19 @@ export function createRouter(
         return errorResponse(404, "not_found", `Nothing at ${path}`);
     }
   };
+
+  // A refusal that another instance could take: the answer lists where to go (`alternatives`,
+  // the public URLs of the accepting instances, least loaded first).
+  async function elsewhere(refusal: Response): Promise<Response> {
+    const alternatives = relay.pool()
+      .filter((e) => !e.self && e.accepting && e.url !== "")
+      .map((e) => e.url);
+    if (alternatives.length === 0) return refusal;
+    const body = await refusal.json();
+    body.result.alternatives = alternatives;
+    body.result.message += `; try ${alternatives[0]}`;
+    return Response.json(body, { status: refusal.status });
+  }
 
   async function readiness(): Promise<Response> {
     const no = (reason: string) =>
@@ -161,11 +182,16 @@ export function createRouter(
     }
     if (!relay.accepting) {
       return relay.draining
-        ? reject(503, "draining", "This server is draining; connect again to reach another")
-        : reject(503, "shutting_down", "The server is shutting down");
+        ? elsewhere(
+          reject(503, "draining", "This server is draining; connect again to reach another"),
+        )
+        : elsewhere(reject(503, "shutting_down", "The server is shutting down"));
     }
     const allowed = options.guard.open(address, performance.now());
-    if (!allowed.ok) return reject(allowed.status, allowed.code, allowed.message);
+    if (!allowed.ok) {
+      const refused = reject(allowed.status, allowed.code, allowed.message);
+      return allowed.code === "server_full" ? elsewhere(refused) : refused;
+    }
     let upgraded = false;
     try {
       const admitted = await options.admit({ ...parsed.request, address });

@@ -77,11 +77,18 @@ export async function startServer(
     bus = await NatsBus.connect({ url: config.natsUrl, name: "videocall-ts" });
     logger.info("bus_ready", { bus: "nats", maxPayloadBytes: bus.maxPayloadBytes });
   }
+  // The WebTransport server starts after the relay; the card reads it at each heartbeat.
+  let webTransportServing = false;
   const relay = new Relay({
     bus,
     limits: config.limits,
     metrics: createRelayMetrics(),
     log: logger,
+    describe: () => ({
+      url: config.publicUrl,
+      capacity: config.connections.maxConnections,
+      webTransport: webTransportServing,
+    }),
   });
   const guard = new ConnectionGuard(config.connections);
   relay.metrics.registry.gauge(
@@ -131,6 +138,7 @@ export async function startServer(
     mayCreate,
   });
   const webTransport = await startWebTransport(config, relay, identity.admit, guard, logger);
+  webTransportServing = webTransport.server !== undefined;
   const clientAddress = (request: Request, info: Deno.ServeHandlerInfo) =>
     requestAddress(request, info, config.trustProxy);
   const handler = createRouter({

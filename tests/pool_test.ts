@@ -1,0 +1,117 @@
+/**
+ * The server pool (issue 16 §5, the server's side): every instance tells the others, on its NATS
+ * heartbeat, where people reach it and how busy it is; `GET /api/v1/servers` lists the live ones,
+ * the least loaded first; and an instance that is full (or draining) says where to go instead.
+ */
+import { assert, assertEquals } from "./support/assert.ts";
+import { testDatabase } from "./support/database.ts";
+import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
+import { sharedNatsUrl } from "./support/nats.ts";
+import { startServerProcess } from "./support/server_process.ts";
+import { WireClient } from "./support/wire_client.ts";
+import type { PoolEntry } from "../lib/relay/relay.ts";
+
+const natsUrl = await sharedNatsUrl();
+
+Deno.test({
+  name:
+    "GET /api/v1/servers lists the live instances with their URLs and load, least loaded first; a full one names another",
+  ignore: natsUrl === undefined,
+  async fn() {
+    const db = await testDatabase();
+    const shared = {
+      NATS_URL: natsUrl!,
+      JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
+      WT_PORT: "off",
+      ...db.env,
+    };
+    // The URLs are names only: the listing carries them, nobody connects to them here.
+    const a = await startServerProcess({ ...shared, PUBLIC_URL: "http://a.pool.test:8080" });
+    const b = await startServerProcess({
+      ...shared,
+      PUBLIC_URL: "http://b.pool.test:8080",
+      MAX_CONNECTIONS: "1",
+    });
+    const pool = new ClientPool();
+    try {
+      const list = async (server: typeof a): Promise<PoolEntry[]> =>
+        (await (await server.fetch("/api/v1/servers")).json()).servers;
+      // Other tests' servers share this NATS: look at ours only.
+      const ours = (entries: PoolEntry[]) => entries.filter((e) => e.url.includes(".pool.test"));
+      await eventually(async () => ours(await list(a)).length === 2, 10_000, "A to list both");
+      await pool.join(b.wsUrl, "bea", uniqueRoom());
+      await eventually(
+        async () => ours(await list(a)).find((e) => e.url.startsWith("http://b."))?.sessions === 1,
+        10_000,
+        "B's session in A's listing",
+      );
+      const seen = ours(await list(a));
+      assertEquals(seen.map((e) => [e.url, e.self, e.sessions, e.capacity]), [
+        ["http://a.pool.test:8080", true, 0, 10_000],
+        ["http://b.pool.test:8080", false, 1, 1],
+      ]);
+      assert(seen.every((e) => e.accepting && e.webTransport === false));
+      // B is full: a newcomer is refused with where to go.
+      const refused = await fetch(`${b.httpUrl}/lobby/cy/${uniqueRoom()}`, {
+        headers: {
+          upgrade: "websocket",
+          connection: "upgrade",
+          "sec-websocket-version": "13",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+      });
+      assertEquals(refused.status, 503);
+      const body = await refused.json();
+      assertEquals(body.result.code, "server_full");
+      assert(body.result.alternatives.includes("http://a.pool.test:8080"), JSON.stringify(body));
+      assert(body.result.message.includes("try http://"), body.result.message);
+      const viaClient = await WireClient.connect(b.wsUrl, "dee", uniqueRoom()).then(
+        () => "joined",
+        (error: Error) => error.message,
+      );
+      assertEquals(viaClient, "HTTP 503");
+    } finally {
+      await pool.closeAll();
+      await a.stop();
+      await b.stop();
+      await db.cleanup();
+    }
+  },
+});
+
+Deno.test("a lone server lists itself; a malformed card on the bus is ignored, the instance still counted alive", async () => {
+  const { encodeLiveness, parseLiveness } = await import("../lib/relay/liveness.ts");
+  const good = parseLiveness(encodeLiveness({
+    t: "alive",
+    i: "x1",
+    card: {
+      url: "https://x.example",
+      sessions: 3,
+      capacity: 10,
+      accepting: true,
+      webTransport: true,
+    },
+  }));
+  assertEquals(good?.card?.sessions, 3);
+  for (const bad of [{ u: "javascript:alert(1)" }, { s: -1 }, { c: 1.5 }, { a: "yes" }]) {
+    const parsed = parseLiveness(
+      new TextEncoder().encode(
+        JSON.stringify({ t: "alive", i: "x2", u: "", s: 0, c: 1, a: true, w: false, ...bad }),
+      ),
+    );
+    assertEquals(parsed?.i, "x2", JSON.stringify(bad));
+    assertEquals(parsed?.card, undefined, JSON.stringify(bad));
+  }
+  const server = await startServerProcess({ PUBLIC_URL: "http://solo.pool.test:8080" });
+  try {
+    const servers = (await (await server.fetch("/api/v1/servers")).json()).servers;
+    assertEquals(servers.length, 1);
+    assertEquals(servers[0].self, true);
+    assertEquals(servers[0].url, "http://solo.pool.test:8080");
+    const post = await server.fetch("/api/v1/servers", { method: "POST" });
+    assertEquals(post.status, 405);
+    await post.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});
