@@ -36,6 +36,8 @@ export interface StreamOptions {
   transport: "auto" | "webtransport" | "websocket";
   keyframeIntervalSeconds: number;
   insecureSkipVerify: boolean;
+  /** Stay on the server `--url` names instead of choosing from its pool. */
+  stayOnServer: boolean;
   /** Encrypt end to end (always on in meetings that require it). */
   e2ee: boolean;
   token?: string;
@@ -106,6 +108,9 @@ stream flags:
   --transport <auto|webtransport|websocket>                                    [default: auto]
   --insecure-skip-verify        trust the WebTransport certificate hash the server advertises
                                 at /api/v1/webtransport (self-signed development servers)
+  --stay-on-server              connect to the --url server itself, even when it lists a pool
+                                of servers (by default the least loaded, fastest one is chosen,
+                                and chosen again after a drop)
   --e2ee                        encrypt end to end (on by itself in meetings that require
                                 it); prints the safety code to compare with the others'
   --token <token>               a token for servers or meetings that need one
@@ -164,6 +169,7 @@ export function parseCommandLine(args: string[]): Parsed {
         source: { type: "string" },
         transport: { type: "string" },
         "insecure-skip-verify": { type: "boolean" },
+        "stay-on-server": { type: "boolean" },
         e2ee: { type: "boolean" },
         token: { type: "string" },
         "token-file": { type: "string" },
@@ -294,6 +300,7 @@ export function parseCommandLine(args: string[]): Parsed {
       transport: transport as StreamOptions["transport"],
       keyframeIntervalSeconds,
       insecureSkipVerify: v["insecure-skip-verify"] ?? false,
+      stayOnServer: v["stay-on-server"] ?? false,
       e2ee: v.e2ee ?? false,
       token: v.token,
       tokenFile: v["token-file"],

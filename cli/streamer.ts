@@ -76,6 +76,7 @@ export class Streamer {
       e2ee: options.e2ee,
       maxReconnectAttempts: 10_000,
       trustAdvertisedCertificate: options.insecureSkipVerify,
+      pickServer: !options.stayOnServer,
       webSocket: nodelayWebSocket,
     });
     this.room.on("state", (state) => {

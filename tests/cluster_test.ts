@@ -125,7 +125,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a graceful shutdown tells clients (1001) and announces their leave at once",
+  name:
+    "SIGTERM with no time to drain (DRAIN_TIMEOUT_MS=0) tells clients to move (1012) and announces the leave of whoever did not at once",
   ignore: natsUrl === undefined,
   async fn() {
     await withCluster(
@@ -135,12 +136,19 @@ Deno.test({
         const room = uniqueRoom();
         const bob = await pool.joinActive(b.wsUrl, "bob", room);
         const alice = await pool.joinActive(a.wsUrl, "alice", room, [bob]);
+        // SIGTERM drains only when A knows another instance is alive (B's first heartbeat).
+        await eventually(
+          async () => (await (await a.fetch("/api/v1/servers")).json()).servers.length >= 2,
+          10_000,
+          "A to hear of another instance",
+        );
         const code = await a.stop();
         assertEquals(code, 0);
         const closed = await alice.closed;
-        assertEquals(closed.code, 1001);
-        assertEquals(closed.reason, "Server is shutting down");
-        // Neither the 60 s grace nor the 60 s presence timeout had to pass.
+        assertEquals(closed.code, 1012);
+        assertEquals(closed.reason, "This server is restarting; moving you to another");
+        // Alice's client does not come back; neither the 60 s grace nor the 60 s presence timeout
+        // had to pass (tests/drain_test.ts: clients that do come back leave nobody).
         await bob.nextMeetingEvent(MeetingEventType.PARTICIPANT_LEFT, alice.sessionId, 2000);
       },
     );

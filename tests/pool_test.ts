@@ -6,10 +6,11 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { testDatabase } from "./support/database.ts";
 import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
-import { sharedNatsUrl } from "./support/nats.ts";
+import { freePort, sharedNatsUrl } from "./support/nats.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import type { PoolEntry } from "../lib/relay/relay.ts";
+import { Room } from "../lib/client/mod.ts";
 
 const natsUrl = await sharedNatsUrl();
 
@@ -114,4 +115,59 @@ Deno.test("a lone server lists itself; a malformed card on the bus is ignored, t
   } finally {
     await server.stop();
   }
+});
+
+Deno.test({
+  name:
+    "a client-library room with pickServer joins the pool's least loaded instance, though given another's URL",
+  ignore: natsUrl === undefined,
+  async fn() {
+    const db = await testDatabase();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const shared = {
+      NATS_URL: natsUrl!,
+      JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
+      WT_PORT: "off",
+      ...db.env,
+    };
+    const a = await startServerProcess({
+      ...shared,
+      PORT: String(portA),
+      PUBLIC_URL: `http://127.0.0.1:${portA}`,
+    });
+    const b = await startServerProcess({
+      ...shared,
+      PORT: String(portB),
+      PUBLIC_URL: `http://127.0.0.1:${portB}`,
+    });
+    const pool = new ClientPool();
+    const room = uniqueRoom("pick");
+    const ada = new Room({ url: b.httpUrl, userId: "ada", meetingId: room, pickServer: true });
+    let chosen: string | undefined;
+    ada.on("serverChosen", (origin) => chosen = origin);
+    try {
+      // B is busier: two people already there.
+      await pool.joinActive(b.wsUrl, "bo", room);
+      await pool.joinActive(b.wsUrl, "bi", room);
+      await eventually(
+        async () => {
+          const servers: PoolEntry[] = (await (await b.fetch("/api/v1/servers")).json()).servers;
+          return servers.find((e) => e.url === `http://127.0.0.1:${portB}`)?.sessions === 2 &&
+            servers.some((e) => e.url === `http://127.0.0.1:${portA}`);
+        },
+        10_000,
+        "B to list both, itself with two sessions",
+      );
+      await ada.connect();
+      assertEquals(chosen, `http://127.0.0.1:${portA}`);
+      assertEquals(await a.metric("videocall_sessions"), 1, "ada is on A");
+      assertEquals(await b.metric("videocall_sessions"), 2);
+    } finally {
+      await ada.leave().catch(() => {});
+      await pool.closeAll();
+      await a.stop();
+      await b.stop();
+      await db.cleanup();
+    }
+  },
 });

@@ -179,14 +179,49 @@ function readWebTransportInfo(value: unknown): WebTransportInfo {
 
 /** The server's HTTP API, as one participant. */
 export class MeetingsApi {
-  /** The server's HTTP origin, e.g. `http://localhost:8080`. */
-  readonly origin: string;
+  /**
+   * The server's HTTP origin, e.g. `http://localhost:8080`. A room that picks its server from the
+   * pool points it at the chosen instance.
+   */
+  origin: string;
   /** The bearer token sent with every call (a guest session's or an operator's). */
   token: string;
 
   constructor(origin: string, token = "") {
     this.origin = origin.replace(/\/+$/, "");
     this.token = token;
+  }
+
+  /**
+   * The server pool (`GET /api/v1/servers`): the live instances with a public URL that accept
+   * newcomers, the least loaded first. Empty when the server lists none (a lone server, or no
+   * `PUBLIC_URL`).
+   */
+  async servers(): Promise<{ url: string; load: number }[]> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.origin}/api/v1/servers`, { cache: "no-store" });
+    } catch {
+      return [];
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      return [];
+    }
+    const body = readObject(await response.json(), "the server list");
+    return readArray(body.servers, "servers", (value) => {
+      const entry = readObject(value, "a server");
+      const sessions = entry.sessions;
+      const capacity = entry.capacity;
+      if (typeof sessions !== "number" || typeof capacity !== "number") {
+        throw new ShapeError("Expected a server's sessions and capacity");
+      }
+      return {
+        url: readString(entry, "url"),
+        accepting: readBoolean(entry, "accepting"),
+        load: capacity > 0 ? sessions / capacity : 1,
+      };
+    }).filter((e) => e.accepting && e.url !== "").map(({ url, load }) => ({ url, load }));
   }
 
   /**

@@ -38,8 +38,8 @@ const STABLE_CONNECTION_MS = 5000;
 
 /** What the loop needs from its room. */
 export interface ConnectionLoopOptions {
-  /** How to connect, without the path. */
-  connect: Omit<ConnectOptions, "path">;
+  /** How to connect, without the path (read at every attempt: the room may move servers). */
+  connect: () => Omit<ConnectOptions, "path">;
   /** The media path with its query (token, resume) for the next attempt. */
   path(): string;
   /** Whether a session was ever assigned (then a reconnect resumes it). */
@@ -84,7 +84,7 @@ export class ConnectionLoop {
       else if (!(await o.rejoin())) return;
       let connection: Connection;
       try {
-        connection = await connect({ ...o.connect, path: o.path() });
+        connection = await connect({ ...o.connect(), path: o.path() });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (!(error instanceof ConnectError) || !this.#mayRetry(reason)) return;

@@ -68,6 +68,13 @@ export interface PublishOptions {
   audioLevel?: number;
 }
 
+/** Instances of the pool a room that picks its server tries (the least loaded). */
+const PICK_CANDIDATES = 3;
+/** How long a pool instance may take to answer /healthz when a room picks, in ms. */
+const PICK_TIMEOUT_MS = 2000;
+/** RTT a pool instance may have above twice the nearest one's and still count as near, in ms. */
+const PICK_RTT_SLACK_MS = 20;
+
 /** The clear media kind of each media type that has one. */
 const MEDIA_KIND: Record<number, number | undefined> = {
   [MediaType.VIDEO]: MediaKind.VIDEO,
@@ -182,13 +189,13 @@ export class Room extends Emitter<RoomEvents> {
     });
     this.#selection = new Selection((type, data) => this.#send(type, data));
     this.#loop = new ConnectionLoop({
-      connect: {
+      connect: () => ({
         origin: this.api.origin,
         transport: options.transport,
         trustAdvertisedCertificate: options.trustAdvertisedCertificate,
         grouped: options.groupedFraming,
         webSocket: options.webSocket,
-      },
+      }),
       maxReconnectAttempts: options.maxReconnectAttempts,
       path: () => this.#mediaPath(),
       hasSession: () => this.sessionId !== 0n,
@@ -242,6 +249,7 @@ export class Room extends Emitter<RoomEvents> {
       });
     });
     first.catch(() => {});
+    if (this.options.pickServer) await this.#pickServer();
     if (!this.options.token) await this.api.signIn(this.options.userId, this.#displayName);
     if (this.#leaving) return;
     if (this.options.createE2eeRequired) await this.#createEncrypted();
@@ -250,6 +258,37 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#leaving) return void await this.api.leave(this.options.meetingId);
     this.#loop.run().catch((error) => this.#end(`Connection failed: ${error}`, 1011, true));
     await first;
+  }
+
+  // Points the API (and so the next connection) at the pool's best instance: of the three least
+  // loaded that accept newcomers, the least loaded of those whose /healthz answers within twice
+  // the fastest one's time (plus 20 ms). Keeps the current server when the pool lists none, or
+  // none answers.
+  async #pickServer(): Promise<void> {
+    const candidates = (await this.api.servers()).slice(0, PICK_CANDIDATES);
+    if (candidates.length === 0) return;
+    const timed = await Promise.all(candidates.map(async ({ url }) => {
+      const origin = httpOrigin(url);
+      const started = performance.now();
+      try {
+        const response = await fetch(`${origin}/healthz`, {
+          cache: "no-store",
+          signal: AbortSignal.timeout(PICK_TIMEOUT_MS),
+        });
+        await response.body?.cancel();
+        return { origin, rttMs: response.ok ? performance.now() - started : Infinity };
+      } catch {
+        return { origin, rttMs: Infinity };
+      }
+    }));
+    // The least loaded (the list's order) of those about as near as the nearest: RTT rules out
+    // far servers, load decides among near ones.
+    const nearest = Math.min(...timed.map((t) => t.rttMs));
+    if (nearest === Infinity) return;
+    const best = timed.find((t) => t.rttMs <= nearest * 2 + PICK_RTT_SLACK_MS)!;
+    if (best.origin === this.api.origin) return;
+    this.api.origin = best.origin;
+    this.emit("serverChosen", best.origin);
   }
 
   async #createEncrypted(): Promise<void> {
@@ -283,6 +322,8 @@ export class Room extends Emitter<RoomEvents> {
   /** Before a reconnect: sign in and join again; false when the call is over. */
   async #rejoin(): Promise<boolean> {
     try {
+      // The server we were on may be draining or gone: choose again from the pool.
+      if (this.options.pickServer) await this.#pickServer();
       // Keep the guest session: the identity in the meeting is bound to it. A new one is only
       // taken when the old one is refused (expired, or the server's secret changed).
       if (!this.options.token && !this.api.token) {

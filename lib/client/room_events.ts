@@ -39,6 +39,8 @@ export interface RoomEvents extends Record<string, unknown[]> {
   chat: [ChatMessage];
   reconnecting: [{ attempt: number; inMs: number; reason: string }];
   reconnected: [];
+  /** The room chose this server (its HTTP origin) from the pool (`pickServer`). */
+  serverChosen: [string];
   /** A host let us in from the waiting room. */
   admitted: [];
   ended: [{ reason: string; code: number; error: boolean }];

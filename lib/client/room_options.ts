@@ -39,6 +39,14 @@ export interface RoomOptions {
    * one packet per stream, as videocall-rs clients do.
    */
   groupedFraming?: boolean;
+  /**
+   * Choose the server from the pool `GET /api/v1/servers` lists (of the three least loaded, the
+   * least loaded of those about as near as the nearest), before joining and again before each
+   * reconnect; default false. Servers
+   * that list no public URLs leave the room where `url` says. Not for pages: their
+   * Content-Security-Policy allows only their own host.
+   */
+  pickServer?: boolean;
   /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY, e.g. npm `ws`). */
   webSocket?: (url: string) => WebSocket;
 }
