@@ -122,7 +122,7 @@ async function drainScenario(trigger: "admin" | "sigterm"): Promise<void> {
       assertEquals(code, 0);
       const finished = a.logs.find((r) => r.event === "drain_finished");
       assertEquals(finished?.settled, true, JSON.stringify(finished));
-      assert(Date.now() - drainedAt < 15_000, "the drain did not wait for its timeout");
+      // settled: it ended because nobody was left, not because DRAIN_TIMEOUT_MS ran out.
       // Nobody saw Ada leave.
       await new Promise((r) => setTimeout(r, 1000));
       assertEquals(leftEvents(sam.received, adaSession), 0);

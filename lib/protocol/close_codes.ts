@@ -61,6 +61,7 @@ export const Refusal = {
   WRONG_PASSWORD: "The meeting password is wrong",
   SHUTTING_DOWN: "Server is shutting down",
   DRAINING: "This server is restarting; moving you to another",
+  DRAINING_NEWCOMER: "This server is draining; connect again to reach another",
   E2EE_MEDIA: "This meeting requires end-to-end encryption; media must be encrypted",
   E2EE_CHAT: "This meeting requires end-to-end encryption; chat must be encrypted",
   REFUSED: "The server refused the connection",

@@ -81,11 +81,6 @@ export class NatsBus implements Bus {
     this.#listeners.push(listener);
   }
 
-  /** Drops the TCP connection and reconnects, as a network failure would (for tests). */
-  async forceReconnect(): Promise<void> {
-    await this.#nc.reconnect();
-  }
-
   async close(): Promise<void> {
     if (this.#nc.isClosed()) return;
     try {

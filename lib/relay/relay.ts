@@ -520,7 +520,7 @@ export class Relay implements SessionHost {
    * Stops accepting, closes every session with 1001 and announces the leaves at once, so other
    * instances update presence without waiting for a timeout.
    */
-  shutdown(reason = "Server is shutting down"): void {
+  shutdown(reason: string = Refusal.SHUTTING_DOWN): void {
     this.#accepting = false;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers.length = 0;

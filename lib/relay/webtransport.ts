@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { concatBytes } from "../protocol/bytes.ts";
 import { CloseCode, Refusal } from "../protocol/close_codes.ts";
 import { FrameTooLargeError } from "../protocol/framing.ts";
 import { MAX_DATAGRAM_BYTES } from "../protocol/limits.ts";
@@ -371,13 +372,6 @@ function closeSession(wt: WebTransport, conn: Deno.QuicConn, code: number, reaso
   }, 200);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** One WebTransport session: the relay's {@linkcode Transport} on top of a QUIC connection. */
 class WebTransportConnection implements Transport {
   readonly kind = "webtransport";
@@ -388,7 +382,7 @@ class WebTransportConnection implements Transport {
   readonly #datagrams: TokenBucket;
   readonly #datagramLoss = new DatagramLoss();
   #session: Session | undefined;
-  #uniHeader = concat(encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(0));
+  #uniHeader = concatBytes([encodeQuicVarint(WT_UNI_STREAM), encodeQuicVarint(0)]);
   // A WebTransport datagram starts with the session's quarter stream id (its id / 4).
   #datagramPrefix = encodeQuicVarint(0);
   #datagramWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
@@ -570,7 +564,7 @@ class WebTransportConnection implements Transport {
         if (set === undefined) this.#deltas.set(key, set = new Set());
         set.add(writer);
       }
-      await writer.write(concat(this.#uniHeader, packet));
+      await writer.write(concatBytes([this.#uniHeader, packet]));
       await writer.close();
     } catch {
       // Abandoned streams were counted when abandoned; anything else is a loss to count.
@@ -648,10 +642,10 @@ class WebTransportConnection implements Transport {
           counted = true;
           this.#server.incomingStreams++;
           if (parser.sessionId !== undefined) {
-            this.#uniHeader = concat(
+            this.#uniHeader = concatBytes([
               encodeQuicVarint(WT_UNI_STREAM),
               encodeQuicVarint(parser.sessionId),
-            );
+            ]);
             this.#datagramPrefix = encodeQuicVarint(parser.sessionId / 4n);
           }
           if (parser.kind === "grouped") {

