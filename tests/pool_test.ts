@@ -11,6 +11,8 @@ import { startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import type { PoolEntry } from "../lib/relay/relay.ts";
 import { Room } from "../lib/client/mod.ts";
+import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
+import { openMeeting, waitForPeople, waitForScreen } from "./support/meeting_page.ts";
 
 const natsUrl = await sharedNatsUrl();
 
@@ -164,6 +166,83 @@ Deno.test({
       assertEquals(await b.metric("videocall_sessions"), 2);
     } finally {
       await ada.leave().catch(() => {});
+      await pool.closeAll();
+      await a.stop();
+      await b.stop();
+      await db.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a meeting page opened on a busy instance moves to the pool's least loaded one before the camera opens, and joins there; its CSP lets it time the others",
+  ignore: natsUrl === undefined || browserTestsIgnored(),
+  async fn() {
+    const db = await testDatabase();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const shared = {
+      NATS_URL: natsUrl!,
+      JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
+      WT_PORT: "off",
+      ...db.env,
+    };
+    const originA = `http://127.0.0.1:${portA}`;
+    const originB = `http://127.0.0.1:${portB}`;
+    const a = await startServerProcess({ ...shared, PORT: String(portA), PUBLIC_URL: originA });
+    const b = await startServerProcess({ ...shared, PORT: String(portB), PUBLIC_URL: originB });
+    const pool = new ClientPool();
+    const room = uniqueRoom("pick-page");
+    try {
+      await pool.joinActive(b.wsUrl, "bo", room);
+      await pool.joinActive(b.wsUrl, "bi", room);
+      await eventually(
+        async () => {
+          const servers: PoolEntry[] = (await (await b.fetch("/api/v1/servers")).json()).servers;
+          return servers.find((e) => e.url === originB)?.sessions === 2 &&
+            servers.some((e) => e.url === originA);
+        },
+        10_000,
+        "B to list both, itself with two sessions",
+      );
+      const shell = await b.fetch(`/meeting/ada/${room}`);
+      await shell.body?.cancel();
+      const csp = shell.headers.get("content-security-policy");
+      assert(csp?.includes(`connect-src 'self'`) && csp.includes(originA), `CSP: ${csp}`);
+      await withBrowser(async (browser) => {
+        const page = await openMeeting(browser, originB, "ada", room, "name=Ada&autojoin=1");
+        try {
+          await waitForScreen(page.page, "in-call", 20_000);
+          const landed = new URL(page.page.url());
+          assertEquals(landed.origin, originA, page.messages.join("\n"));
+          assertEquals(landed.pathname, `/meeting/ada/${room}`);
+          assertEquals(landed.searchParams.get("server"), "stay");
+          assertEquals(landed.searchParams.get("name"), "Ada");
+          await waitForPeople(page.page, 2, 15_000);
+          assertEquals(
+            await a.metric("videocall_sessions"),
+            1,
+            `the page is on A:\n${page.messages.join("\n")}`,
+          );
+        } finally {
+          await page.close();
+        }
+        // ?server=stay keeps a page where it was opened.
+        const staying = await openMeeting(
+          browser,
+          originB,
+          "cy",
+          room,
+          "name=Cy&autojoin=1&server=stay",
+        );
+        try {
+          await waitForScreen(staying.page, "in-call", 20_000);
+          assertEquals(new URL(staying.page.url()).origin, originB);
+        } finally {
+          await staying.close();
+        }
+      });
+    } finally {
       await pool.closeAll();
       await a.stop();
       await b.stop();

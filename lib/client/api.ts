@@ -29,6 +29,7 @@ import {
   readString,
   ShapeError,
 } from "./json_shape.ts";
+import type { PoolCandidate } from "./pool.ts";
 
 /** A refusal from the server's API, with its status, code and message for people. */
 export class JoinError extends Error {
@@ -194,10 +195,10 @@ export class MeetingsApi {
 
   /**
    * The server pool (`GET /api/v1/servers`): the live instances with a public URL that accept
-   * newcomers, the least loaded first. Empty when the server lists none (a lone server, or no
-   * `PUBLIC_URL`).
+   * newcomers, the least loaded first. Empty when the server lists none, or is not in its pool
+   * itself (it has no `PUBLIC_URL`: it may share NATS with a pool, but its clients stay).
    */
-  async servers(): Promise<{ url: string; load: number }[]> {
+  async servers(): Promise<PoolCandidate[]> {
     let response: Response;
     try {
       response = await fetch(`${this.origin}/api/v1/servers`, { cache: "no-store" });
@@ -209,19 +210,22 @@ export class MeetingsApi {
       return [];
     }
     const body = readObject(await response.json(), "the server list");
-    return readArray(body.servers, "servers", (value) => {
+    const entries = readArray(body.servers, "servers", (value) => {
       const entry = readObject(value, "a server");
-      const sessions = entry.sessions;
-      const capacity = entry.capacity;
-      if (typeof sessions !== "number" || typeof capacity !== "number") {
-        throw new ShapeError("Expected a server's sessions and capacity");
-      }
+      const sessions = readNumber(entry, "sessions");
+      const capacity = readNumber(entry, "capacity");
       return {
         url: readString(entry, "url"),
+        self: readBoolean(entry, "self"),
         accepting: readBoolean(entry, "accepting"),
         load: capacity > 0 ? sessions / capacity : 1,
       };
-    }).filter((e) => e.accepting && e.url !== "").map(({ url, load }) => ({ url, load }));
+    });
+    if (!entries.some((e) => e.self && e.url !== "")) return [];
+    return entries.filter((e) => e.accepting && e.url !== "").map(({ url, load }) => ({
+      url,
+      load,
+    }));
   }
 
   /**

@@ -47,6 +47,7 @@ import { Heartbeats } from "./heartbeat.ts";
 import { Inbound } from "./inbound.ts";
 import type { Participant } from "./participant.ts";
 import { Roster } from "./roster.ts";
+import { chooseServer, httpOrigin } from "./pool.ts";
 import type { ActiveSpeakers, RoomEvents } from "./room_events.ts";
 import { type LayerPreference, MAX_LAYER, Selection } from "./selection.ts";
 import type { JoinInfo, RoomOptions } from "./room_options.ts";
@@ -67,13 +68,6 @@ export interface PublishOptions {
    */
   audioLevel?: number;
 }
-
-/** Instances of the pool a room that picks its server tries (the least loaded). */
-const PICK_CANDIDATES = 3;
-/** How long a pool instance may take to answer /healthz when a room picks, in ms. */
-const PICK_TIMEOUT_MS = 2000;
-/** RTT a pool instance may have above twice the nearest one's and still count as near, in ms. */
-const PICK_RTT_SLACK_MS = 20;
 
 /** The clear media kind of each media type that has one. */
 const MEDIA_KIND: Record<number, number | undefined> = {
@@ -260,35 +254,13 @@ export class Room extends Emitter<RoomEvents> {
     await first;
   }
 
-  // Points the API (and so the next connection) at the pool's best instance: of the three least
-  // loaded that accept newcomers, the least loaded of those whose /healthz answers within twice
-  // the fastest one's time (plus 20 ms). Keeps the current server when the pool lists none, or
-  // none answers.
+  // Points the API (and so the next connection) at the pool's best instance (lib/client/pool.ts);
+  // keeps the current server when the pool lists none, or none answers.
   async #pickServer(): Promise<void> {
-    const candidates = (await this.api.servers()).slice(0, PICK_CANDIDATES);
-    if (candidates.length === 0) return;
-    const timed = await Promise.all(candidates.map(async ({ url }) => {
-      const origin = httpOrigin(url);
-      const started = performance.now();
-      try {
-        const response = await fetch(`${origin}/healthz`, {
-          cache: "no-store",
-          signal: AbortSignal.timeout(PICK_TIMEOUT_MS),
-        });
-        await response.body?.cancel();
-        return { origin, rttMs: response.ok ? performance.now() - started : Infinity };
-      } catch {
-        return { origin, rttMs: Infinity };
-      }
-    }));
-    // The least loaded (the list's order) of those about as near as the nearest: RTT rules out
-    // far servers, load decides among near ones.
-    const nearest = Math.min(...timed.map((t) => t.rttMs));
-    if (nearest === Infinity) return;
-    const best = timed.find((t) => t.rttMs <= nearest * 2 + PICK_RTT_SLACK_MS)!;
-    if (best.origin === this.api.origin) return;
-    this.api.origin = best.origin;
-    this.emit("serverChosen", best.origin);
+    const best = await chooseServer(await this.api.servers());
+    if (best === undefined || best === this.api.origin) return;
+    this.api.origin = best;
+    this.emit("serverChosen", best);
   }
 
   async #createEncrypted(): Promise<void> {
@@ -634,10 +606,3 @@ const KEYFRAME_KIND_TEXT = {
   video: new TextEncoder().encode("VIDEO"),
   screen: new TextEncoder().encode("SCREEN"),
 };
-
-/** The HTTP origin of a server URL given as `http(s)://` or `ws(s)://`, path dropped. */
-function httpOrigin(url: string): string {
-  const parsed = new URL(url);
-  const secure = parsed.protocol === "https:" || parsed.protocol === "wss:";
-  return `${secure ? "https" : "http"}://${parsed.host}`;
-}

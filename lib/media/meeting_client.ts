@@ -9,7 +9,14 @@
  * @module
  */
 import { batch } from "@preact/signals";
-import { JoinError, type Participant, Room, type RoomState } from "../client/mod.ts";
+import {
+  chooseServer,
+  JoinError,
+  MeetingsApi,
+  type Participant,
+  Room,
+  type RoomState,
+} from "../client/mod.ts";
 import type { HostAction, TransportChoice } from "../client/mod.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
 import { MediaType } from "../protocol/packets.ts";
@@ -45,6 +52,11 @@ export interface MeetingOptions {
   camera?: boolean;
   /** Join without the preview step (`?autojoin=1`; kiosks and tests). */
   autoJoin?: boolean;
+  /**
+   * Before the preview, move to the pool's best instance when the server lists several
+   * (lib/client/pool.ts); `?server=stay` turns it off, and the moved page carries it.
+   */
+  pickServer?: boolean;
 }
 
 /** How long a notice stays, in ms. */
@@ -120,13 +132,39 @@ export class MeetingClient {
     });
   }
 
-  /** Starts the page once: the preview, then the join if the page asked for it. */
+  /**
+   * Starts the page once: to the pool's best instance if that is another, else the preview,
+   * then the join if the page asked for it.
+   */
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    this.local.preview().then(() => {
-      if (this.options.autoJoin) this.join();
+    this.#moveToBestServer().then((moving) => {
+      if (moving) return;
+      this.local.preview().then(() => {
+        if (this.options.autoJoin) this.join();
+      });
     });
+  }
+
+  // True when the page is on its way to another instance of the pool (the same path and query,
+  // with server=stay so that it does not choose again). The camera is not opened before.
+  async #moveToBestServer(): Promise<boolean> {
+    if (!this.options.pickServer) return false;
+    try {
+      const candidates = await new MeetingsApi(location.origin).servers();
+      const best = await chooseServer(candidates);
+      if (best === undefined || best === location.origin) return false;
+      const next = new URL(location.pathname + location.search, best);
+      next.searchParams.set("server", "stay");
+      this.notice(`Moving you to ${next.host}, the nearest server with room`);
+      location.replace(next.href);
+      return true;
+    } catch (error) {
+      // A pool we cannot read is no reason not to join here.
+      console.warn("Could not choose from the server pool:", error);
+      return false;
+    }
   }
 
   /** Shows `text` for a few seconds. */

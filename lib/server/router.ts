@@ -137,12 +137,25 @@ export function createRouter(
       default:
         if (options.pages !== undefined && !path.startsWith("/api/")) {
           return options.pages(request).then((response) =>
-            withSecurityHeaders(response, url.hostname, options.https === true)
+            withSecurityHeaders(
+              response,
+              url.hostname,
+              options.https === true,
+              poolOrigins(),
+            )
           );
         }
         return errorResponse(404, "not_found", `Nothing at ${path}`);
     }
   };
+
+  // The other instances' URLs a page of ours may time before it joins (lib/client/pool.ts), when
+  // this instance is in the pool itself (it has a PUBLIC_URL).
+  function poolOrigins(): string[] {
+    const pool = relay.pool();
+    if (!pool.some((e) => e.self && e.url !== "")) return [];
+    return pool.filter((e) => !e.self && e.accepting && e.url !== "").map((e) => e.url);
+  }
 
   // A refusal that another instance could take: the answer lists where to go (`alternatives`,
   // the public URLs of the accepting instances, least loaded first).

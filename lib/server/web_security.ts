@@ -62,15 +62,29 @@ export class OriginPolicy {
  * is JSON, not script) and `blob:` (the audio playout's worklet is built in the page); styles
  * from our origin plus inline `style` attributes (tiles are placed with them); connections to our
  * host on any port (WebSocket, and WebTransport on its UDP port); media and images from blobs
- * and data URLs; no plugins, no framing by anyone, forms post only to us.
+ * and data URLs; no plugins, no framing by anyone, forms post only to us. `poolOrigins` are the
+ * other instances of the server pool, which the page times before it joins (docs/ARCHITECTURE.md,
+ * "The server pool"); only their origins as `URL` serializes them are written.
  */
-export function contentSecurityPolicy(hostname: string): string {
+export function contentSecurityPolicy(
+  hostname: string,
+  poolOrigins: readonly string[] = [],
+): string {
   const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
+  const pool = new Set<string>();
+  for (const url of poolOrigins) {
+    try {
+      const { protocol, origin } = new URL(url);
+      if (protocol === "http:" || protocol === "https:") pool.add(origin);
+    } catch {
+      // Not a URL: left out.
+    }
+  }
   return [
     "default-src 'self'",
     "script-src 'self' blob:",
     "style-src 'self' 'unsafe-inline'",
-    `connect-src 'self' https://${host}:* wss://${host}:* ws://${host}:*`,
+    [`connect-src 'self' https://${host}:* wss://${host}:* ws://${host}:*`, ...pool].join(" "),
     "img-src 'self' data: blob:",
     "media-src 'self' blob:",
     "worker-src 'self' blob:",
@@ -81,11 +95,15 @@ export function contentSecurityPolicy(hostname: string): string {
   ].join("; ");
 }
 
-/** Adds the page security headers to `response` (HTML gets the CSP; everything the rest). */
+/**
+ * Adds the page security headers to `response` (HTML gets the CSP; everything the rest);
+ * `poolOrigins` as for {@linkcode contentSecurityPolicy}.
+ */
 export function withSecurityHeaders(
   response: Response,
   hostname: string,
   https: boolean,
+  poolOrigins: readonly string[] = [],
 ): Response {
   let headers: Headers;
   try {
@@ -100,7 +118,7 @@ export function withSecurityHeaders(
   headers.set("referrer-policy", "no-referrer");
   headers.set("x-frame-options", "DENY");
   if (headers.get("content-type")?.startsWith("text/html")) {
-    headers.set("content-security-policy", contentSecurityPolicy(hostname));
+    headers.set("content-security-policy", contentSecurityPolicy(hostname, poolOrigins));
     headers.set("permissions-policy", "camera=(self), microphone=(self), display-capture=(self)");
   }
   if (https) headers.set("strict-transport-security", "max-age=31536000");

@@ -36,6 +36,8 @@ export const handler = define.handlers({
         ? simulcast
         : undefined,
       autoJoin: q.get("autojoin") === "1",
+      // Choose the pool's best instance first (`?server=stay`: stay on this one).
+      pickServer: q.get("server") !== "stay",
       // Listeners of a large meeting (and kiosks) join with their devices off.
       mic: q.get("mic") !== "off",
       camera: q.get("camera") !== "off",

@@ -1,0 +1,101 @@
+/**
+ * Choosing a server from the pool (docs/ARCHITECTURE.md, "The server pool"): of the instances
+ * `GET /api/v1/servers` lists as accepting, the three least loaded are timed (`/healthz`), and
+ * the least loaded of those about as near as the nearest wins. A pool of one origin is no
+ * choice: a lone server listing its `PUBLIC_URL` does not send clients there. Distance rules out far instances,
+ * load decides among near ones. The client library's `Room` (`pickServer`) and the meeting page
+ * both choose this way.
+ *
+ * @example
+ * ```ts
+ * import { chooseServer } from "./pool.ts";
+ *
+ * const rtt: Record<string, number> = { "https://a.example": 80, "https://b.example": 9 };
+ * const chosen = await chooseServer(
+ *   [{ url: "https://a.example", load: 0.1 }, { url: "https://b.example", load: 0.5 }],
+ *   (origin) => Promise.resolve(rtt[origin]),
+ * );
+ * if (chosen !== "https://b.example") throw new Error("a is far: b wins though busier");
+ * ```
+ *
+ * @module
+ */
+
+/** An instance of the pool as the client reads it: its public URL and sessions per capacity. */
+export interface PoolCandidate {
+  url: string;
+  load: number;
+}
+
+/** Instances of the pool a client times (the least loaded). */
+export const PICK_CANDIDATES = 3;
+/** How long a pool instance may take to answer /healthz when a client picks, in ms. */
+export const PICK_TIMEOUT_MS = 2000;
+/** RTT a pool instance may have above twice the nearest one's and still count as near, in ms. */
+export const PICK_RTT_SLACK_MS = 20;
+
+/** The HTTP origin of a server URL given as `http(s)://` or `ws(s)://`, path dropped. */
+export function httpOrigin(url: string): string {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === "https:" || parsed.protocol === "wss:";
+  return `${secure ? "https" : "http"}://${parsed.host}`;
+}
+
+/**
+ * The origin to use of `candidates` (least loaded first, as the server lists them), given how
+ * to time one (ms, `Infinity` when it does not answer); undefined when they name fewer than two
+ * origins or none answers.
+ */
+export async function chooseServer(
+  candidates: readonly PoolCandidate[],
+  time: (origin: string) => Promise<number> = timeHealthz,
+): Promise<string | undefined> {
+  const origins: string[] = [];
+  for (const { url } of candidates) {
+    let origin: string;
+    try {
+      origin = httpOrigin(url);
+    } catch {
+      continue; // not a URL: an instance with a bad PUBLIC_URL is skipped, not fatal
+    }
+    if (!origins.includes(origin)) origins.push(origin);
+    if (origins.length === PICK_CANDIDATES) break;
+  }
+  if (origins.length < 2) return undefined;
+  const timed = await Promise.all(origins.map(async (origin) => ({
+    origin,
+    rttMs: await time(origin).catch(() => Infinity),
+  })));
+  const nearest = Math.min(...timed.map((t) => t.rttMs));
+  if (!Number.isFinite(nearest)) return undefined;
+  return timed.find((t) => t.rttMs <= nearest * 2 + PICK_RTT_SLACK_MS)!.origin;
+}
+
+/**
+ * Round-trip time to `origin`'s `/healthz`, in ms (`Infinity` when it does not answer within
+ * {@linkcode PICK_TIMEOUT_MS}): the faster of two requests one after the other, so that neither
+ * a new connection's handshake nor a server's first, cold request makes a near server look far.
+ * In a page the requests are `no-cors` (another instance's answer is opaque there; arriving at
+ * all is what counts); elsewhere each must be a 200.
+ */
+export async function timeHealthz(origin: string): Promise<number> {
+  const first = await timeOnce(origin);
+  if (first === Infinity) return Infinity;
+  return Math.min(first, await timeOnce(origin));
+}
+
+async function timeOnce(origin: string): Promise<number> {
+  const inPage = typeof document !== "undefined";
+  const started = performance.now();
+  try {
+    const response = await fetch(`${origin}/healthz`, {
+      cache: "no-store",
+      mode: inPage ? "no-cors" : "cors",
+      signal: AbortSignal.timeout(PICK_TIMEOUT_MS),
+    });
+    await response.body?.cancel();
+    return inPage || response.ok ? performance.now() - started : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
