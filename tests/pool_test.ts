@@ -1,13 +1,14 @@
 /**
- * The server pool (issue 16 §5, the server's side): every instance tells the others, on its NATS
- * heartbeat, where people reach it and how busy it is; `GET /api/v1/servers` lists the live ones,
- * the least loaded first; and an instance that is full (or draining) says where to go instead.
+ * The server pool: every instance tells the others, on its NATS heartbeat, where people reach it
+ * and how busy it is; `GET /api/v1/servers` lists the live ones, the least loaded first; an
+ * instance that is full (or draining) says where to go instead; the client library and the
+ * meeting page choose from it.
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { testDatabase } from "./support/database.ts";
 import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
 import { freePort, sharedNatsUrl } from "./support/nats.ts";
-import { startServerProcess } from "./support/server_process.ts";
+import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
 import type { PoolEntry } from "../lib/relay/relay.ts";
 import { Room } from "../lib/client/mod.ts";
@@ -119,58 +120,63 @@ Deno.test("a lone server lists itself; a malformed card on the bus is ignored, t
   }
 });
 
+/** Two instances A and B in a pool on NATS, each with its own URL; B holds two people in `room`. */
+async function withBusyB(
+  room: string,
+  fn: (a: ServerProcess, b: ServerProcess, origins: { a: string; b: string }) => Promise<void>,
+): Promise<void> {
+  const db = await testDatabase();
+  const [portA, portB] = [await freePort(), await freePort()];
+  const origins = { a: `http://127.0.0.1:${portA}`, b: `http://127.0.0.1:${portB}` };
+  const shared = {
+    NATS_URL: natsUrl!,
+    JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
+    WT_PORT: "off",
+    ...db.env,
+  };
+  const a = await startServerProcess({ ...shared, PORT: String(portA), PUBLIC_URL: origins.a });
+  const b = await startServerProcess({ ...shared, PORT: String(portB), PUBLIC_URL: origins.b });
+  const pool = new ClientPool();
+  try {
+    await pool.joinActive(b.wsUrl, "bo", room);
+    await pool.joinActive(b.wsUrl, "bi", room);
+    await eventually(
+      async () => {
+        const servers: PoolEntry[] = (await (await b.fetch("/api/v1/servers")).json()).servers;
+        return servers.find((e) => e.url === origins.b)?.sessions === 2 &&
+          servers.some((e) => e.url === origins.a);
+      },
+      10_000,
+      "B to list both, itself with two sessions",
+    );
+    await fn(a, b, origins);
+  } finally {
+    await pool.closeAll();
+    await a.stop();
+    await b.stop();
+    await db.cleanup();
+  }
+}
+
 Deno.test({
   name:
     "a client-library room with pickServer joins the pool's least loaded instance, though given another's URL",
   ignore: natsUrl === undefined,
   async fn() {
-    const db = await testDatabase();
-    const [portA, portB] = [await freePort(), await freePort()];
-    const shared = {
-      NATS_URL: natsUrl!,
-      JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
-      WT_PORT: "off",
-      ...db.env,
-    };
-    const a = await startServerProcess({
-      ...shared,
-      PORT: String(portA),
-      PUBLIC_URL: `http://127.0.0.1:${portA}`,
-    });
-    const b = await startServerProcess({
-      ...shared,
-      PORT: String(portB),
-      PUBLIC_URL: `http://127.0.0.1:${portB}`,
-    });
-    const pool = new ClientPool();
     const room = uniqueRoom("pick");
-    const ada = new Room({ url: b.httpUrl, userId: "ada", meetingId: room, pickServer: true });
-    let chosen: string | undefined;
-    ada.on("serverChosen", (origin) => chosen = origin);
-    try {
-      // B is busier: two people already there.
-      await pool.joinActive(b.wsUrl, "bo", room);
-      await pool.joinActive(b.wsUrl, "bi", room);
-      await eventually(
-        async () => {
-          const servers: PoolEntry[] = (await (await b.fetch("/api/v1/servers")).json()).servers;
-          return servers.find((e) => e.url === `http://127.0.0.1:${portB}`)?.sessions === 2 &&
-            servers.some((e) => e.url === `http://127.0.0.1:${portA}`);
-        },
-        10_000,
-        "B to list both, itself with two sessions",
-      );
-      await ada.connect();
-      assertEquals(chosen, `http://127.0.0.1:${portA}`);
-      assertEquals(await a.metric("videocall_sessions"), 1, "ada is on A");
-      assertEquals(await b.metric("videocall_sessions"), 2);
-    } finally {
-      await ada.leave().catch(() => {});
-      await pool.closeAll();
-      await a.stop();
-      await b.stop();
-      await db.cleanup();
-    }
+    await withBusyB(room, async (a, b, origins) => {
+      const ada = new Room({ url: b.httpUrl, userId: "ada", meetingId: room, pickServer: true });
+      let chosen: string | undefined;
+      ada.on("serverChosen", (origin) => chosen = origin);
+      try {
+        await ada.connect();
+        assertEquals(chosen, origins.a);
+        assertEquals(await a.metric("videocall_sessions"), 1, "ada is on A");
+        assertEquals(await b.metric("videocall_sessions"), 2);
+      } finally {
+        await ada.leave().catch(() => {});
+      }
+    });
   },
 });
 
@@ -179,32 +185,8 @@ Deno.test({
     "a meeting page opened on a busy instance moves to the pool's least loaded one before the camera opens, and joins there; its CSP lets it time the others",
   ignore: natsUrl === undefined || browserTestsIgnored(),
   async fn() {
-    const db = await testDatabase();
-    const [portA, portB] = [await freePort(), await freePort()];
-    const shared = {
-      NATS_URL: natsUrl!,
-      JWT_SECRET: "pool-test-secret-0123456789-abcdefghijkl",
-      WT_PORT: "off",
-      ...db.env,
-    };
-    const originA = `http://127.0.0.1:${portA}`;
-    const originB = `http://127.0.0.1:${portB}`;
-    const a = await startServerProcess({ ...shared, PORT: String(portA), PUBLIC_URL: originA });
-    const b = await startServerProcess({ ...shared, PORT: String(portB), PUBLIC_URL: originB });
-    const pool = new ClientPool();
     const room = uniqueRoom("pick-page");
-    try {
-      await pool.joinActive(b.wsUrl, "bo", room);
-      await pool.joinActive(b.wsUrl, "bi", room);
-      await eventually(
-        async () => {
-          const servers: PoolEntry[] = (await (await b.fetch("/api/v1/servers")).json()).servers;
-          return servers.find((e) => e.url === originB)?.sessions === 2 &&
-            servers.some((e) => e.url === originA);
-        },
-        10_000,
-        "B to list both, itself with two sessions",
-      );
+    await withBusyB(room, async (a, b, { a: originA, b: originB }) => {
       const shell = await b.fetch(`/meeting/ada/${room}`);
       await shell.body?.cancel();
       const csp = shell.headers.get("content-security-policy");
@@ -242,11 +224,6 @@ Deno.test({
           await staying.close();
         }
       });
-    } finally {
-      await pool.closeAll();
-      await a.stop();
-      await b.stop();
-      await db.cleanup();
-    }
+    });
   },
 });
