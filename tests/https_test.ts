@@ -1,6 +1,6 @@
 /**
  * HTTPS=on: the server serves pages, the API and WebSocket over TLS on PORT with CERT_PATH and
- * KEY_PATH, a client that trusts the certificate joins over WSS, plain HTTP on that port gets
+ * KEY_PATH, a client that trusts the certificate joins over WSS, so do Chromium pages, plain HTTP on that port gets
  * nowhere, new certificate files are picked up without a restart, and HTTP_REDIRECT_PORT sends
  * plain HTTP to HTTPS.
  */
@@ -12,6 +12,9 @@ import { generateCertificate } from "../lib/relay/certificate.ts";
 import { loadConfig } from "../lib/server/config.ts";
 import { MediaType, MeetingEventType, PacketType } from "../lib/protocol/packets.ts";
 import { decodeMeetingPacket } from "../lib/protocol/codec.ts";
+import { type BrowserPage, browserTestsIgnored, openPage, withBrowser } from "./support/browser.ts";
+import { waitForMedia, waitForScreen } from "./support/meeting_page.ts";
+import { pageProbe } from "./support/page_probe.ts";
 
 // A server with HTTPS=on and `cert` in files of a temporary directory (removed by the caller).
 async function httpsServer(
@@ -142,4 +145,35 @@ Deno.test("HTTP_REDIRECT_PORT without HTTPS=on is a configuration error", () => 
   const result = loadConfig([], { HTTP_REDIRECT_PORT: "8081" });
   assert(!result.ok);
   assert(result.error.includes("it needs HTTPS=on"), result.error);
+});
+
+Deno.test({
+  name:
+    "Chromium pages join over HTTPS — one by WSS, one as it chooses — see each other's video, and get HSTS",
+  ignore: browserTestsIgnored(),
+  async fn() {
+    const { server, dir } = await httpsServer(await generateCertificate({}));
+    const pages: BrowserPage[] = [];
+    try {
+      await withBrowser(async (browser) => {
+        const room = uniqueRoom("https");
+        for (const [user, transport] of [["ada", "&transport=websocket"], ["bob", ""]]) {
+          const url = `https://127.0.0.1:${server.port}/meeting/${user}/${room}` +
+            `?autojoin=1&height=240${transport}`;
+          const opened = await openPage(browser, url, { init: pageProbe, ignoreHttpsErrors: true });
+          pages.push(opened);
+          await waitForScreen(opened.page, "in-call", 20_000);
+        }
+        for (const [i, p] of pages.entries()) await waitForMedia(p.page, `page ${i}`, 15, 25);
+        const shown = await pages[0].page.textContent('[data-testid="transport"]');
+        assert(shown?.startsWith("WebSocket"), `the transport shown: ${shown}`);
+        const response = await pages[0].page.goto(pages[0].url);
+        assertEquals(response?.headers()["strict-transport-security"], "max-age=31536000");
+      });
+    } finally {
+      for (const p of pages) await p.close();
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

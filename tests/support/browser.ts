@@ -129,11 +129,17 @@ function formatConsole(message: ConsoleMessage): string {
 export async function openPage(
   browser: Browser,
   url: string,
-  options: { init?: () => void; viewport?: { width: number; height: number } } = {},
+  options: {
+    init?: () => void;
+    viewport?: { width: number; height: number };
+    /** Trust any certificate (a test server's self-signed HTTPS). */
+    ignoreHttpsErrors?: boolean;
+  } = {},
 ): Promise<BrowserPage> {
-  const context = await browser.newContext(
-    options.viewport ? { viewport: options.viewport } : undefined,
-  );
+  const context = await browser.newContext({
+    ...(options.viewport ? { viewport: options.viewport } : {}),
+    ...(options.ignoreHttpsErrors ? { ignoreHTTPSErrors: true } : {}),
+  });
   context.setDefaultTimeout(PAGE_TIMEOUT_MS);
   let closed: Promise<void> | undefined;
   const close = () => closed ??= context.close();
