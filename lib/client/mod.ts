@@ -71,6 +71,6 @@ export {
   type RosterPage,
 } from "./api.ts";
 export { ConnectError, type TransportChoice } from "./transport.ts";
-export { chooseServer, type PoolCandidate } from "./pool.ts";
+export { chooseServer, type PoolCandidate, timeHealthz } from "./pool.ts";
 export { MediaType, VideoCodec } from "../protocol/packets.ts";
 export type { MediaPacket } from "../protocol/packets.ts";

@@ -16,6 +16,7 @@ import {
   type Participant,
   Room,
   type RoomState,
+  timeHealthz,
 } from "../client/mod.ts";
 import type { HostAction, TransportChoice } from "../client/mod.ts";
 import { CloseCode } from "../protocol/close_codes.ts";
@@ -153,7 +154,13 @@ export class MeetingClient {
     if (!this.options.pickServer) return false;
     try {
       const candidates = await new MeetingsApi(location.origin).servers();
-      const best = await chooseServer(candidates);
+      const timed: Record<string, number> = {};
+      const best = await chooseServer(candidates, async (origin) => {
+        return timed[origin] = await timeHealthz(origin);
+      });
+      if (candidates.length > 0) {
+        console.info("Server pool:", JSON.stringify({ candidates, rttMs: timed, chosen: best }));
+      }
       if (best === undefined || best === location.origin) return false;
       const next = new URL(location.pathname + location.search, best);
       next.searchParams.set("server", "stay");
