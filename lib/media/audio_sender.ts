@@ -9,13 +9,10 @@
  * @module
  */
 import { MediaType } from "../protocol/packets.ts";
+import { audioFrames, canCaptureAudio } from "./audio_capture.ts";
 import { OPUS } from "./codecs.ts";
 import { levelDbov, rms, SpeakingDetector } from "./speaking.ts";
 import type { SendMedia } from "./video_sender.ts";
-
-interface AudioProcessorCtor {
-  new (init: { track: MediaStreamTrack }): { readable: ReadableStream<AudioData> };
-}
 
 /** How to run an {@linkcode AudioSender}. */
 export interface AudioSenderOptions {
@@ -56,12 +53,13 @@ export class AudioSender {
     this.#sequence = options.sequence ?? { next: 0 };
   }
 
-  /** Starts pulling and encoding; false when this browser cannot capture audio frames. */
+  /**
+   * Starts pulling and encoding (lib/media/audio_capture.ts: a track processor, or an AudioWorklet
+   * where there is none); false when this browser cannot capture audio frames.
+   */
   start(): boolean {
-    const Processor = (globalThis as { MediaStreamTrackProcessor?: AudioProcessorCtor })
-      .MediaStreamTrackProcessor;
-    if (Processor === undefined || typeof AudioEncoder === "undefined") return false;
-    this.#reader = new Processor({ track: this.options.track }).readable.getReader();
+    if (!canCaptureAudio()) return false;
+    this.#reader = audioFrames(this.options.track).readable.getReader();
     this.#pump(this.#reader).catch(() => {});
     return true;
   }

@@ -59,7 +59,9 @@ export class OriginPolicy {
 
 /**
  * The Content-Security-Policy of our pages. Scripts only from our origin (the islands' boot data
- * is JSON, not script) and `blob:` (the audio playout's worklet is built in the page); styles
+ * is JSON, not script) and `blob:` (the audio worklets are built in the page), and WebAssembly
+ * compiled by those scripts (`'wasm-unsafe-eval'`, not JavaScript eval: protobufjs's 64-bit
+ * integers try a tiny module, and Firefox reports the refusal as a page error); styles
  * from our origin plus inline `style` attributes (tiles are placed with them); connections to our
  * host on any port (WebSocket, and WebTransport on its UDP port); media and images from blobs
  * and data URLs; no plugins, no framing by anyone, forms post only to us. `poolOrigins` are the
@@ -82,7 +84,7 @@ export function contentSecurityPolicy(
   }
   return [
     "default-src 'self'",
-    "script-src 'self' blob:",
+    "script-src 'self' blob: 'wasm-unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     [`connect-src 'self' https://${host}:* wss://${host}:* ws://${host}:*`, ...pool].join(" "),
     "img-src 'self' data: blob:",

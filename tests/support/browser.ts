@@ -6,6 +6,8 @@
  * No flag here weakens what the product must do on its own: QUIC stays on (WebTransport needs
  * it) and no certificate errors are ignored (WebTransport must work with
  * `serverCertificateHashes` alone, docs/PROTOCOL.md, "Certificates for WebTransport in Chromium").
+ * The one exception is {@linkcode openPage}'s `ignoreHttpsErrors`, for the test of pages served
+ * over HTTPS with a throwaway certificate.
  *
  * @module
  */

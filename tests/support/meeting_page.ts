@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { openPage } from "./browser.ts";
-import { framesDecoded, pageProbe, probeStats } from "./page_probe.ts";
+import { framesDecoded, pageProbe, type ProbedPage, probeStats } from "./page_probe.ts";
 
 /** An open meeting page. */
 export interface MeetingPage {
@@ -87,7 +87,7 @@ export async function waitForPeople(page: Page, count: number, timeoutMs = 10_00
 
 /** Polls `check` (run here, against the page) until it holds, or fails saying `what`. */
 export async function waitFor(
-  page: Page,
+  page: ProbedPage,
   what: string,
   check: () => Promise<boolean>,
   timeoutMs = 10_000,
@@ -106,7 +106,7 @@ export async function waitFor(
 
 /** Waits until the page decoded `frames` more video frames and `audio` audio frames in all. */
 export async function waitForMedia(
-  page: Page,
+  page: ProbedPage,
   who: string,
   frames: number,
   audio: number,

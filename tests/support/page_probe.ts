@@ -164,8 +164,16 @@ export function pageProbe(): void {
   }
 }
 
+/**
+ * A page of either driver — playwright-core's (Chromium) or puppeteer-core's (Firefox) — as far
+ * as reading the probe needs.
+ */
+export interface ProbedPage {
+  evaluate(fn: () => unknown): Promise<unknown>;
+}
+
 /** The probe's counters in `page`. */
-export async function probeStats(page: Page): Promise<ProbeStats> {
+export async function probeStats(page: ProbedPage): Promise<ProbeStats> {
   return await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     const p = (globalThis as any).__probe;
@@ -176,21 +184,21 @@ export async function probeStats(page: Page): Promise<ProbeStats> {
       audio: p.audio,
       encoder: p.encoder,
     };
-  });
+  }) as ProbeStats;
 }
 
 /** Frames decoded by every video decoder of the page together. */
-export async function framesDecoded(page: Page): Promise<number> {
+export async function framesDecoded(page: ProbedPage): Promise<number> {
   return (await probeStats(page)).decoders.reduce((sum, d) => sum + d.frames, 0);
 }
 
 /** The capture-to-decode latencies (ms) recorded since the last call, then forgotten. */
-export async function takeLatencies(page: Page): Promise<number[]> {
+export async function takeLatencies(page: ProbedPage): Promise<number[]> {
   return await page.evaluate(() => {
     // deno-lint-ignore no-explicit-any
     const p = (globalThis as any).__probe;
     return p.latencies.splice(0);
-  });
+  }) as number[];
 }
 
 /** The first 48 bytes of the last encoded frames (at most 32): what was sent, before sealing. */

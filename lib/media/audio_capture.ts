@@ -1,0 +1,134 @@
+/**
+ * A microphone track as a stream of `AudioData`: through `MediaStreamTrackProcessor` where the
+ * browser has it (Chromium), else through an AudioWorklet that hands the captured samples to the
+ * page in 20 ms blocks, wrapped as `AudioData` (Firefox, which has WebCodecs but no track
+ * processor). Either way the sender encodes what it reads the same way.
+ *
+ * Browser only.
+ *
+ * @module
+ */
+
+import { OPUS } from "./codecs.ts";
+
+interface AudioProcessorCtor {
+  new (init: { track: MediaStreamTrack }): { readable: ReadableStream<AudioData> };
+}
+
+/** Captured audio, and how to stop capturing. */
+export interface AudioFrames {
+  readable: ReadableStream<AudioData>;
+  /** Which way it captures (shown in diagnostics). */
+  via: "track-processor" | "audio-worklet";
+}
+
+/** Samples per block the worklet posts at 48 kHz (20 ms, one Opus frame). */
+const BLOCK_MS = 20;
+
+// Runs on the audio thread: collects the first input channel into 20 ms blocks and posts each,
+// transferring its buffer. Kept as a string, loaded from a Blob URL (the page's CSP allows blob:
+// scripts and workers for this and for the playout).
+const CAPTURE_PROCESSOR = `
+class VcCapture extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.size = Math.round(sampleRate * ${BLOCK_MS} / 1000);
+    this.block = new Float32Array(this.size);
+    this.filled = 0;
+    this.stopped = false;
+    this.port.onmessage = () => { this.stopped = true; };
+  }
+  process(inputs) {
+    if (this.stopped) return false;
+    const channel = inputs[0] && inputs[0][0];
+    if (!channel) return true;
+    let i = 0;
+    while (i < channel.length) {
+      const n = Math.min(channel.length - i, this.size - this.filled);
+      this.block.set(channel.subarray(i, i + n), this.filled);
+      this.filled += n;
+      i += n;
+      if (this.filled === this.size) {
+        this.port.postMessage(this.block, [this.block.buffer]);
+        this.block = new Float32Array(this.size);
+        this.filled = 0;
+      }
+    }
+    return true;
+  }
+}
+registerProcessor("vc-capture", VcCapture);
+`;
+
+/** Whether this browser can capture audio frames at all (and encode them). */
+export function canCaptureAudio(): boolean {
+  return typeof AudioEncoder !== "undefined" && typeof AudioData !== "undefined" &&
+    (trackProcessor() !== undefined || typeof AudioWorkletNode !== "undefined");
+}
+
+function trackProcessor(): AudioProcessorCtor | undefined {
+  return (globalThis as { MediaStreamTrackProcessor?: AudioProcessorCtor })
+    .MediaStreamTrackProcessor;
+}
+
+/** `track`'s audio as `AudioData` frames; cancel the stream to stop. */
+export function audioFrames(track: MediaStreamTrack): AudioFrames {
+  const Processor = trackProcessor();
+  if (Processor !== undefined) {
+    return { readable: new Processor({ track }).readable, via: "track-processor" };
+  }
+  return { readable: workletFrames(track), via: "audio-worklet" };
+}
+
+function workletFrames(track: MediaStreamTrack): ReadableStream<AudioData> {
+  let context: AudioContext | undefined;
+  let node: AudioWorkletNode | undefined;
+  let url = "";
+  const close = () => {
+    node?.port.postMessage("stop");
+    node?.disconnect();
+    context?.close().catch(() => {});
+    if (url !== "") URL.revokeObjectURL(url);
+    context = undefined;
+  };
+  return new ReadableStream<AudioData>({
+    async start(controller) {
+      // 48 kHz, Opus's own rate (a device's default may be 44.1 kHz; the context resamples).
+      const ctx = new AudioContext({ sampleRate: OPUS.sampleRate });
+      context = ctx;
+      url = URL.createObjectURL(new Blob([CAPTURE_PROCESSOR], { type: "text/javascript" }));
+      await ctx.audioWorklet.addModule(url);
+      if (context !== ctx) return; // cancelled meanwhile
+      const source = ctx.createMediaStreamSource(new MediaStream([track]));
+      node = new AudioWorkletNode(ctx, "vc-capture", {
+        numberOfInputs: 1,
+        numberOfOutputs: 1,
+        channelCount: 1,
+        channelCountMode: "explicit",
+      });
+      // A node must lead to the destination to be run; it writes nothing, so this is silence.
+      source.connect(node).connect(ctx.destination);
+      node.port.onmessage = (event: MessageEvent<Float32Array<ArrayBuffer>>) => {
+        const samples = event.data;
+        try {
+          controller.enqueue(
+            new AudioData({
+              format: "f32-planar",
+              sampleRate: ctx.sampleRate,
+              numberOfFrames: samples.length,
+              numberOfChannels: 1,
+              timestamp: Math.round(performance.now() * 1000),
+              data: samples,
+            }),
+          );
+        } catch {
+          // The stream was cancelled.
+        }
+      };
+      // A context made without a user gesture starts suspended; the join click resumes it.
+      ctx.resume().catch(() => {});
+      addEventListener("pointerdown", () => ctx.resume().catch(() => {}), { once: true });
+    },
+    cancel: close,
+  }, { highWaterMark: 8 });
+}
