@@ -37,6 +37,12 @@ export interface RelayLimits {
    * an instance that died, who may resume on another).
    */
   leaveGraceMs: number;
+  /**
+   * The least time a session a drain closed (1012) has to resume elsewhere before its leave is
+   * announced: it is on its way through a balancer, perhaps to a busy server (docs/
+   * ARCHITECTURE.md, "Drain"; a loaded machine took longer than the leave grace).
+   */
+  moveGraceMs: number;
   /** How often each instance announces its participants of each room on the bus. */
   presenceHeartbeatMs: number;
   /** After this long without an announcement, an instance's participants are taken as gone. */
@@ -102,6 +108,7 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   transportHighWaterBytes: 64 * 1024,
   maxQueueDelayMs: 500,
   leaveGraceMs: 2000,
+  moveGraceMs: 10_000,
   presenceHeartbeatMs: 5000,
   presenceTimeoutMs: 15000,
   instanceHeartbeatMs: 1000,

@@ -278,7 +278,8 @@ export class Room {
   }
 
   /**
-   * Removes a closed local session; its leave is announced after the grace period, or at once
+   * Removes a closed local session; its leave is announced after the grace period (at least
+   * `moveGraceMs` for a session a drain sent away), or at once
    * when it left for good: 1000 (the server closed it because the participant left through the
    * API, or the client closed normally), 4403 (removed) or 4410 (meeting ended).
    */
@@ -298,11 +299,16 @@ export class Room {
       this.#checkEmpty();
       return;
     }
+    // A session a drain sent away (1012) is on its way to another instance, through a balancer
+    // and perhaps a busy server: it has longer than a dropped one before its leave is announced.
+    const grace = code === CloseCode.SERVICE_RESTART
+      ? Math.max(this.#ctx.limits.leaveGraceMs, this.#ctx.limits.moveGraceMs)
+      : this.#ctx.limits.leaveGraceMs;
     const timer = setTimeout(() => {
       this.#pendingLeaves.delete(session.id);
       this.#leave(session.id, true);
       this.#checkEmpty();
-    }, this.#ctx.limits.leaveGraceMs);
+    }, grace);
     this.#pendingLeaves.set(session.id, { participant, timer });
   }
 

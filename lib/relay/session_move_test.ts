@@ -23,6 +23,7 @@ const LIMITS: RelayLimits = {
   instanceHeartbeatMs: 40,
   instanceTimeoutMs: 150,
   leaveGraceMs: 400,
+  moveGraceMs: 1500,
   presenceHeartbeatMs: 200,
   presenceTimeoutMs: 5000,
 };
@@ -223,6 +224,41 @@ Deno.test("prepareResume() finds a session in the cluster for an instance that h
     const back = cluster.connect(b, "ada", "r", ada.sessionId);
     assertEquals(back.sessionId, ada.sessionId);
     await until(() => a.relay.room("r") === undefined, "a to close the room it no longer holds");
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("sessions a drain sends away (1012) have the longer move grace: back within it, nobody sees a leave; not back, their leave comes after it", async () => {
+  const cluster = new Cluster();
+  const [a, b] = ["a", "b"].map((id) => cluster.start(id));
+  try {
+    const ada = cluster.connect(a, "ada", "r");
+    const al = cluster.connect(a, "al", "r");
+    const bob = cluster.connect(b, "bob", "r");
+    for (const x of [ada, al]) {
+      await until(() => bob.events(JOINED, x.sessionId) === 1, `bob to see ${x.userId}`);
+    }
+    await until(() => a.relay.metrics.registry.render().includes("cluster_instances 2"), "2 alive");
+    const drained = a.relay.drain(10_000);
+    await until(() => ada.closedWith !== undefined && al.closedWith !== undefined, "the 1012s");
+    assertEquals(ada.closedWith?.code, 1012);
+    ada.session?.transportClosed(1012, ada.closedWith!.reason);
+    al.session?.transportClosed(1012, al.closedWith!.reason);
+    // Longer than the leave grace, shorter than the move grace: Ada comes back on B.
+    await delay(LIMITS.leaveGraceMs + 300);
+    assertEquals(bob.events(LEFT, ada.sessionId), 0, "no leave within the move grace");
+    assertEquals(bob.events(LEFT, al.sessionId), 0, "no leave within the move grace");
+    const back = cluster.connect(b, "ada", "r", ada.sessionId);
+    assertEquals(back.sessionId, ada.sessionId);
+    // Al never comes back: his leave follows the move grace, and the drain then settles.
+    await until(
+      () => bob.events(LEFT, al.sessionId) === 1,
+      "al's leave",
+      LIMITS.moveGraceMs + 2000,
+    );
+    await drained;
+    assertEquals(bob.events(LEFT, ada.sessionId), 0, "ada was never announced as gone");
   } finally {
     await cluster.stop();
   }
