@@ -22,7 +22,10 @@
  * QUIC stream as videocall-rs sends, the baseline that grouped framing replaced),
  * `--e2ee off|on|both` (default both: the WebSocket call runs again end-to-end encrypted, and
  * the per-frame cost of AES-GCM is measured in this process), `--codec vp9|vp8`, `--joins N`
- * (how many times the second person joins, default 3; the join figure is their median).
+ * (how many times the second person joins, default 3; the join figure is their median),
+ * `--firefox on|off` (default on: then a call between a Chromium page and a Firefox ESR page on
+ * each transport asked for, with the join, each direction's capture-to-render and each browser's
+ * CPU set beside the two-Chromium call of the same transport).
  *
  * @module
  */
@@ -35,9 +38,10 @@ import {
   waitForPeople,
   waitForScreen,
 } from "../tests/support/meeting_page.ts";
-import { probeStats, takeLatencies } from "../tests/support/page_probe.ts";
+import { type ProbedPage, probeStats, takeLatencies } from "../tests/support/page_probe.ts";
+import { openFirefoxPage, withFirefox } from "../tests/support/firefox.ts";
 import { type ServerProcess, startServerProcess } from "../tests/support/server_process.ts";
-import { chromiumCpuSeconds, readCpuSeconds } from "./proc_stats.ts";
+import { chromiumCpuSeconds, firefoxCpuSeconds, readCpuSeconds } from "./proc_stats.ts";
 import { withTimeout } from "./with_timeout.ts";
 
 const { values: flags } = parseArgs({
@@ -49,6 +53,7 @@ const { values: flags } = parseArgs({
     codec: { type: "string", default: "vp9" },
     joins: { type: "string", default: "3" },
     e2ee: { type: "string", default: "both" },
+    firefox: { type: "string", default: "on" },
   },
 });
 const seconds = Number(flags.seconds);
@@ -84,7 +89,7 @@ async function pressJoin(page: Page): Promise<number> {
 }
 
 /** Waits until a decoder of the page has drawn a frame; returns that decoder's figures. */
-async function firstFrame(page: Page, what: string) {
+async function firstFrame(page: ProbedPage, what: string) {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const drawn = (await probeStats(page)).decoders.find((d) => d.firstFrameAt > 0);
@@ -209,7 +214,83 @@ async function runCall(browser: Browser, run: string): Promise<CallResult> {
   }
 }
 
-async function totalFrames(page: Page): Promise<number> {
+interface MixedResult {
+  /** Firefox's join: from its Join click to its first frame of the Chromium page. */
+  firefoxFirstFrameMs: number;
+  /** Capture-to-render of what each browser receives, and its frame rate. */
+  intoFirefox: number[];
+  intoChromium: number[];
+  fps: { firefox: number; chromium: number };
+  cpu: { firefox: number; chromium: number; server: number };
+}
+
+/** A Chromium page (Ada) and a Firefox page (Fox) in one call over `transport`. */
+async function runMixedCall(chromium: Browser, transport: string): Promise<MixedResult> {
+  const server = await startServerProcess(transport === "websocket" ? { WT_PORT: "off" } : {});
+  let a: MeetingPage | undefined;
+  try {
+    const room = `bench-ff-${transport}-${Date.now().toString(36)}`;
+    framingParam = "";
+    e2eeParam = "";
+    a = await open(chromium, server, "ada", room);
+    await pressJoin(a.page);
+    await waitForScreen(a.page, "in-call", 20_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    let result: MixedResult | undefined;
+    await withFirefox(async (firefox) => {
+      const fox = await openFirefoxPage(
+        firefox,
+        `${server.httpUrl}/meeting/fox/${room}?${query("fox")}&transport=${transport}`,
+      );
+      try {
+        await fox.page.waitForSelector('[data-testid="join"]:not([disabled])', {
+          timeout: 20_000,
+        });
+        await fox.page.click('[data-testid="join"]');
+        const clickedAt = (await probeStats(fox.page)).lastClickAt;
+        const mine = await withTimeout(firstFrame(fox.page, "fox's first frame"), 25_000, "fox");
+        const shown = await fox.page.$eval('[data-testid="transport"]', (el) => el.textContent);
+        if (!shown?.toLowerCase().startsWith(transport)) {
+          throw new Error(`asked for ${transport}, Firefox shows ${shown}`);
+        }
+        await waitForPeople(a!.page, 1);
+        await new Promise((r) => setTimeout(r, 2000));
+        await takeLatencies(a!.page);
+        await takeLatencies(fox.page);
+        const frames0 = [await totalFrames(fox.page), await totalFrames(a!.page)];
+        const cpu0 = [await firefoxCpuSeconds(), await chromiumCpuSeconds()];
+        const server0 = (await readCpuSeconds(server.pid)) ?? 0;
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, seconds * 1000));
+        const elapsed = (performance.now() - t0) / 1000;
+        const cpu1 = [await firefoxCpuSeconds(), await chromiumCpuSeconds()];
+        const server1 = (await readCpuSeconds(server.pid)) ?? 0;
+        result = {
+          firefoxFirstFrameMs: mine.firstFrameAt - clickedAt,
+          intoFirefox: await takeLatencies(fox.page),
+          intoChromium: await takeLatencies(a!.page),
+          fps: {
+            firefox: ((await totalFrames(fox.page)) - frames0[0]) / elapsed,
+            chromium: ((await totalFrames(a!.page)) - frames0[1]) / elapsed,
+          },
+          cpu: {
+            firefox: (cpu1[0] - cpu0[0]) / elapsed * 100,
+            chromium: (cpu1[1] - cpu0[1]) / elapsed * 100,
+            server: (server1 - server0) / elapsed * 100,
+          },
+        };
+      } finally {
+        await fox.close();
+      }
+    });
+    return result!;
+  } finally {
+    await a?.close();
+    await server.stop();
+  }
+}
+
+async function totalFrames(page: ProbedPage): Promise<number> {
   return (await probeStats(page)).decoders.reduce((n, d) => n + d.frames, 0);
 }
 
@@ -346,9 +427,11 @@ try {
     if (flags.e2ee === "on" || (flags.e2ee === "both" && t === "websocket")) runs.push([t, true]);
   }
   if (flags.e2ee !== "off") await frameCost();
+  const chromiumPairs = new Map<string, CallResult>();
   for (const [transport, encrypted] of runs) {
     e2eeParam = encrypted ? "&e2ee=on" : "";
     const r = await runCall(browser, transport);
+    if (!encrypted) chromiumPairs.set(transport, r);
     const p50 = percentile(r.latency, 50);
     const p95 = percentile(r.latency, 95);
     console.log(
@@ -360,6 +443,29 @@ try {
         `${r.fps.map(f).join(" / ")} fps); ratio to baseline p50 ${f(p50 / baseP50)}x, ` +
         `p95 ${f(p95 / baseP95)}x; CPU browser ${f(r.browserCpu)} %, server ${f(r.serverCpu)} %`,
     );
+  }
+  if (flags.firefox === "on") {
+    for (const transport of transports.filter((t) => t !== "webtransport-single")) {
+      const m = await runMixedCall(browser, transport);
+      const pair = chromiumPairs.get(transport);
+      const pairP50 = pair ? percentile(pair.latency, 50) : NaN;
+      const intoFirefox = percentile(m.intoFirefox, 50);
+      const intoChromium = percentile(m.intoChromium, 50);
+      console.log(
+        `${transport}, Chromium + Firefox: Firefox's join-to-first-remote-frame ${
+          f(m.firefoxFirstFrameMs)
+        } ms; capture-to-render into Firefox p50 ${f(intoFirefox)} ms, p95 ${
+          f(percentile(m.intoFirefox, 95))
+        } ms (${f(m.fps.firefox)} fps), into Chromium p50 ${f(intoChromium)} ms, p95 ${
+          f(percentile(m.intoChromium, 95))
+        } ms (${f(m.fps.chromium)} fps); ratio to the two-Chromium call's p50: into Firefox ${
+          f(intoFirefox / pairP50)
+        }x, into Chromium ${f(intoChromium / pairP50)}x; CPU Firefox ${f(m.cpu.firefox)} % ` +
+          `(one page), Chromium ${f(m.cpu.chromium)} % (one page; two pages: ${
+            f(pair?.browserCpu ?? NaN)
+          } %), server ${f(m.cpu.server)} %`,
+      );
+    }
   }
 } finally {
   await browser.close();

@@ -115,20 +115,28 @@ export class CpuMeter {
   }
 }
 
-/** CPU seconds used so far by every Chromium process on the machine (Debian's paths). */
-export async function chromiumCpuSeconds(): Promise<number> {
+/** CPU seconds used so far by every process whose command line starts with one of `prefixes`. */
+async function cpuSecondsOf(prefixes: readonly string[]): Promise<number> {
   let total = 0;
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmd = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (!cmd.startsWith("/usr/lib/chromium/chromium") && !cmd.startsWith("/usr/bin/chromium")) {
-        continue;
-      }
+      if (!prefixes.some((prefix) => cmd.startsWith(prefix))) continue;
     } catch {
       continue;
     }
     total += (await readCpuSeconds(Number(entry.name))) ?? 0;
   }
   return total;
+}
+
+/** CPU seconds used so far by every Chromium process on the machine (Debian's paths). */
+export function chromiumCpuSeconds(): Promise<number> {
+  return cpuSecondsOf(["/usr/lib/chromium/chromium", "/usr/bin/chromium"]);
+}
+
+/** CPU seconds used so far by every Firefox ESR process on the machine (Debian's paths). */
+export function firefoxCpuSeconds(): Promise<number> {
+  return cpuSecondsOf(["/usr/lib/firefox-esr/firefox-esr", "/usr/bin/firefox-esr"]);
 }
