@@ -49,8 +49,14 @@ export default function CallHeader(props: MeetingOptions): JSX.Element {
           {rtt !== undefined ? ` · ${Math.round(rtt)} ms` : ""}
         </span>
       )}
-      <button type="button" class="button ghost small" onClick={copyLink}>
-        <Icon name="link" size={16} /> {copied ? "Copied" : "Copy link"}
+      <button
+        type="button"
+        class="button ghost small copy-link"
+        aria-label={copied ? "Copied" : "Copy link"}
+        title="Copy the meeting's link"
+        onClick={copyLink}
+      >
+        <Icon name="link" size={16} /> <span class="label">{copied ? "Copied" : "Copy link"}</span>
       </button>
     </div>
   );

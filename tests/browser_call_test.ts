@@ -21,7 +21,7 @@ import {
   waitForScreen,
 } from "./support/meeting_page.ts";
 import { sharedNatsUrl } from "./support/nats.ts";
-import { framesDecoded, probeStats } from "./support/page_probe.ts";
+import { framesDecoded, noticesShown, probeStats } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import { TcpProxy } from "./support/tcp_proxy.ts";
 
@@ -177,10 +177,15 @@ Deno.test({
         const from = await bob.page.textContent('[data-testid="chat-messages"] li strong');
         assertEquals(from, "Ada Lovelace");
 
-        // Leaving empties the other's grid.
+        // Leaving empties the other's grid, with a notice.
         await ada.page.click('[data-testid="leave"]');
         await waitForScreen(ada.page, "ended");
         await waitForPeople(bob.page, 0, 5000);
+        await waitFor(
+          bob.page,
+          "the notice of Ada's leave",
+          async () => (await noticesShown(bob!.page)).includes("Ada Lovelace left"),
+        );
       });
     } finally {
       await closeAll(ada, bob);
@@ -219,10 +224,8 @@ Deno.test({
           async () => await framesDecoded(ada!.page) > before + 10,
           15_000,
         );
-        assertEquals(
-          await ada.page.evaluate(() => document.body.innerText.includes("Bob left")),
-          false,
-        );
+        const shown = await noticesShown(ada.page);
+        assert(!shown.some((n) => n.endsWith(" left")), `a leave was shown: ${shown}`);
         await waitForPeople(ada.page, 1);
       });
     } finally {

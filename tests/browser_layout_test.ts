@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { ClientPool, uniqueRoom } from "./support/harness.ts";
 import { joinMeeting, waitForPeople } from "./support/meeting_page.ts";
+import { noticesShown } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import type { Page } from "playwright-core";
 
@@ -94,6 +95,9 @@ Deno.test({
                       box(document.querySelector(".pager")!),
                     label: document.querySelector('[data-testid="page-label"]')?.textContent,
                     window: { width: innerWidth, height: innerHeight },
+                    chrome: [...document.querySelectorAll(".topbar button, .toolbar button")].map(
+                      box,
+                    ),
                   };
                 });
                 const at = `${where}, page ${p} of ${pages}`;
@@ -113,6 +117,13 @@ Deno.test({
                 }
                 for (const t of layout.tiles) {
                   assert(t.bottom - t.top >= 40, `${at}: a tile too small to see`);
+                }
+                // Nothing of the header or the control bar runs off screen either.
+                for (const b of layout.chrome) {
+                  assert(
+                    b.left >= -0.5 && b.right <= layout.window.width + 0.5,
+                    `${at}: a header or control off screen ${JSON.stringify(b)}`,
+                  );
                 }
                 if (p < pages) {
                   // Half the pages by button, half by keyboard.
@@ -137,9 +148,23 @@ Deno.test({
               }
             }
           }
-          // A portrait phone stacks two people in one column.
+          // A burst of arrivals was one notice, not sixteen.
+          const shown = await noticesShown(page.page);
+          assert(shown.some((n) => /, .+ and \d+ others joined$/.test(n)), JSON.stringify(shown));
+          // Five people on a portrait phone take two columns.
+          await page.page.setViewportSize({ width: 390, height: 844 });
           await pool.clients.at(-1)!.close();
-          for (const c of pool.clients.slice(1, -1)) await c.close();
+          for (const c of pool.clients.slice(4)) await c.close();
+          await waitForPeople(page.page, 4);
+          await settled(page.page);
+          // Tiles in the first row (the last row is centred, so lefts would count it apart).
+          const columns = await page.page.$$eval(".grid .tile", (tiles) => {
+            const tops = tiles.map((t) => Math.round(t.getBoundingClientRect().top));
+            return tops.filter((top) => top === Math.min(...tops)).length;
+          });
+          assertEquals(columns, 2, "five people on a portrait phone");
+          // A portrait phone stacks two people in one column.
+          for (const c of pool.clients.slice(1, 4)) await c.close(); // p0 stays: two people
           await waitForPeople(page.page, 1);
           await page.page.setViewportSize({ width: 390, height: 844 });
           await settled(page.page);

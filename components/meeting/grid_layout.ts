@@ -1,7 +1,10 @@
 /**
- * Where the tiles of the grid go: the column count that gives `count` tiles of a fixed aspect
- * ratio the largest size inside the stage, and that size. Every tile fits between the header and
- * the control bar at any count — nothing runs under them, nothing runs off screen.
+ * Where the tiles of the grid go: the column count that gives `count` tiles the largest area
+ * inside the stage, and their size. Every tile fits between the header and the control bar at
+ * any count — nothing runs under them, nothing runs off screen. Tiles are 16:9 on a landscape
+ * stage; on a portrait one (a phone held upright) they may be anything from 16:9 to 3:4, as
+ * phone apps do — the picture fills its tile and is cropped at the sides — so two people share
+ * the height instead of leaving half of it empty, and five take two columns.
  *
  * @example
  * ```ts
@@ -24,9 +27,15 @@ export interface StageSize {
   height: number;
   /** Space between tiles. */
   gap: number;
-  /** Width over height of a tile (default 16:9). */
+  /**
+   * Width over height of a tile; by default 16:9, and on a portrait stage anything from 16:9
+   * down to {@linkcode PORTRAIT_MIN_ASPECT}.
+   */
   aspect?: number;
 }
+
+/** The narrowest tile a portrait stage gets (width over height). */
+export const PORTRAIT_MIN_ASPECT = 3 / 4;
 
 /** The chosen layout. */
 export interface GridLayout {
@@ -38,17 +47,27 @@ export interface GridLayout {
 
 /** The layout that makes `count` tiles as large as the stage allows. */
 export function gridLayout(count: number, stage: StageSize): GridLayout {
-  const aspect = stage.aspect ?? 16 / 9;
+  const widest = stage.aspect ?? 16 / 9;
+  const narrowest = stage.aspect === undefined && stage.height > stage.width
+    ? PORTRAIT_MIN_ASPECT
+    : widest;
   const n = Math.max(1, count);
   let best: GridLayout = { columns: 1, rows: n, tileWidth: 0, tileHeight: 0 };
+  let bestArea = 0;
   for (let columns = 1; columns <= n; columns++) {
     const rows = Math.ceil(n / columns);
     const cellWidth = (stage.width - (columns - 1) * stage.gap) / columns;
     const cellHeight = (stage.height - (rows - 1) * stage.gap) / rows;
     if (cellWidth <= 0 || cellHeight <= 0) continue;
-    const tileWidth = Math.floor(Math.min(cellWidth, cellHeight * aspect));
-    const tileHeight = Math.floor(tileWidth / aspect);
-    if (tileWidth > best.tileWidth) best = { columns, rows, tileWidth, tileHeight };
+    // As wide as the cell allows without being wider than `widest`, then as tall as the cell
+    // allows without being narrower than `narrowest`.
+    const tileWidth = Math.floor(Math.min(cellWidth, cellHeight * widest));
+    const tileHeight = Math.floor(Math.min(cellHeight, tileWidth / narrowest));
+    const area = tileWidth * tileHeight;
+    if (area > bestArea) {
+      best = { columns, rows, tileWidth, tileHeight };
+      bestArea = area;
+    }
   }
   return best;
 }

@@ -102,6 +102,7 @@ export class MeetingClient {
   #remote: RemoteMedia | undefined;
   #playout: AudioPlayout | undefined;
   #noticeId = 0;
+  #noticeGroups: Partial<Record<"joined" | "left", { id: number; names: string[] }>> = {};
   #chatOpen = false;
   #started = false;
   /** Tiles on screen, by `${session}:${mediaType}`. */
@@ -174,12 +175,33 @@ export class MeetingClient {
     }
   }
 
-  /** Shows `text` for a few seconds. */
-  notice(text: string): void {
+  /** Shows `text` for a few seconds; returns the notice's id. */
+  notice(text: string): number {
     const id = ++this.#noticeId;
     const notices = this.state.notices;
     notices.value = [...notices.value, { id, text }].slice(-4);
     setTimeout(() => notices.value = notices.value.filter((n) => n.id !== id), NOTICE_MS);
+    return id;
+  }
+
+  // "Ada joined", then while that notice shows, "Ada and Bob joined", "Ada, Bob and 3 others
+  // joined": a burst of arrivals (or leaves) is one notice, not a column over the tiles.
+  #groupNotice(what: "joined" | "left", name: string): void {
+    const group = this.#noticeGroups[what];
+    const notices = this.state.notices;
+    if (group && notices.value.some((n) => n.id === group.id)) {
+      group.names.push(name);
+      const [first, second] = group.names;
+      const others = group.names.length - 2;
+      const who = others === 0
+        ? `${first} and ${second}`
+        : `${first}, ${second} and ${others} other${others === 1 ? "" : "s"}`;
+      notices.value = notices.value.map((n) =>
+        n.id === group.id ? { id: n.id, text: `${who} ${what}` } : n
+      );
+      return;
+    }
+    this.#noticeGroups[what] = { id: this.notice(`${name} ${what}`), names: [name] };
   }
 
   /** Switches camera, microphone or speaker (before or during the call). */
@@ -320,7 +342,7 @@ export class MeetingClient {
     const s = this.state;
     const view = new ParticipantView(p);
     s.participants.value = [...s.participants.value, view];
-    this.notice(`${p.displayName} joined`);
+    this.#groupNotice("joined", p.displayName);
     // Get their camera's decoder going before their first frame arrives, send them a key frame
     // now rather than make them ask, and our flags, so their tile for us shows video at once.
     this.#remote?.expect(p, VP9_CODEC);
@@ -332,7 +354,7 @@ export class MeetingClient {
     const s = this.state;
     s.participants.value = s.participants.value.filter((v) => v.sessionId !== p.sessionId);
     this.#remote?.remove(p.sessionId);
-    if (announced) this.notice(`${p.displayName} left`);
+    if (announced) this.#groupNotice("left", p.displayName);
   }
 
   #updated(p: Participant): void {

@@ -53,8 +53,28 @@ export function pageProbe(): void {
     encoder: { chunks: 0, keys: 0 },
     latencies: [] as number[],
     samples: [] as number[][],
+    /** Every text a notice (toast) showed, in order, including updates of one notice. */
+    notices: [] as string[],
   };
   g.__probe = probe;
+  // Notices last seconds: record them as they appear or change, so a test can ask afterwards.
+  new MutationObserver((records) => {
+    for (const record of records) {
+      const node = record.target instanceof Element ? record.target : record.target.parentElement;
+      const toasts = [
+        ...(node?.closest(".toast") ? [node.closest(".toast")!] : []),
+        ...[...record.addedNodes].flatMap((n) =>
+          n instanceof Element
+            ? [...(n.matches(".toast") ? [n] : []), ...n.querySelectorAll(".toast")]
+            : []
+        ),
+      ];
+      for (const toast of toasts) {
+        const text = toast.textContent ?? "";
+        if (probe.notices.at(-1) !== text) probe.notices.push(text);
+      }
+    }
+  }).observe(document, { subtree: true, childList: true, characterData: true });
   addEventListener("click", () => probe.lastClickAt = performance.now(), { capture: true });
   for (const [name, kind] of [["WebSocket", "websocket"], ["WebTransport", "webtransport"]]) {
     const Original = g[name];
@@ -185,6 +205,12 @@ export async function probeStats(page: ProbedPage): Promise<ProbeStats> {
       encoder: p.encoder,
     };
   }) as ProbeStats;
+}
+
+/** Every notice the page showed so far. */
+export async function noticesShown(page: ProbedPage): Promise<string[]> {
+  // deno-lint-ignore no-explicit-any
+  return await page.evaluate(() => (globalThis as any).__probe.notices) as string[];
 }
 
 /** Frames decoded by every video decoder of the page together. */
