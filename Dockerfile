@@ -15,12 +15,15 @@ RUN deno install --frozen
 
 COPY --chown=deno:deno . .
 # Compile the server's modules into the cache, and build the browser bundle once at image build
-# time (it fails here, not on a user's first page, if the client code does not bundle).
+# time into /app/_fresh (it fails here, not on a user's first page, if the client code does not
+# bundle; the server serves these files and never bundles at run time).
 RUN deno cache --frozen main.ts && deno task build
 
+# The bundle built above is what the server serves; it refuses to start without it.
 ENV PORT=8080 \
     WT_PORT=4433 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    PREBUILT_BUNDLE=required
 # Meetings (embedded Postgres) when DATABASE_URL is not set.
 VOLUME /data
 EXPOSE 8080/tcp 4433/udp

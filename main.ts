@@ -26,10 +26,19 @@ if (problem !== undefined) {
   Deno.exit(2);
 }
 const log = createLogger(result.config.logLevel);
-const app = await createApp({
-  root: new URL(".", import.meta.url),
-  log: (event, fields) => log.info(event, fields),
-});
+let app: Awaited<ReturnType<typeof createApp>>;
+try {
+  app = await createApp({
+    root: new URL(".", import.meta.url),
+    log: (event, fields) => log.info(event, fields),
+    prebuilt: result.config.prebuiltBundle,
+    prebuiltDir: result.config.bundleDir,
+  });
+} catch (error) {
+  // A missing (PREBUILT_BUNDLE=required), stale or damaged build: say so and what to run.
+  console.error(error instanceof Error ? error.message : error);
+  Deno.exit(2);
+}
 const server = await startServer(result.config, log, {
   pages: (request) => app.handler(request),
   onStopped: () => Deno.exit(0),

@@ -115,6 +115,12 @@ curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { tail /tmp/image-verif
 echo "/healthz ok"
 curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || fail "/readyz is not ready"
 echo "/readyz ok"
+# The bundle the image build wrote (deno task build) is what it serves: no bundling at run time.
+grep -q '"event":"fresh_prebuilt"' /tmp/image-verify-run.log ||
+  fail "the server did not serve the bundle built into the image"
+curl -fsS "http://127.0.0.1:$PORT/meeting/ada/verify" | grep -q '/_fresh/js/' ||
+  fail "the meeting page does not load the built bundle"
+echo "serves the bundle built into the image"
 deno run --allow-net --allow-env --allow-read tools/ws_join.ts "ws://127.0.0.1:$PORT" ||
   fail "a WebSocket join failed"
 grep -q '"event":"session_opened"' /tmp/image-verify-run.log || fail "the server logged no session"

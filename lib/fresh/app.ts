@@ -27,6 +27,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ComponentChildren } from "preact";
 import { type BuildInfo, type Bundle, bundleIslands } from "./bundle.ts";
+import { PrebuiltBundleError, readPrebuilt } from "./prebuilt.ts";
 import { loadRoutes, METHODS, type Route, type RouteTable } from "./fs_routes.ts";
 import { HttpError, STATUS_TEXT } from "./http_error.ts";
 import { type IslandModule, loadIslands } from "./islands.ts";
@@ -48,6 +49,15 @@ export interface AppOptions {
   log?: (event: string, fields: LogFields) => void;
   /** Unminified bundle with inline source maps; static files re-read per request. @default {false} */
   dev?: boolean;
+  /**
+   * The browser bundle `deno task build` wrote ahead of time (lib/fresh/prebuilt.ts): `"auto"`
+   * serves `prebuiltDir` when it holds a build and bundles on demand otherwise; `"off"` always
+   * bundles on demand (development); `"required"` serves `prebuiltDir` and fails at start
+   * without it (hosts without `Deno.bundle`). @default {"off"}
+   */
+  prebuilt?: "auto" | "off" | "required";
+  /** Where the prebuilt bundle is. @default {"<root>/_fresh"} */
+  prebuiltDir?: string;
 }
 
 /** A loaded app. */
@@ -86,12 +96,40 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
       throw new Error(`static${path} and routes/${route.value.file} both answer "${path}"`);
     }
   }
-  return new App(routes, islands, statics, options);
+  const app = new App(routes, islands, statics, options);
+  const mode = options.prebuilt ?? "off";
+  if (mode !== "off") {
+    const dir = options.prebuiltDir ?? `${root}/_fresh`;
+    const bundle = await readPrebuilt(dir, islands);
+    if (bundle === undefined && mode === "required") {
+      throw new PrebuiltBundleError(
+        `No prebuilt browser bundle in ${dir} (PREBUILT_BUNDLE=required). Run \`deno task build\`.`,
+      );
+    }
+    if (bundle !== undefined) {
+      app.usePrebuilt(bundle);
+      options.log?.("fresh_prebuilt", {
+        bundle_id: bundle.info.bundleId,
+        dir,
+        bytes: bundle.info.totalBytes,
+        files: bundle.info.files.length,
+      });
+    }
+  }
+  if (app.bundled === "none" && typeof (Deno as { bundle?: unknown }).bundle !== "function") {
+    options.log?.("fresh_no_bundler", {
+      message: "Deno.bundle is not available (--unstable-bundle) and no prebuilt bundle was " +
+        "found: pages with islands answer 500 until `deno task build` has run",
+    });
+  }
+  return app;
 }
 
 class App implements FreshApp {
   readonly buildId: string;
   #bundle?: Promise<Bundle>;
+  /** Where the browser bundle comes from: none yet, bundled here, or read from a build. */
+  bundled: "none" | "here" | "prebuilt" = "none";
 
   constructor(
     readonly routes: RouteTable,
@@ -102,7 +140,14 @@ class App implements FreshApp {
     this.buildId = statics.hash;
   }
 
+  /** Serves `bundle` (read from a build) instead of bundling. */
+  usePrebuilt(bundle: Bundle): void {
+    this.#bundle = Promise.resolve(bundle);
+    this.bundled = "prebuilt";
+  }
+
   bundle(): Promise<Bundle> {
+    if (this.#bundle === undefined) this.bundled = "here";
     this.#bundle ??= bundleIslands({ islands: this.islands, dev: this.options.dev }).then(
       (bundle) => {
         const { bundleId, durationMs, totalBytes, files } = bundle.info;

@@ -49,6 +49,9 @@ export interface ServerConfig {
   databaseUrl: string;
   databaseSchema: string | undefined;
   dataDir: string;
+  /** The browser bundle from `deno task build` (lib/fresh/prebuilt.ts), and where it is. */
+  prebuiltBundle: "auto" | "off" | "required";
+  bundleDir: string;
   /** Bounds on media connections and new meetings. */
   connections: ConnectionLimits;
   /** Read the client address from `X-Forwarded-For` (behind our own proxy). */
@@ -122,6 +125,8 @@ export function loadConfig(args: string[], env: Record<string, string | undefine
       databaseUrl: v.databaseUrl,
       databaseSchema: v.databaseSchema === "" ? undefined : v.databaseSchema,
       dataDir: v.dataDir,
+      prebuiltBundle: v.prebuiltBundle,
+      bundleDir: v.bundleDir,
       connections: {
         maxConnections: v.maxConnections,
         maxConnectionsPerAddress: v.maxConnectionsPerAddress,

@@ -493,6 +493,20 @@ export const SETTINGS = {
     "where the embedded Postgres keeps its files; checked at start (the `start` task may write only `./data`)",
     "`./data`",
   ),
+  prebuiltBundle: choice(
+    "PREBUILT_BUNDLE",
+    "prebuilt-bundle",
+    ["auto", "off", "required"] as const,
+    "auto",
+    "browser bundle from `deno task build`: `auto` serves `BUNDLE_DIR` when it holds one, else bundles on demand (needs `--unstable-bundle`); `off` always bundles (`deno task dev`); `required` refuses to start without it",
+  ),
+  bundleDir: text(
+    "BUNDLE_DIR",
+    "bundle-dir",
+    "./_fresh",
+    "where `deno task build` wrote the browser bundle",
+    "`./_fresh`",
+  ),
   logLevel: choice(
     "LOG_LEVEL",
     "log-level",

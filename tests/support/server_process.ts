@@ -60,12 +60,27 @@ const TEST_DEFAULTS: Record<string, string> = {
   // Tests stop their servers with SIGTERM while other tests' servers share NATS: no drain wait
   // unless a test asks for one (tests/drain_test.ts).
   DRAIN_TIMEOUT_MS: "0",
+  // The pages of the code under test, bundled on demand: a build folder left from another run
+  // could be stale. tests/edge_test.ts serves a build.
+  PREBUILT_BUNDLE: "off",
 };
+
+/** How to run the server process, beyond its environment. */
+export interface ServerRunOptions {
+  /**
+   * `deno run`'s arguments before `main.ts` in place of ours (all permissions the server needs,
+   * the config's unstable features): how an edge host would run it.
+   */
+  runArgs?: string[];
+}
 
 /**
  * Starts a server with `env` added to the environment (PORT defaults to 0: any free port).
  */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: ServerRunOptions = {},
+): Promise<ServerProcess> {
   const database = env.DATABASE_URL !== undefined || env.DATA_DIR !== undefined
     ? undefined
     : await testDatabase();
@@ -78,8 +93,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...SERVER_PERMISSIONS,
-      ...(env.DATA_DIR ? [`--allow-write=${env.DATA_DIR}`] : []),
+      ...(options.runArgs ?? [
+        ...SERVER_PERMISSIONS,
+        ...(env.DATA_DIR ? [`--allow-write=${env.DATA_DIR}`] : []),
+      ]),
       "main.ts",
     ],
     cwd: ROOT,
