@@ -8,11 +8,17 @@
  * reaches Firefox. Headless Firefox has no screen to capture (getDisplayMedia: NotFoundError);
  * its page says "No screen was found" and the call goes on.
  */
-import { assert } from "./support/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { firefoxIgnored, openFirefoxPage, withFirefox } from "./support/firefox.ts";
-import { uniqueRoom } from "./support/harness.ts";
-import { joinMeeting, waitFor, waitForMedia, waitForPeople } from "./support/meeting_page.ts";
+import { ClientPool, uniqueRoom } from "./support/harness.ts";
+import {
+  joinMeeting,
+  pageLayout,
+  waitFor,
+  waitForMedia,
+  waitForPeople,
+} from "./support/meeting_page.ts";
 import type { ProbedPage } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 
@@ -145,3 +151,64 @@ for (const transport of ["webtransport", "websocket"] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "Firefox on a portrait phone (390x844): two people stacked, five in two columns, every tile and control on screen between the header and the control bar",
+  ignore: firefoxIgnored(),
+  async fn() {
+    const server = await startServerProcess({ WT_PORT: "off" });
+    const pool = new ClientPool();
+    try {
+      await withFirefox(async (firefox) => {
+        const room = uniqueRoom("ff-phone");
+        const fox = await openFirefoxPage(
+          firefox,
+          `${server.httpUrl}/meeting/fox/${room}?name=Fox&autojoin=1&height=240`,
+          { width: 390, height: 844 },
+        );
+        try {
+          await fox.page.waitForSelector('[data-testid="leave"]', { timeout: 20_000 });
+          for (const [count, columns] of [[2, 1], [5, 2]] as const) {
+            while (pool.clients.length < count - 1) {
+              (await pool.join(server.wsUrl, `p${pool.clients.length}`, room)).heartbeat();
+            }
+            await fox.page.waitForFunction(
+              (n: number) => document.querySelectorAll(".grid .tile").length === n,
+              {},
+              count,
+            );
+            await new Promise((r) => setTimeout(r, 500)); // the grid takes its measured size
+            const layout = await pageLayout(fox.page);
+            const where = `${count} people in Firefox at 390x844`;
+            for (const t of layout.tiles) {
+              assert(t.top >= layout.header.bottom - 0.5, `${where}: a tile under the header`);
+              assert(t.bottom <= layout.toolbar.top + 0.5, `${where}: a tile under the controls`);
+              assert(
+                t.left >= -0.5 && t.right <= layout.window.width + 0.5,
+                `${where}: off screen`,
+              );
+            }
+            for (const c of layout.chrome) {
+              assert(
+                c.left >= -0.5 && c.right <= layout.window.width + 0.5,
+                `${where}: a control off screen`,
+              );
+            }
+            const firstRow = layout.tiles.filter((t) =>
+              Math.round(t.top) === Math.round(Math.min(...layout.tiles.map((x) =>
+                x.top
+              )))
+            ).length;
+            assertEquals(firstRow, columns, `${where}: columns`);
+          }
+        } finally {
+          await fox.close();
+        }
+      });
+    } finally {
+      await pool.closeAll();
+      await server.stop();
+    }
+  },
+});

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
 import { ClientPool, uniqueRoom } from "./support/harness.ts";
-import { joinMeeting, waitForPeople } from "./support/meeting_page.ts";
+import { joinMeeting, pageLayout, waitForPeople } from "./support/meeting_page.ts";
 import { noticesShown } from "./support/page_probe.ts";
 import { startServerProcess } from "./support/server_process.ts";
 import type { Page } from "playwright-core";
@@ -39,13 +39,6 @@ async function settled(page: Page): Promise<void> {
 }
 
 const SIZES = [[1280, 720], [390, 844], [844, 390]] as const;
-
-interface Box {
-  top: number;
-  bottom: number;
-  left: number;
-  right: number;
-}
 
 Deno.test({
   name:
@@ -79,27 +72,7 @@ Deno.test({
               const where = `${count} people at ${width}x${height}`;
               assert(pages >= 1 && pages <= Math.ceil(count / 4), `${where}: ${pages} pages`);
               for (let p = 1; p <= pages; p++) {
-                const layout = await page.page.evaluate(() => {
-                  const box = (el: Element): Box => {
-                    const r = el.getBoundingClientRect();
-                    return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
-                  };
-                  return {
-                    header: box(document.querySelector(".topbar")!),
-                    toolbar: box(document.querySelector(".toolbar")!),
-                    tiles: [...document.querySelectorAll(".grid .tile")].map(box),
-                    sessions: [...document.querySelectorAll(".grid .tile")].map((t) =>
-                      (t as HTMLElement).dataset.session ?? ""
-                    ),
-                    pager: document.querySelector(".pager") &&
-                      box(document.querySelector(".pager")!),
-                    label: document.querySelector('[data-testid="page-label"]')?.textContent,
-                    window: { width: innerWidth, height: innerHeight },
-                    chrome: [...document.querySelectorAll(".topbar button, .toolbar button")].map(
-                      box,
-                    ),
-                  };
-                });
+                const layout = await pageLayout(page.page);
                 const at = `${where}, page ${p} of ${pages}`;
                 if (pages === 1) assertEquals(layout.tiles.length, count, at);
                 else assertEquals(layout.label, `Page ${p} of ${pages}`, at);

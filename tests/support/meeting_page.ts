@@ -117,3 +117,48 @@ export async function waitForMedia(
     return (await framesDecoded(page)) >= frames && p.audio.frames >= audio;
   }, timeoutMs);
 }
+
+/** A rectangle on the page, in CSS pixels. */
+export interface Box {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/** Where the meeting page's parts are: what the layout tests hold to the window. */
+export interface PageLayout {
+  header: Box;
+  toolbar: Box;
+  tiles: Box[];
+  /** Each grid tile's session id, in order. */
+  sessions: string[];
+  pager: Box | null;
+  label: string | undefined;
+  window: { width: number; height: number };
+  /** The header's and the control bar's buttons. */
+  chrome: Box[];
+}
+
+/** Reads the layout of a meeting page (Chromium's or Firefox's). */
+export async function pageLayout(page: ProbedPage): Promise<PageLayout> {
+  return await page.evaluate(() => {
+    const box = (el: Element) => {
+      const r = el.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+    };
+    const pager = document.querySelector(".pager");
+    return {
+      header: box(document.querySelector(".topbar")!),
+      toolbar: box(document.querySelector(".toolbar")!),
+      tiles: [...document.querySelectorAll(".grid .tile")].map(box),
+      sessions: [...document.querySelectorAll(".grid .tile")].map((t) =>
+        (t as HTMLElement).dataset.session ?? ""
+      ),
+      pager: pager && box(pager),
+      label: document.querySelector('[data-testid="page-label"]')?.textContent ?? undefined,
+      window: { width: innerWidth, height: innerHeight },
+      chrome: [...document.querySelectorAll(".topbar button, .toolbar button")].map(box),
+    };
+  }) as PageLayout;
+}
