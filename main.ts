@@ -5,6 +5,7 @@
  * @module
  */
 import { createApp } from "fresh";
+import { PrebuiltBundleError } from "./lib/fresh/prebuilt.ts";
 import { createLogger } from "./lib/log.ts";
 import { loadConfig } from "./lib/server/config.ts";
 import { settingsHelp } from "./lib/server/settings.ts";
@@ -35,8 +36,9 @@ try {
     prebuiltDir: result.config.bundleDir,
   });
 } catch (error) {
-  // A missing (PREBUILT_BUNDLE=required), stale or damaged build: say so and what to run.
-  console.error(error instanceof Error ? error.message : error);
+  // A missing (PREBUILT_BUNDLE=required), stale or damaged build: say so and what to run; any
+  // other failure (a broken route) with its stack.
+  console.error(error instanceof PrebuiltBundleError ? error.message : error);
   Deno.exit(2);
 }
 const server = await startServer(result.config, log, {

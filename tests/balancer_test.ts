@@ -13,7 +13,7 @@ import { testDatabase } from "./support/database.ts";
 import { eventually, uniqueRoom } from "./support/harness.ts";
 import { joinMeeting, type MeetingPage, waitFor, waitForMedia } from "./support/meeting_page.ts";
 import { freePort, sharedNatsUrl } from "./support/nats.ts";
-import { nginxIgnored, startNginx } from "./support/nginx.ts";
+import { type Nginx, nginxIgnored, startNginx } from "./support/nginx.ts";
 import { framesDecoded, noticesShown } from "./support/page_probe.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 
@@ -52,25 +52,26 @@ Deno.test({
       // QUIC is UDP, which Chromium here would reach with a self-signed certificate only.
       WT_PORT: "off",
     };
-    const a = await startServerProcess({ ...env, PORT: String(portA) });
-    const b = await startServerProcess({ ...env, PORT: String(portB) });
-    const nginx = await startNginx(
-      await Deno.readTextFile(new URL("../deploy/compose/nginx.conf", import.meta.url)),
-      {
-        "server-a:8080": `127.0.0.1:${portA}`,
-        "server-b:8080": `127.0.0.1:${portB}`,
-        "server-a:4433": `127.0.0.1:${portUdp}`,
-        "server-b:4433": `127.0.0.1:${portUdp}`,
-        "listen 8080;": `listen 127.0.0.1:${portLb};`,
-        "listen 4433 udp;": `listen 127.0.0.1:${portUdp} udp;`,
-      },
-    );
-    const balancer = `http://127.0.0.1:${portLb}`;
+    const servers: Record<string, ServerProcess> = {};
+    const stopped = new Set<string>();
+    let nginx: Nginx | undefined;
     let ada: MeetingPage | undefined;
     let bob: MeetingPage | undefined;
-    const servers: Record<string, ServerProcess> = { a, b };
-    const stopped = new Set<string>();
+    const balancer = `http://127.0.0.1:${portLb}`;
     try {
+      const a = servers.a = await startServerProcess({ ...env, PORT: String(portA) });
+      const b = servers.b = await startServerProcess({ ...env, PORT: String(portB) });
+      nginx = await startNginx(
+        await Deno.readTextFile(new URL("../deploy/compose/nginx.conf", import.meta.url)),
+        {
+          "server-a:8080": `127.0.0.1:${portA}`,
+          "server-b:8080": `127.0.0.1:${portB}`,
+          "server-a:4433": `127.0.0.1:${portUdp}`,
+          "server-b:4433": `127.0.0.1:${portUdp}`,
+          "listen 8080;": `listen 127.0.0.1:${portLb};`,
+          "listen 4433 udp;": `listen 127.0.0.1:${portUdp} udp;`,
+        },
+      );
       await eventually(async () => await a.metric("videocall_cluster_instances") >= 2, 10_000);
       await withBrowser(async (browser) => {
         const room = uniqueRoom("lb");
@@ -130,7 +131,7 @@ Deno.test({
     } finally {
       await ada?.close();
       await bob?.close();
-      await nginx.stop();
+      await nginx?.stop();
       for (const [name, server] of Object.entries(servers)) {
         if (!stopped.has(name)) await server.stop();
       }

@@ -25,14 +25,14 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "edge-bundle-" });
     // The project's config without its unstable features; it must sit at the project's root
     // for the import map's relative paths.
-    const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-    assert(Array.isArray(config.unstable), "deno.json lists unstable features");
-    delete config.unstable;
     const configPath = new URL(`.edge-test-${crypto.randomUUID()}.json`, ROOT).pathname;
-    await Deno.writeTextFile(configPath, JSON.stringify(config));
     let ada: MeetingPage | undefined;
     let bob: MeetingPage | undefined;
     try {
+      const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+      assert(Array.isArray(config.unstable), "deno.json lists unstable features");
+      delete config.unstable;
+      await Deno.writeTextFile(configPath, JSON.stringify(config));
       // `deno task build`, into a folder of this test's own.
       const build = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", "lib/fresh/build.ts", ".", "--out", out],

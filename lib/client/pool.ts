@@ -1,8 +1,9 @@
 /**
  * Choosing a server from the pool (docs/ARCHITECTURE.md, "The server pool"): of the instances
  * `GET /api/v1/servers` lists as accepting, the three least loaded are timed (`/healthz`), and
- * the least loaded of those about as near as the nearest wins. A pool of one origin is no
- * choice: a lone server listing its `PUBLIC_URL` does not send clients there. Distance rules out far instances,
+ * the least loaded of those about as near as the nearest wins. Only the listing instance itself
+ * is no choice (a lone server listing its `PUBLIC_URL` does not send clients there), and an https
+ * client never moves to plain http. Distance rules out far instances,
  * load decides among near ones. The client library's `Room` (`pickServer`) and the meeting page
  * both choose this way.
  *
@@ -13,7 +14,7 @@
  * const rtt: Record<string, number> = { "https://a.example": 80, "https://b.example": 9 };
  * const chosen = await chooseServer(
  *   [{ url: "https://a.example", load: 0.1 }, { url: "https://b.example", load: 0.5 }],
- *   (origin) => Promise.resolve(rtt[origin]),
+ *   { time: (origin) => Promise.resolve(rtt[origin]) },
  * );
  * if (chosen !== "https://b.example") throw new Error("a is far: b wins though busier");
  * ```
@@ -25,6 +26,19 @@
 export interface PoolCandidate {
   url: string;
   load: number;
+  /** The instance that answered the listing (absent: not known). */
+  self?: boolean;
+}
+
+/** How to choose. */
+export interface ChooseOptions {
+  /**
+   * The origin the client uses now. Instances on plain http are never chosen from an https
+   * origin: moving would send the client and its token in the clear.
+   */
+  current?: string;
+  /** Times an origin (ms, `Infinity` when it does not answer). Default {@linkcode timeHealthz}. */
+  time?: (origin: string) => Promise<number>;
 }
 
 /** Instances of the pool a client times (the least loaded). */
@@ -48,27 +62,31 @@ export function httpOrigin(url: string): string {
 }
 
 /**
- * The origin to use of `candidates` (least loaded first, as the server lists them), given how
- * to time one (ms, `Infinity` when it does not answer); undefined when they name fewer than two
- * origins or none answers.
+ * The origin to use of `candidates` (accepting instances, least loaded first, as the server lists
+ * them); undefined when there is no choice — nothing listed, or only the instance that answered
+ * (a lone server listing its own `PUBLIC_URL` does not send clients there) — or none answers.
+ * A single other instance is a choice: the one that answered is not accepting (draining).
  */
 export async function chooseServer(
   candidates: readonly PoolCandidate[],
-  time: (origin: string) => Promise<number> = timeHealthz,
+  options: ChooseOptions = {},
 ): Promise<string | undefined> {
-  const origins: string[] = [];
-  for (const { url } of candidates) {
+  const time = options.time ?? timeHealthz;
+  const secureNow = options.current?.startsWith("https:") ?? false;
+  const origins: { origin: string; self: boolean }[] = [];
+  for (const { url, self } of candidates) {
     let origin: string;
     try {
       origin = httpOrigin(url);
     } catch {
       continue; // not a URL: an instance with a bad PUBLIC_URL is skipped, not fatal
     }
-    if (!origins.includes(origin)) origins.push(origin);
+    if (secureNow && !origin.startsWith("https:")) continue;
+    if (!origins.some((o) => o.origin === origin)) origins.push({ origin, self: self === true });
     if (origins.length === PICK_CANDIDATES) break;
   }
-  if (origins.length < 2) return undefined;
-  const timed = await Promise.all(origins.map(async (origin) => ({
+  if (origins.length === 0 || (origins.length === 1 && origins[0].self)) return undefined;
+  const timed = await Promise.all(origins.map(async ({ origin }) => ({
     origin,
     rttMs: await time(origin).catch(() => Infinity),
   })));

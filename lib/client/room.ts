@@ -257,7 +257,14 @@ export class Room extends Emitter<RoomEvents> {
   // Points the API (and so the next connection) at the pool's best instance (lib/client/pool.ts);
   // keeps the current server when the pool lists none, or none answers.
   async #pickServer(): Promise<void> {
-    const best = await chooseServer(await this.api.servers());
+    let candidates = await this.api.servers();
+    // The instance chosen before may be gone: ask where the room was pointed at first.
+    const first = httpOrigin(this.options.url);
+    if (candidates.length === 0 && this.api.origin !== first) {
+      this.api.origin = first;
+      candidates = await this.api.servers();
+    }
+    const best = await chooseServer(candidates, { current: this.api.origin });
     if (best === undefined || best === this.api.origin) return;
     this.api.origin = best;
     this.emit("serverChosen", best);

@@ -27,7 +27,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ComponentChildren } from "preact";
 import { type BuildInfo, type Bundle, bundleIslands } from "./bundle.ts";
-import { PrebuiltBundleError, readPrebuilt } from "./prebuilt.ts";
+import { newerSource, PrebuiltBundleError, readPrebuilt } from "./prebuilt.ts";
 import { loadRoutes, METHODS, type Route, type RouteTable } from "./fs_routes.ts";
 import { HttpError, STATUS_TEXT } from "./http_error.ts";
 import { type IslandModule, loadIslands } from "./islands.ts";
@@ -100,7 +100,18 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
   const mode = options.prebuilt ?? "off";
   if (mode !== "off") {
     const dir = options.prebuiltDir ?? `${root}/_fresh`;
-    const bundle = await readPrebuilt(dir, islands);
+    let bundle = await readPrebuilt(dir, islands);
+    const changed = bundle && await newerSource(root, dir);
+    if (changed) {
+      // Edited since the build: in auto mode, bundle the current code when this Deno can.
+      const canBundle = typeof (Deno as { bundle?: unknown }).bundle === "function";
+      options.log?.("fresh_prebuilt_stale", {
+        changed,
+        dir,
+        action: mode === "auto" && canBundle ? "bundling on demand" : "serving it anyway",
+      });
+      if (mode === "auto" && canBundle) bundle = undefined;
+    }
     if (bundle === undefined && mode === "required") {
       throw new PrebuiltBundleError(
         `No prebuilt browser bundle in ${dir} (PREBUILT_BUNDLE=required). Run \`deno task build\`.`,

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { withTempDir } from "../../tests/support/temp_dir.ts";
 import { assertIncludes, writeTree } from "./_test_util.ts";
 import { createApp } from "./app.ts";
@@ -94,5 +94,35 @@ Deno.test("build.ts - exits non-zero when bundling fails", async () => {
     const { code, stderr } = await runBuild(dir);
     assertEquals(code, 1);
     assertIncludes(stderr, "not_there.ts");
+  });
+});
+
+Deno.test("a build older than the client sources is noticed: auto bundles the current code, required serves it and says so", async () => {
+  await withTempDir(async (out) => {
+    assertEquals((await runBuild("lib/fresh/testdata/app", out)).code, 0);
+    await Deno.utime(`${out}/manifest.json`, 0, 0); // built long before the sources' last edit
+    for (const mode of ["auto", "required"] as const) {
+      const events: [string, Record<string, unknown>][] = [];
+      await createApp({
+        root: APP_ROOT,
+        prebuilt: mode,
+        prebuiltDir: out,
+        log: (event, fields) => events.push([event, fields]),
+      });
+      const stale = events.find(([event]) => event === "fresh_prebuilt_stale");
+      assert(stale !== undefined, JSON.stringify(events));
+      const served = events.some(([event]) => event === "fresh_prebuilt");
+      assertEquals(served, mode === "required", mode);
+    }
+  });
+});
+
+Deno.test("build.ts --out refuses a directory that holds anything but a build, and deletes nothing", async () => {
+  await withTempDir(async (out) => {
+    await Deno.writeTextFile(`${out}/keep.txt`, "mine");
+    const { code, stderr } = await runBuild("lib/fresh/testdata/app", out);
+    assertEquals(code, 1);
+    assertIncludes(stderr, "no manifest.json");
+    assertEquals(await Deno.readTextFile(`${out}/keep.txt`), "mine");
   });
 });

@@ -31,11 +31,24 @@ interface Manifest {
 /** Why a prebuilt folder cannot be used: missing, stale or damaged, with what to do. */
 export class PrebuiltBundleError extends Error {}
 
-/** Writes `bundle` into `dir` (replacing what a previous build left there). */
+/**
+ * Writes `bundle` into `dir`, replacing what a previous build left there. A directory that holds
+ * anything but a build (no `manifest.json`, not empty) is refused, never emptied: `--out .` must
+ * not delete the project.
+ */
 export async function writePrebuilt(dir: string, bundle: Bundle): Promise<void> {
-  await Deno.remove(dir, { recursive: true }).catch((error) => {
+  const entries: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) entries.push(entry.name);
+  } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-  });
+  }
+  if (entries.length > 0 && !entries.includes("manifest.json")) {
+    throw new PrebuiltBundleError(
+      `${dir} holds files but no build (no manifest.json); choose an empty or new directory`,
+    );
+  }
+  if (entries.length > 0) await Deno.remove(dir, { recursive: true });
   for (const [path, contents] of bundle.files) {
     const target = `${dir}/js/${path}`;
     await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
@@ -82,6 +95,16 @@ export async function readPrebuilt(
     throw stale("its manifest is not JSON");
   }
   if (manifest?.version !== MANIFEST_VERSION) throw stale("another version of the build wrote it");
+  const isStrings = (v: unknown) =>
+    typeof v === "object" && v !== null && Object.values(v).every((x) => typeof x === "string");
+  if (
+    typeof manifest.bundleId !== "string" || typeof manifest.client !== "string" ||
+    !isStrings(manifest.islands) || typeof manifest.imports !== "object" ||
+    manifest.imports === null || !Array.isArray(manifest.files) ||
+    !manifest.files.every((f) => typeof f?.path === "string" && Number.isInteger(f?.bytes))
+  ) {
+    throw stale("its manifest is damaged");
+  }
   const built = Object.keys(manifest.islands ?? {}).sort();
   const present = islands.map((island) => island.file).sort();
   if (built.join("\n") !== present.join("\n")) {
@@ -113,4 +136,39 @@ export async function readPrebuilt(
     islands: new Map(Object.entries(manifest.islands)),
     imports: new Map(Object.entries(manifest.imports)),
   };
+}
+
+/**
+ * A source file below `root`'s client directories (`islands/`, `components/`, `lib/`) changed
+ * after the build in `dir` was written, or undefined when none did (or `dir` has no build). A
+ * build does not list its inputs, so this looks at modification times: enough to catch
+ * `deno task start` serving yesterday's build after today's edit.
+ */
+export async function newerSource(root: string, dir: string): Promise<string | undefined> {
+  const built = (await Deno.stat(`${dir}/manifest.json`).catch(() => undefined))?.mtime;
+  if (!built) return undefined;
+  const walk = async (path: string): Promise<string | undefined> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(path));
+    } catch {
+      return undefined;
+    }
+    for (const entry of entries) {
+      const child = `${path}/${entry.name}`;
+      if (entry.isDirectory) {
+        const found = await walk(child);
+        if (found) return found;
+      } else if (/\.(tsx?|jsx?)$/.test(entry.name)) {
+        const mtime = (await Deno.stat(child).catch(() => undefined))?.mtime;
+        if (mtime && mtime > built) return child;
+      }
+    }
+    return undefined;
+  };
+  for (const sub of ["islands", "components", "lib"]) {
+    const found = await walk(`${root}/${sub}`);
+    if (found) return found;
+  }
+  return undefined;
 }

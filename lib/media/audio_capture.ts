@@ -84,33 +84,59 @@ function workletFrames(track: MediaStreamTrack): ReadableStream<AudioData> {
   let context: AudioContext | undefined;
   let node: AudioWorkletNode | undefined;
   let url = "";
+  let closed = false;
   const close = () => {
+    if (closed) return;
+    closed = true;
+    track.removeEventListener("ended", onEnded);
     node?.port.postMessage("stop");
     node?.disconnect();
     context?.close().catch(() => {});
     if (url !== "") URL.revokeObjectURL(url);
     context = undefined;
   };
+  let onEnded = () => {};
+  // 48 kHz first, Opus's own rate. Firefox refuses to connect a microphone to a context of
+  // another rate than the device's (NotSupportedError); then the device's own rate, which Opus
+  // also takes.
+  const open = async (sampleRate: number | undefined) => {
+    const ctx = new AudioContext(sampleRate ? { sampleRate } : undefined);
+    context = ctx;
+    try {
+      await ctx.audioWorklet.addModule(url);
+      return { ctx, source: ctx.createMediaStreamSource(new MediaStream([track])) };
+    } catch (error) {
+      await ctx.close().catch(() => {});
+      context = undefined;
+      throw error;
+    }
+  };
   return new ReadableStream<AudioData>({
     async start(controller) {
-      // 48 kHz, Opus's own rate (a device's default may be 44.1 kHz; the context resamples).
-      const ctx = new AudioContext({ sampleRate: OPUS.sampleRate });
-      context = ctx;
-      url = URL.createObjectURL(new Blob([CAPTURE_PROCESSOR], { type: "text/javascript" }));
-      await ctx.audioWorklet.addModule(url);
-      if (context !== ctx) return; // cancelled meanwhile
-      const source = ctx.createMediaStreamSource(new MediaStream([track]));
-      node = new AudioWorkletNode(ctx, "vc-capture", {
-        numberOfInputs: 1,
-        numberOfOutputs: 1,
-        channelCount: 1,
-        channelCountMode: "explicit",
-      });
-      // A node must lead to the destination to be run; it writes nothing, so this is silence.
-      source.connect(node).connect(ctx.destination);
-      node.port.onmessage = (event: MessageEvent<Float32Array<ArrayBuffer>>) => {
-        const samples = event.data;
+      try {
+        url = URL.createObjectURL(new Blob([CAPTURE_PROCESSOR], { type: "text/javascript" }));
+        let opened;
         try {
+          opened = await open(OPUS.sampleRate);
+        } catch {
+          opened = await open(undefined);
+        }
+        const { ctx, source } = opened;
+        if (closed) {
+          await ctx.close().catch(() => {});
+          return;
+        }
+        node = new AudioWorkletNode(ctx, "vc-capture", {
+          numberOfInputs: 1,
+          numberOfOutputs: 1,
+          channelCount: 1,
+          channelCountMode: "explicit",
+        });
+        // A node must lead to the destination to be run; it writes nothing, so this is silence.
+        source.connect(node).connect(ctx.destination);
+        node.port.onmessage = (event: MessageEvent<Float32Array<ArrayBuffer>>) => {
+          if (closed) return;
+          const samples = event.data;
           controller.enqueue(
             new AudioData({
               format: "f32-planar",
@@ -121,13 +147,20 @@ function workletFrames(track: MediaStreamTrack): ReadableStream<AudioData> {
               data: samples,
             }),
           );
-        } catch {
-          // The stream was cancelled.
-        }
-      };
-      // A context made without a user gesture starts suspended; the join click resumes it.
-      ctx.resume().catch(() => {});
-      addEventListener("pointerdown", () => ctx.resume().catch(() => {}), { once: true });
+        };
+        // The microphone went away (unplugged, permission revoked): the stream ends.
+        onEnded = () => {
+          close();
+          controller.close();
+        };
+        track.addEventListener("ended", onEnded);
+        // A context made without a user gesture starts suspended; the join click resumes it.
+        ctx.resume().catch(() => {});
+        addEventListener("pointerdown", () => ctx.resume().catch(() => {}), { once: true });
+      } catch (error) {
+        close();
+        controller.error(error);
+      }
     },
     cancel: close,
   }, { highWaterMark: 8 });

@@ -102,6 +102,7 @@ export class MeetingClient {
   #remote: RemoteMedia | undefined;
   #playout: AudioPlayout | undefined;
   #noticeId = 0;
+  #noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
   #noticeGroups: Partial<Record<"joined" | "left", { id: number; names: string[] }>> = {};
   #chatOpen = false;
   #started = false;
@@ -152,12 +153,15 @@ export class MeetingClient {
   // True when the page is on its way to another instance of the pool (the same path and query,
   // with server=stay so that it does not choose again). The camera is not opened before.
   async #moveToBestServer(): Promise<boolean> {
-    if (!this.options.pickServer) return false;
+    // An operator's token in the address was given for this server: stay (it is not carried
+    // to another origin).
+    if (!this.options.pickServer || this.options.token !== undefined) return false;
     try {
       const candidates = await new MeetingsApi(location.origin).servers();
       const timed: Record<string, number> = {};
-      const best = await chooseServer(candidates, async (origin) => {
-        return timed[origin] = await timeHealthz(origin);
+      const best = await chooseServer(candidates, {
+        current: location.origin,
+        time: async (origin) => timed[origin] = await timeHealthz(origin),
       });
       if (candidates.length > 0) {
         console.info("Server pool:", JSON.stringify({ candidates, rttMs: timed, chosen: best }));
@@ -180,8 +184,20 @@ export class MeetingClient {
     const id = ++this.#noticeId;
     const notices = this.state.notices;
     notices.value = [...notices.value, { id, text }].slice(-4);
-    setTimeout(() => notices.value = notices.value.filter((n) => n.id !== id), NOTICE_MS);
+    this.#expireNotice(id);
     return id;
+  }
+
+  // Removes notice `id` after NOTICE_MS from now (again from now when its text changed).
+  #expireNotice(id: number): void {
+    clearTimeout(this.#noticeTimers.get(id));
+    this.#noticeTimers.set(
+      id,
+      setTimeout(() => {
+        this.#noticeTimers.delete(id);
+        this.state.notices.value = this.state.notices.value.filter((n) => n.id !== id);
+      }, NOTICE_MS),
+    );
   }
 
   // "Ada joined", then while that notice shows, "Ada and Bob joined", "Ada, Bob and 3 others
@@ -199,6 +215,7 @@ export class MeetingClient {
       notices.value = notices.value.map((n) =>
         n.id === group.id ? { id: n.id, text: `${who} ${what}` } : n
       );
+      this.#expireNotice(group.id);
       return;
     }
     this.#noticeGroups[what] = { id: this.notice(`${name} ${what}`), names: [name] };

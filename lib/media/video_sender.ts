@@ -120,6 +120,7 @@ export class VideoSender {
   #stopped = false;
   #reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
   #fallbackTimer: ReturnType<typeof setInterval> | undefined;
+  #fallbackVideo: HTMLVideoElement | undefined;
   /** The highest layer a receiver wants (LAYER_HINT); Infinity: all. */
   #hinted = Infinity;
   /** Whether anybody shows this stream (LAYER_HINT); when nobody does, nothing is encoded. */
@@ -227,6 +228,7 @@ export class VideoSender {
   // (sized once per camera size: setting a canvas's size reallocates it).
   #startCanvasFallback(): void {
     const video = document.createElement("video");
+    this.#fallbackVideo = video;
     video.muted = true;
     video.playsInline = true;
     video.srcObject = new MediaStream([this.options.track]);
@@ -238,12 +240,13 @@ export class VideoSender {
       if (video.videoWidth === 0 || this.#stopped) return;
       const timestamp = Math.round(performance.now() * 1000);
       if (direct) {
+        let frame: VideoFrame | undefined;
         try {
-          this.#encode(new VideoFrame(video, { timestamp }));
-          return;
+          frame = new VideoFrame(video, { timestamp });
         } catch {
-          direct = false;
+          direct = false; // this browser makes no frame of a <video>: the canvas from now on
         }
+        if (frame !== undefined) return this.#encode(frame);
       }
       canvas ??= document.createElement("canvas");
       ctx ??= canvas.getContext("2d")!;
@@ -465,6 +468,11 @@ export class VideoSender {
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#fallbackTimer);
+    if (this.#fallbackVideo) {
+      this.#fallbackVideo.pause();
+      this.#fallbackVideo.srcObject = null;
+      this.#fallbackVideo = undefined;
+    }
     this.#reader?.cancel().catch(() => {});
     for (const layer of this.#layers) layer?.close();
   }

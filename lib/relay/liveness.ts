@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { isPlainHttpUrl } from "../protocol/public_url.ts";
 import { parseJsonObject } from "./_json.ts";
 import type { Bus, BusSubscription } from "./bus.ts";
 
@@ -89,8 +90,8 @@ export function parseLiveness(bytes: Uint8Array): LivenessMessage | undefined {
   const sessions = count(m.s);
   const capacity = count(m.c);
   if (
-    m.t === "alive" && typeof m.u === "string" && m.u.length <= 200 &&
-    (m.u === "" || /^https?:\/\/[^\s]+$/.test(m.u)) && sessions !== undefined &&
+    m.t === "alive" && typeof m.u === "string" && (m.u === "" || isPlainHttpUrl(m.u)) &&
+    sessions !== undefined &&
     capacity !== undefined && typeof m.a === "boolean" && typeof m.w === "boolean"
   ) {
     message.card = { url: m.u, sessions, capacity, accepting: m.a, webTransport: m.w };

@@ -81,3 +81,26 @@ async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+Deno.test("a card whose URL is not a plain http(s) URL is dropped (a CSP directive hidden in a host name, credentials, a query), the instance still alive", () => {
+  const alive = (u: string) =>
+    enc.encode(JSON.stringify({ t: "alive", i: "x", u, s: 1, c: 10, a: true, w: false }));
+  for (
+    const u of [
+      "https://x;sandbox",
+      "https://a,b",
+      "https://user@host",
+      "http://h/?q=1",
+      "javascript:1",
+    ]
+  ) {
+    const m = parseLiveness(alive(u));
+    assertEquals(m?.t, "alive", u);
+    assertEquals(m?.card, undefined, u);
+  }
+  assertEquals(
+    parseLiveness(alive("https://meet.example.org:8443/"))?.card?.url,
+    "https://meet.example.org:8443/",
+  );
+  assertEquals(parseLiveness(alive("http://[::1]:8080"))?.card?.url, "http://[::1]:8080");
+});

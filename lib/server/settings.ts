@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { isPlainHttpUrl } from "../protocol/public_url.ts";
 import { DEFAULT_RELAY_LIMITS } from "../relay/limits.ts";
 import { DEFAULT_WEBTRANSPORT_LIMITS } from "../relay/webtransport.ts";
 import {
@@ -388,16 +389,10 @@ export const SETTINGS = {
     "",
     "the URL people open (e.g. `https://meet.example.org`): pages from its origin may connect; https makes cookies `Secure`",
     "empty",
-    (value) => {
-      try {
-        const url = new URL(value);
-        return url.protocol === "https:" || url.protocol === "http:"
-          ? undefined
-          : "PUBLIC_URL must be an http:// or https:// URL";
-      } catch {
-        return "PUBLIC_URL must be an http:// or https:// URL";
-      }
-    },
+    (value) =>
+      value === "" || isPlainHttpUrl(value)
+        ? undefined
+        : "PUBLIC_URL must be a plain http:// or https:// URL (host, optional port and path)",
   ),
   allowedOrigins: text(
     "ALLOWED_ORIGINS",

@@ -21,6 +21,8 @@
  * @module
  */
 
+import { isPlainHttpUrl } from "../protocol/public_url.ts";
+
 /** Where pages may come from. */
 export interface OriginOptions {
   /** The URL people open; empty when not configured. */
@@ -66,7 +68,8 @@ export class OriginPolicy {
  * host on any port (WebSocket, and WebTransport on its UDP port); media and images from blobs
  * and data URLs; no plugins, no framing by anyone, forms post only to us. `poolOrigins` are the
  * other instances of the server pool, which the page times before it joins (docs/ARCHITECTURE.md,
- * "The server pool"); only their origins as `URL` serializes them are written.
+ * "The server pool"); only plain `http(s)://host[:port]` origins are written (a host name holding
+ * `;` would add a directive of its own).
  */
 export function contentSecurityPolicy(
   hostname: string,
@@ -75,12 +78,9 @@ export function contentSecurityPolicy(
   const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
   const pool = new Set<string>();
   for (const url of poolOrigins) {
-    try {
-      const { protocol, origin } = new URL(url);
-      if (protocol === "http:" || protocol === "https:") pool.add(origin);
-    } catch {
-      // Not a URL: left out.
-    }
+    if (!isPlainHttpUrl(url)) continue;
+    const { origin } = new URL(url);
+    if (isPlainHttpUrl(origin)) pool.add(origin);
   }
   return [
     "default-src 'self'",

@@ -56,7 +56,10 @@ export interface FirefoxPage {
  */
 export async function withFirefox(fn: (browser: Browser) => Promise<void>): Promise<void> {
   const home = await Deno.makeTempDir({ prefix: "firefox-home-" });
-  const sound = await startSoundServer(home);
+  const sound = await startSoundServer(home).catch(async (error) => {
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+    throw error;
+  });
   const browser = await puppeteer.launch({
     browser: "firefox",
     executablePath: FIREFOX_PATH,
@@ -76,9 +79,12 @@ export async function withFirefox(fn: (browser: Browser) => Promise<void>): Prom
     const errors = pages.flatMap((p) => p.messages.filter((m) => m.startsWith("[pageerror]")));
     if (errors.length > 0) throw new Error(`A Firefox page threw:\n${errors.join("\n")}`);
   } finally {
-    await browser.close();
-    await sound.stop();
-    await Deno.remove(home, { recursive: true }).catch(() => {});
+    try {
+      await browser.close();
+    } finally {
+      await sound.stop();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
   }
 }
 
@@ -129,12 +135,17 @@ async function startSoundServer(dir: string): Promise<{ socket: string; stop(): 
   return {
     socket,
     async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Gone.
-      }
+      const kill = (signal: Deno.Signal) => {
+        try {
+          child.kill(signal);
+        } catch {
+          // Gone.
+        }
+      };
+      kill("SIGTERM");
+      const timer = setTimeout(() => kill("SIGKILL"), 3000);
       await child.status;
+      clearTimeout(timer);
       await stderr;
     },
   };

@@ -61,6 +61,7 @@ export async function startNginx(
   const check = await new Deno.Command(NGINX_PATH, { args: [...args, "-g", global, "-t"] })
     .output();
   if (!check.success) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw new Error(`nginx refuses the config:\n${new TextDecoder().decode(check.stderr)}`);
   }
   const child = new Deno.Command(NGINX_PATH, {
@@ -70,9 +71,18 @@ export async function startNginx(
   }).spawn();
   const stderr = new Response(child.stderr).text();
   // Up once it wrote its pid file (the master has bound its ports by then).
-  for (let i = 0; i < 100; i++) {
-    if (await Deno.stat(`${dir}/nginx.pid`).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
+  const up = async () => await Deno.stat(`${dir}/nginx.pid`).then(() => true, () => false);
+  for (let i = 0; i < 100 && !(await up()); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!(await up())) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone already.
+    }
+    await child.status;
+    const errors = await stderr + await Deno.readTextFile(`${dir}/error.log`).catch(() => "");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw new Error(`nginx did not start:\n${errors}`);
   }
   let stopped: Promise<void> | undefined;
   return {
