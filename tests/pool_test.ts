@@ -10,6 +10,7 @@ import { ClientPool, eventually, uniqueRoom } from "./support/harness.ts";
 import { freePort, sharedNatsUrl } from "./support/nats.ts";
 import { type ServerProcess, startServerProcess } from "./support/server_process.ts";
 import { WireClient } from "./support/wire_client.ts";
+import { TcpProxy } from "./support/tcp_proxy.ts";
 import type { PoolEntry } from "../lib/relay/relay.ts";
 import { Room } from "../lib/client/mod.ts";
 import { browserTestsIgnored, withBrowser } from "./support/browser.ts";
@@ -226,4 +227,35 @@ Deno.test({
       });
     });
   },
+});
+
+Deno.test("a lone server listing its own PUBLIC_URL is no choice: a room reaching it at another address stays there", async () => {
+  const port = await freePort();
+  const server = await startServerProcess({
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    WT_PORT: "off",
+  });
+  // The same server at another origin (a proxy's port): its PUBLIC_URL answers too, so only the
+  // rule keeps the room where it was pointed.
+  const proxy = new TcpProxy({ hostname: "127.0.0.1", port });
+  proxy.start();
+  const via = `http://127.0.0.1:${proxy.port}`;
+  const ada = new Room({
+    url: via,
+    userId: "ada",
+    meetingId: uniqueRoom("solo"),
+    pickServer: true,
+  });
+  let chosen: string | undefined;
+  ada.on("serverChosen", (origin) => chosen = origin);
+  try {
+    await ada.connect();
+    assertEquals(chosen, undefined);
+    assertEquals(ada.api.origin, via);
+  } finally {
+    await ada.leave().catch(() => {});
+    await proxy.stop();
+    await server.stop();
+  }
 });

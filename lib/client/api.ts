@@ -195,7 +195,7 @@ export class MeetingsApi {
 
   /**
    * The server pool (`GET /api/v1/servers`): the live instances with a public URL that accept
-   * newcomers, the least loaded first. Empty when the server lists none, or is not in its pool
+   * newcomers, the least loaded first, the answering one marked `self`. Empty when the server lists none, or is not in its pool
    * itself (it has no `PUBLIC_URL`: it may share NATS with a pool, but its clients stay).
    */
   async servers(): Promise<PoolCandidate[]> {
@@ -222,9 +222,10 @@ export class MeetingsApi {
       };
     });
     if (!entries.some((e) => e.self && e.url !== "")) return [];
-    return entries.filter((e) => e.accepting && e.url !== "").map(({ url, load }) => ({
+    return entries.filter((e) => e.accepting && e.url !== "").map(({ url, load, self }) => ({
       url,
       load,
+      self,
     }));
   }
 

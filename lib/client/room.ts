@@ -255,14 +255,15 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   // Points the API (and so the next connection) at the pool's best instance (lib/client/pool.ts);
-  // keeps the current server when the pool lists none, or none answers.
+  // keeps the current server when the pool lists none, none answers, or the listing is garbled.
   async #pickServer(): Promise<void> {
-    let candidates = await this.api.servers();
+    const listing = () => this.api.servers().catch(() => []);
+    let candidates = await listing();
     // The instance chosen before may be gone: ask where the room was pointed at first.
     const first = httpOrigin(this.options.url);
     if (candidates.length === 0 && this.api.origin !== first) {
       this.api.origin = first;
-      candidates = await this.api.servers();
+      candidates = await listing();
     }
     const best = await chooseServer(candidates, { current: this.api.origin });
     if (best === undefined || best === this.api.origin) return;

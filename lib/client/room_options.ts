@@ -40,11 +40,10 @@ export interface RoomOptions {
    */
   groupedFraming?: boolean;
   /**
-   * Choose the server from the pool `GET /api/v1/servers` lists (of the three least loaded, the
-   * least loaded of those about as near as the nearest), before joining and again before each
-   * reconnect; default false. Servers
-   * that list no public URLs leave the room where `url` says. Not for pages: their
-   * Content-Security-Policy allows only their own host.
+   * Choose the server from the pool `GET /api/v1/servers` lists (lib/client/pool.ts: of the three
+   * least loaded, the least loaded of those about as near as the nearest), before joining and
+   * again before each reconnect; default false. Servers that list no public URLs leave the room
+   * where `url` says. (Pages choose once, by moving to the chosen instance's address.)
    */
   pickServer?: boolean;
   /** Makes the WebSocket (Deno callers pass one that sets TCP_NODELAY, e.g. npm `ws`). */
