@@ -98,6 +98,7 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
   }
   const app = new App(routes, islands, statics, options);
   const mode = options.prebuilt ?? "off";
+  let prebuilt = false;
   if (mode !== "off") {
     const dir = options.prebuiltDir ?? `${root}/_fresh`;
     let bundle = await readPrebuilt(dir, islands);
@@ -119,6 +120,7 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
     }
     if (bundle !== undefined) {
       app.usePrebuilt(bundle);
+      prebuilt = true;
       options.log?.("fresh_prebuilt", {
         bundle_id: bundle.info.bundleId,
         dir,
@@ -127,7 +129,7 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
       });
     }
   }
-  if (app.bundled === "none" && typeof (Deno as { bundle?: unknown }).bundle !== "function") {
+  if (!prebuilt && typeof (Deno as { bundle?: unknown }).bundle !== "function") {
     options.log?.("fresh_no_bundler", {
       message: "Deno.bundle is not available (--unstable-bundle) and no prebuilt bundle was " +
         "found: pages with islands answer 500 until `deno task build` has run",
@@ -139,8 +141,6 @@ export async function createApp(options: AppOptions): Promise<FreshApp> {
 class App implements FreshApp {
   readonly buildId: string;
   #bundle?: Promise<Bundle>;
-  /** Where the browser bundle comes from: none yet, bundled here, or read from a build. */
-  bundled: "none" | "here" | "prebuilt" = "none";
 
   constructor(
     readonly routes: RouteTable,
@@ -154,11 +154,9 @@ class App implements FreshApp {
   /** Serves `bundle` (read from a build) instead of bundling. */
   usePrebuilt(bundle: Bundle): void {
     this.#bundle = Promise.resolve(bundle);
-    this.bundled = "prebuilt";
   }
 
   bundle(): Promise<Bundle> {
-    if (this.#bundle === undefined) this.bundled = "here";
     this.#bundle ??= bundleIslands({ islands: this.islands, dev: this.options.dev }).then(
       (bundle) => {
         const { bundleId, durationMs, totalBytes, files } = bundle.info;

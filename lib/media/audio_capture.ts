@@ -15,14 +15,7 @@ interface AudioProcessorCtor {
   new (init: { track: MediaStreamTrack }): { readable: ReadableStream<AudioData> };
 }
 
-/** Captured audio, and how to stop capturing. */
-export interface AudioFrames {
-  readable: ReadableStream<AudioData>;
-  /** Which way it captures (shown in diagnostics). */
-  via: "track-processor" | "audio-worklet";
-}
-
-/** Samples per block the worklet posts at 48 kHz (20 ms, one Opus frame). */
+/** Length of the blocks the worklet posts, in ms (one Opus frame). */
 const BLOCK_MS = 20;
 
 // Runs on the audio thread: collects the first input channel into 20 ms blocks and posts each,
@@ -72,12 +65,9 @@ function trackProcessor(): AudioProcessorCtor | undefined {
 }
 
 /** `track`'s audio as `AudioData` frames; cancel the stream to stop. */
-export function audioFrames(track: MediaStreamTrack): AudioFrames {
+export function audioFrames(track: MediaStreamTrack): ReadableStream<AudioData> {
   const Processor = trackProcessor();
-  if (Processor !== undefined) {
-    return { readable: new Processor({ track }).readable, via: "track-processor" };
-  }
-  return { readable: workletFrames(track), via: "audio-worklet" };
+  return Processor !== undefined ? new Processor({ track }).readable : workletFrames(track);
 }
 
 function workletFrames(track: MediaStreamTrack): ReadableStream<AudioData> {

@@ -59,7 +59,7 @@ export class AudioSender {
    */
   start(): boolean {
     if (!canCaptureAudio()) return false;
-    this.#reader = audioFrames(this.options.track).readable.getReader();
+    this.#reader = audioFrames(this.options.track).getReader();
     this.#pump(this.#reader).catch(() => {});
     return true;
   }

@@ -78,9 +78,7 @@ export function contentSecurityPolicy(
   const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
   const pool = new Set<string>();
   for (const url of poolOrigins) {
-    if (!isPlainHttpUrl(url)) continue;
-    const { origin } = new URL(url);
-    if (isPlainHttpUrl(origin)) pool.add(origin);
+    if (isPlainHttpUrl(url)) pool.add(new URL(url).origin);
   }
   return [
     "default-src 'self'",
