@@ -17,6 +17,8 @@ Deno.test("videocall-cli's flags parse to the same meaning, with its defaults", 
   assertEquals(o.keyframeIntervalSeconds, 1);
   assertEquals(o.displayName, "pi");
   assertEquals(o.audioDevice, undefined);
+  assertEquals(o.stayOnServer, false, "chooses from the server pool unless told to stay");
+  assertEquals(stream("--url", "http://x", "--stay-on-server").stayOnServer, true);
 });
 
 Deno.test("a ws:// URL means WebSocket; WebTransport cannot be forced onto it", () => {
